@@ -1,0 +1,116 @@
+"""Keras helpers shared by train, evaluate and predict: determinism, the model, reproducible save/load.
+
+Importing this module imports TensorFlow (~4 s); only stages that need a model import it.
+The environment knobs that affect TensorFlow's numerics are pinned here, before the import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DETERMINISM_ENV: Mapping[str, str] = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ start-up chatter (no GPU, oneDNN notices)
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN reorders float sums; off gives the same numbers on more CPUs
+    "KERAS_BACKEND": "tensorflow",
+}
+for _name, _value in DETERMINISM_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from stages.common import PipelineError, TrainParams, atomic_path, resolve  # noqa: E402
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # earliest time a zip entry can carry
+
+
+def configure_determinism(seed: int, op_determinism: bool) -> None:
+    """Seed Python, NumPy and TensorFlow; optionally make TF ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    if op_determinism:
+        tf.config.experimental.enable_op_determinism()
+
+
+def build_model(n_features: int, n_classes: int, params: TrainParams, x_train: np.ndarray) -> keras.Model:
+    """The lesson's functional-API network, optionally with a Normalization layer adapted on x_train."""
+    inputs = keras.Input(shape=(n_features,), name="measurements")
+    x = inputs
+    if params.normalize:
+        normalize = keras.layers.Normalization(name="normalize")
+        normalize.adapt(x_train)
+        x = normalize(x)
+    for i, units in enumerate(params.hidden_units, start=1):
+        x = keras.layers.Dense(units, activation=params.activation, name=f"hidden_{i}")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs, name="penguin_classifier")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def trainable_parameter_count(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> Any:
+    """Replace Keras' ``shared_object_id`` values (Python id()s, i.e. memory addresses) by 1, 2, ...
+    in order of first appearance; objects that shared an id still share one."""
+    ids = {} if ids is None else ids
+    if isinstance(config, dict):
+        return {
+            key: ids.setdefault(value, len(ids) + 1) if key == "shared_object_id" else renumber_shared_objects(value, ids)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [renumber_shared_objects(item, ids) for item in config]
+    return config
+
+
+def normalise_keras_archive(src: Path, dst: Path) -> None:
+    """Copy a .keras zip without what changes from save to save of the same model:
+    metadata.json's date_saved, memory addresses in config.json and zip entry timestamps."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata.pop("date_saved", None)
+                data = json.dumps(metadata, sort_keys=True).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(renumber_shared_objects(json.loads(data))).encode()
+            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            entry.compress_type = info.compress_type
+            entry.external_attr = 0o644 << 16
+            zout.writestr(entry, data)
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Save atomically as .keras with identical bytes for identical weights."""
+    with atomic_path(path, suffix=".keras") as final:
+        raw = final.with_name(f"{final.stem}.unnormalised.keras")
+        try:
+            model.save(raw)
+            normalise_keras_archive(raw, final)
+        finally:
+            raw.unlink(missing_ok=True)
+
+
+def load_model(path: Path) -> keras.Model:
+    """keras.saving.load_model in safe mode, with a one-line error for a missing or foreign file."""
+    full = resolve(path)
+    if not full.is_file():
+        raise PipelineError(f"{path}: model file not found; run `dvc repro train` or pass another --model")
+    try:
+        return keras.saving.load_model(full, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a foreign/corrupt file; all mean "not usable"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PipelineError(f"{path}: cannot load as a Keras model ({reason[:300]})") from None
