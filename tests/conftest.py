@@ -1,0 +1,102 @@
+"""Fixtures shared by the unit and end-to-end tests.
+
+End-to-end tests work in temporary clones of this repository (what `git ls-files` would commit, so
+uncommitted edits are tested too) and run the real `dvc` CLI of the virtualenv running pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stages.common import Params, parse_params
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command, returning its output; on an unexpected exit status fail with both streams shown."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    return proc
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
+
+
+def clone_repo(dest: Path) -> Path:
+    """Copy the files git would commit (tracked + untracked, not ignored) into dest and commit them there."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "clone"]):
+        run(cmd, cwd=dest, env={**ENV, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    return dest
+
+
+def edit_params(repo: Path, **changes: Any) -> None:
+    """Set params.yaml keys given as section__key=value (e.g. train__epochs=5)."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="session")
+def default_params() -> Params:
+    return parse_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+
+
+@pytest.fixture
+def raw_params() -> dict[str, Any]:
+    """params.yaml as a fresh, mutable mapping."""
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One fresh clone where the default pipeline ran twice (`dvc repro`, then `dvc repro -f`).
+
+    Shared by the end-to-end tests that only read it; tests that change files copy it first.
+    """
+    repo = clone_repo(tmp_path_factory.mktemp("pipeline"))
+    committed_lock = (repo / "dvc.lock").read_text()
+    first = dvc("repro", cwd=repo)
+    first_lock = (repo / "dvc.lock").read_text()
+    status_after_first = dvc("status", cwd=repo).stdout
+    forced = dvc("repro", "-f", cwd=repo)
+    return {
+        "repo": repo,
+        "committed_lock": yaml.safe_load(committed_lock),
+        "first_lock": yaml.safe_load(first_lock),
+        "second_lock": yaml.safe_load((repo / "dvc.lock").read_text()),
+        "status_after_first": status_after_first,
+        "repro_output": first.stdout + forced.stdout,
+    }
+
+
+@pytest.fixture
+def pipeline_copy(pipeline: dict[str, Any], tmp_path: Path) -> Path:
+    """A private copy of the shared pipeline clone (with its outputs and DVC cache) to modify freely."""
+    dest = tmp_path / "repo"
+    shutil.copytree(pipeline["repo"], dest, symlinks=True)
+    return dest
