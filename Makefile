@@ -1,0 +1,37 @@
+# Penguins pipeline: `make run` sets up and runs the pipeline, `make test` sets up and runs the tests.
+# Everything runs inside .venv, created from the pinned requirements.txt on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+# dvc.yaml's commands say `python -m stages.X`: put the venv first so that is the venv's Python.
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lock-requirements clean-venv
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-input -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the pinned requirements (only when requirements.txt changed)
+
+run: install ## Set up and run the whole pipeline (dvc repro)
+	dvc repro
+
+test: install ## Set up and run the test suite (unit + end-to-end with the real dvc and Keras)
+	@python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
+	exit $$status
+
+lock-requirements: ## Re-pin requirements.txt from what is installed in .venv
+	{ sed -n '/^#/p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt
+
+clean-venv: ## Remove .venv (the next make target recreates it)
+	rm -rf $(VENV)
