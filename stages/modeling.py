@@ -37,7 +37,9 @@ def configure_determinism(seed: int, op_determinism: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def build_model(n_features: int, n_classes: int, params: TrainParams, x_train: np.ndarray) -> keras.Model:
+def build_model(
+    n_features: int, n_classes: int, params: TrainParams, x_train: np.ndarray, steps_per_execution: int = 1
+) -> keras.Model:
     """The lesson's functional-API network, optionally with a Normalization layer adapted on x_train."""
     inputs = keras.Input(shape=(n_features,), name="measurements")
     x = inputs
@@ -53,8 +55,30 @@ def build_model(n_features: int, n_classes: int, params: TrainParams, x_train: n
         optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
         loss=keras.losses.CategoricalCrossentropy(),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
+
+
+def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams) -> dict[str, list[float]]:
+    """Train on the first ``n_fit`` rows, validating on the rest (Keras' validation_split semantics).
+
+    The data are tf.data pipelines built once and cached; the training rows are reshuffled every epoch
+    with a seeded shuffle. This avoids Keras re-slicing NumPy arrays every epoch (3-4x faster here)
+    and stays deterministic.
+    """
+    train = (
+        tf.data.Dataset.from_tensor_slices((x[:n_fit], y[:n_fit]))
+        .cache()
+        .shuffle(n_fit, seed=params.seed, reshuffle_each_iteration=True)
+        .batch(params.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    validation = None
+    if n_fit < len(x):
+        validation = tf.data.Dataset.from_tensor_slices((x[n_fit:], y[n_fit:])).batch(params.batch_size).cache()
+    history = model.fit(train, validation_data=validation, epochs=params.epochs, shuffle=False, verbose=0)  # shuffled above
+    return history.history
 
 
 def trainable_parameter_count(model: keras.Model) -> int:

@@ -28,14 +28,18 @@ from stages.common import (
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def check_trainable(n_rows: int, params: TrainParams, source: str = str(Paths.TRAIN)) -> None:
-    """Keras needs at least one training row, and one validation row when validation_split > 0."""
+def rows_to_fit(n_rows: int, params: TrainParams, source: str = str(Paths.TRAIN)) -> int:
+    """How many leading rows are fitted on; the rest (train.validation_split of them) validate.
+
+    Needs at least one row on each side (on the fitting side only, when validation_split is 0).
+    """
     n_val = math.floor(n_rows * params.validation_split)
     if n_rows - n_val < 1 or (params.validation_split > 0 and n_val < 1):
         raise PipelineError(
             f"{source}: {n_rows} rows cannot be divided with train.validation_split={params.validation_split}; "
             "use a value that leaves at least one row on each side (or 0 for no validation)"
         )
+    return n_rows - n_val
 
 
 def history_frame(history: Mapping[str, Sequence[float]]) -> pd.DataFrame:
@@ -61,23 +65,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     record = read_json(Paths.CLASSES)
     features, targets = list(params.data.features), record["columns"]
     frame = read_csv(Paths.TRAIN, required=[*features, *targets])
-    check_trainable(len(frame), params.train)
+    n_fit = rows_to_fit(len(frame), params.train)
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
 
     from stages import modeling  # TensorFlow: imported only once inputs are known to be good
 
     modeling.configure_determinism(params.train.seed, params.train.op_determinism)
-    model = modeling.build_model(x.shape[1], y.shape[1], params.train, x)
-    fit = model.fit(
-        x,
-        y,
-        epochs=params.train.epochs,
-        batch_size=params.train.batch_size,
-        validation_split=params.train.validation_split,
-        verbose=0,
-    )
-    history = history_frame(fit.history)
+    steps_per_epoch = math.ceil(n_fit / params.train.batch_size)  # one graph call per epoch
+    model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
+    history = history_frame(modeling.fit(model, x, y, n_fit, params.train))
     modeling.save_model(model, Paths.MODEL)
     write_json(Paths.MODEL_CARD, {"features": features, "target": record["target"], "classes": record["classes"]})
     write_csv(Paths.HISTORY, history)

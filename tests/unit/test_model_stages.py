@@ -13,7 +13,7 @@ import pytest
 
 from stages.common import KERAS_ACTIVATIONS, Params, PipelineError
 from stages.evaluate import prediction_table, score
-from stages.train import check_trainable, history_frame, train_summary
+from stages.train import history_frame, rows_to_fit, train_summary
 
 modeling = pytest.importorskip("stages.modeling")
 keras = modeling.keras
@@ -48,9 +48,16 @@ def test_renumber_shared_objects_keeps_sharing() -> None:
 def trained_model(default_params: Params) -> keras.Model:
     params = dataclasses.replace(default_params.train, epochs=2)
     modeling.configure_determinism(params.seed, params.op_determinism)
-    model = modeling.build_model(4, 3, params, X)
-    model.fit(X, Y, epochs=2, verbose=0)
+    model = modeling.build_model(4, 3, params, X[:24], steps_per_execution=3)
+    history = modeling.fit(model, X, Y, 24, params)
+    assert [len(history[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy")] == [2, 2, 2, 2]
     return model
+
+
+def test_fit_is_deterministic(default_params: Params) -> None:
+    weights = [trained_model(default_params).get_weights() for _ in range(2)]
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)
 
 
 def test_saved_model_is_byte_stable_and_reloads_identically(default_params: Params, tmp_path: Path) -> None:
@@ -86,10 +93,12 @@ def test_history_and_summary() -> None:
     assert list(history_frame({"loss": [1.0], "accuracy": [0.5]}).columns) == ["epoch", "loss", "accuracy"]
 
 
-def test_too_few_rows_for_validation_split(default_params: Params) -> None:
-    check_trainable(5, default_params.train)
+def test_rows_to_fit_follow_validation_split(default_params: Params) -> None:
+    assert rows_to_fit(273, default_params.train) == 219  # the lesson's split: 54 validation rows
+    assert rows_to_fit(5, default_params.train) == 4
+    assert rows_to_fit(1, dataclasses.replace(default_params.train, validation_split=0.0)) == 1
     with pytest.raises(PipelineError, match="4 rows cannot be divided with train.validation_split=0.2"):
-        check_trainable(4, default_params.train)
+        rows_to_fit(4, default_params.train)
 
 
 def test_score_and_prediction_table() -> None:
