@@ -27,6 +27,7 @@ PARAMS_FILE = ROOT / "params.yaml"
 class Paths:
     """Every file the pipeline reads or writes, relative to the repository root (as in dvc.yaml)."""
 
+    PARAMS_OK = Path("data/params.ok")
     RAW = Path("data/raw/penguins.csv")
     CLEAN = Path("data/clean/penguins.csv")
     ENCODED = Path("data/encoded/penguins.csv")

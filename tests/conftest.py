@@ -46,8 +46,14 @@ def clone_repo(dest: Path) -> Path:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "clone"]):
-        run(cmd, cwd=dest, env={**ENV, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "config", "user.name", "penguins tests"],  # dvc exp commits experiments
+        ["git", "config", "user.email", "tests@penguins.invalid"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "clone"],
+    ):
+        run(cmd, cwd=dest)
     return dest
 
 

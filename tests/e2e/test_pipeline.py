@@ -14,7 +14,7 @@ from tests.conftest import BIN, dvc, run
 
 pytestmark = pytest.mark.e2e
 
-DATA_STAGES = ("fetch", "clean", "encode", "split")
+DATA_STAGES = ("validate_params", "fetch", "clean", "encode", "split")
 STAGES = (*DATA_STAGES, "train", "evaluate")
 
 
@@ -130,6 +130,8 @@ def test_bad_param_under_dvc_repro(pipeline_copy: Path) -> None:
     assert proc.returncode != 0
     assert "error: params.yaml: train.epochs must be an integer >= 1, got 0" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    edit_params(pipeline_copy, train__epochs=100)
+    assert "Data and pipelines are up to date." in dvc("status", cwd=pipeline_copy).stdout  # nothing was deleted
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,80 @@
+"""`dvc exp` in a temporary clone: -S experiments, a queued pair run with -j 2, and bad -S values."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import dvc
+
+pytestmark = pytest.mark.e2e
+
+
+def experiments(repo: Path) -> dict[str, dict[str, Any]]:
+    """{experiment name: {"params": train params, "metrics": metrics.json}} from `dvc exp show --json`."""
+    found = {}
+    for baseline in json.loads(dvc("exp", "show", "--json", cwd=repo).stdout):
+        for exp in baseline.get("experiments") or []:
+            rev = exp["revs"][0]
+            data = rev["data"]
+            found[exp["name"]] = {
+                "params": data["params"]["params.yaml"]["data"]["train"],
+                "metrics": data["metrics"]["metrics/metrics.json"]["data"],
+                "train_metrics": data["metrics"]["metrics/train.json"]["data"],
+            }
+    return found
+
+
+def test_exp_run_reruns_only_training_and_shows_params_and_metrics(pipeline_copy: Path) -> None:
+    few = dvc("exp", "run", "-n", "few-epochs", "-S", "train.epochs=3", cwd=pipeline_copy)
+    for stage in ("fetch", "clean", "encode", "split"):
+        assert f"Stage '{stage}' didn't change, skipping" in few.stdout
+    assert "Running stage 'train'" in few.stdout and "Running stage 'evaluate'" in few.stdout
+    dvc("exp", "run", "-n", "wider", "-S", "train.epochs=3", "-S", "train.hidden_units=[16,8]", cwd=pipeline_copy)
+
+    shown = experiments(pipeline_copy)
+    assert shown["few-epochs"]["params"]["epochs"] == 3
+    assert shown["wider"]["params"]["hidden_units"] == [16, 8]
+    assert shown["few-epochs"]["train_metrics"]["trainable_params"] == 83
+    assert shown["wider"]["train_metrics"]["trainable_params"] == 4 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3
+    assert shown["few-epochs"]["metrics"]["loss"] != shown["wider"]["metrics"]["loss"]
+
+    diff = dvc("exp", "diff", "few-epochs", "wider", cwd=pipeline_copy).stdout
+    assert "train.hidden_units" in diff and "loss" in diff
+
+
+def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
+    dvc("exp", "run", "--queue", "-S", "train.epochs=2", "-S", "train.seed=1,2", cwd=pipeline_copy)
+    dvc("queue", "start", "-j", "2", cwd=pipeline_copy)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = dvc("queue", "status", cwd=pipeline_copy).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail(f"queue still busy after 300 s:\n{status}")
+    assert status.count("Success") == 2, status
+    seeds = sorted(exp["params"]["seed"] for exp in experiments(pipeline_copy).values())
+    assert seeds == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.epochs=0", "error: params.yaml: train.epochs must be an integer >= 1, got 0"),
+        ("train.activation=relu6x", "error: params.yaml: train.activation must be one of"),
+        ("split.test_size=1.5", "error: params.yaml: split.test_size must be a number in (0, 1), got 1.5"),
+    ],
+)
+def test_bad_set_param_fails_fast_and_keeps_outputs(pipeline_copy: Path, override: str, message: str) -> None:
+    before = {p: p.read_bytes() for p in (pipeline_copy / "metrics").iterdir()}
+    proc = dvc("exp", "run", "-S", override, cwd=pipeline_copy, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+    assert "failed to reproduce 'validate_params'" in proc.stderr  # stopped before any real stage ran
+    assert {p: p.read_bytes() for p in (pipeline_copy / "metrics").iterdir()} == before
