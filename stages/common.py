@@ -23,6 +23,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "params.yaml"
 
+# What can change TensorFlow's numbers besides code, params and data, pinned here for every stage
+# (set before TensorFlow is imported; stages/modeling.py applies the thread counts) and recorded by
+# train in metrics/environment.json so that a mismatch on another machine can be explained.
+PINNED_ENV = {
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN reorders float sums by CPU; off gives the same numbers on more CPUs
+    "KERAS_BACKEND": "tensorflow",
+}
+TF_THREADS = {"intra_op": 1, "inter_op": 1}  # sums split across threads can round differently
+os.environ.update(PINNED_ENV)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter (not numerics)
+
 
 class Paths:
     """Every file the pipeline reads or writes, relative to the repository root (as in dvc.yaml)."""
@@ -38,6 +49,7 @@ class Paths:
     MODEL_CARD = Path("models/model.json")
     HISTORY = Path("plots/history.csv")
     TRAIN_METRICS = Path("metrics/train.json")
+    ENVIRONMENT = Path("metrics/environment.json")
     METRICS = Path("metrics/metrics.json")
     CONFUSION = Path("plots/confusion.csv")
     PREDICTIONS = Path("data/predictions/test.csv")
@@ -95,11 +107,17 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class CheckParams:
+    metric_tolerance: float
+
+
+@dataclass(frozen=True)
 class Params:
     fetch: FetchParams
     data: DataParams
     split: SplitParams
     train: TrainParams
+    check: CheckParams
 
 
 class _Section:
@@ -189,7 +207,7 @@ class _Section:
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate the whole params mapping at once and return typed, immutable params."""
     if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, split, train)")
+        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, split, train, check)")
 
     s = _Section(raw, "fetch", source)
     fetch = FetchParams(
@@ -238,7 +256,11 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         op_determinism=s.boolean("op_determinism"),
     )
     s.finish()
-    return Params(fetch=fetch, data=data, split=split, train=train)
+
+    s = _Section(raw, "check", source)
+    check = CheckParams(metric_tolerance=s.number("metric_tolerance", 0, 1, low_open=False, high_open=False))
+    s.finish()
+    return Params(fetch=fetch, data=data, split=split, train=train, check=check)
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

@@ -1,31 +1,27 @@
 """Keras helpers shared by train, evaluate and predict: determinism, the model, reproducible save/load.
 
 Importing this module imports TensorFlow (~4 s); only stages that need a model import it.
-The environment knobs that affect TensorFlow's numerics are pinned here, before the import.
+The environment knobs that affect TensorFlow's numerics are pinned in stages/common.py (imported
+first, before TensorFlow); the thread counts are applied here, before TensorFlow runs any op.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import platform
 import zipfile
-from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-DETERMINISM_ENV: Mapping[str, str] = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ start-up chatter (no GPU, oneDNN notices)
-    "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN reorders float sums; off gives the same numbers on more CPUs
-    "KERAS_BACKEND": "tensorflow",
-}
-for _name, _value in DETERMINISM_ENV.items():
-    os.environ.setdefault(_name, _value)
+from stages.common import PINNED_ENV, TF_THREADS, PipelineError, TrainParams, atomic_path, resolve
 
-import keras  # noqa: E402
+import keras  # noqa: E402,I001  (after stages.common: it pins the environment)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from stages.common import PipelineError, TrainParams, atomic_path, resolve  # noqa: E402
+tf.config.threading.set_intra_op_parallelism_threads(TF_THREADS["intra_op"])
+tf.config.threading.set_inter_op_parallelism_threads(TF_THREADS["inter_op"])
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # earliest time a zip entry can carry
 
@@ -35,6 +31,34 @@ def configure_determinism(seed: int, op_determinism: bool) -> None:
     keras.utils.set_random_seed(seed)
     if op_determinism:
         tf.config.experimental.enable_op_determinism()
+
+
+def cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
+def environment_record(op_determinism: bool) -> dict[str, Any]:
+    """What the model's bytes depend on besides code, params and data (metrics/environment.json)."""
+    packages = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py")
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpu": cpu_model(),
+        "packages": versions,
+        "pinned_env": dict(PINNED_ENV),
+        "tf_threads": dict(TF_THREADS),
+        "op_determinism": op_determinism,
+    }
 
 
 def build_model(

@@ -5,6 +5,7 @@ Output: models/model.keras  (loadable with keras.saving.load_model; byte-identic
         models/model.json   (features and class order the model expects: what predict needs)
         plots/history.csv   (per epoch: loss, accuracy, val_loss, val_accuracy)
         metrics/train.json  (trainable_params and the last epoch's figures)
+        metrics/environment.json  (Python, TensorFlow, Keras, NumPy versions, CPU, pinned knobs)
 Params: data.features and every train.* key (see README, "Params")
 """
 
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_json(Paths.MODEL_CARD, {"features": features, "target": record["target"], "classes": record["classes"]})
     write_csv(Paths.HISTORY, history)
     write_json(Paths.TRAIN_METRICS, train_summary(history, modeling.trainable_parameter_count(model)))
+    write_json(Paths.ENVIRONMENT, modeling.environment_record(params.train.op_determinism))
 
 
 if __name__ == "__main__":
