@@ -6,10 +6,8 @@ uncommitted edits are tested too) and run the real `dvc` CLI of the virtualenv r
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,44 +15,22 @@ import pytest
 import yaml
 
 from stages.common import Params, parse_params
+from tools import workspace
+from tools.workspace import BIN, clone_worktree
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command, returning its output; on an unexpected exit status fail with both streams shown."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
-    return proc
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """tools.workspace.run, but an unexpected exit status fails the test (with both streams shown)."""
+    try:
+        return workspace.run(cmd, cwd=cwd, check=check)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
-
-
-def clone_repo(dest: Path) -> Path:
-    """Copy the files git would commit (tracked + untracked, not ignored) into dest and commit them there."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    for rel in filter(None, listed):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    for cmd in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "config", "user.name", "penguins tests"],  # dvc exp commits experiments
-        ["git", "config", "user.email", "tests@penguins.invalid"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-q", "-m", "clone"],
-    ):
-        run(cmd, cwd=dest)
-    return dest
 
 
 def edit_params(repo: Path, **changes: Any) -> None:
@@ -84,7 +60,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     Shared by the end-to-end tests that only read it; tests that change files copy it first.
     """
-    repo = clone_repo(tmp_path_factory.mktemp("pipeline"))
+    repo = clone_worktree(tmp_path_factory.mktemp("pipeline"))
     committed_lock = (repo / "dvc.lock").read_text()
     first = dvc("repro", cwd=repo)
     first_lock = (repo / "dvc.lock").read_text()

@@ -1,0 +1,88 @@
+"""Time the pipeline and experiment workflows in a fresh clone; print a Markdown table.
+
+    python -m tools.benchmark        (or: make bench)
+
+Measures, in one run on this machine: importing TensorFlow; a cold `dvc repro`; a no-op `dvc repro`;
+one `dvc exp run -S train.epochs=150`; four queued experiments run with `dvc queue start -j 2` and
+four with `-j 1`; and, as a reference for the fixed costs of processes and DVC, the same work done in
+one plain Python process (every stage's main() in a row, then four train+evaluate runs).
+It is a benchmark, not a test: nothing is asserted. Takes about 3 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tools.workspace import BIN, clone_worktree, dvc, run
+
+IN_PROCESS = """
+import time, yaml
+from pathlib import Path
+from stages import validate_params, fetch, clean, encode, split, train, evaluate
+start = time.perf_counter()
+for stage in (validate_params, fetch, clean, encode, split, train, evaluate):
+    stage.main([])
+pipeline = time.perf_counter() - start
+start = time.perf_counter()
+params_file = Path("params.yaml")
+for seed in (11, 12, 13, 14):
+    params = yaml.safe_load(params_file.read_text())
+    params["train"]["seed"] = seed
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    train.main([])
+    evaluate.main([])
+print(pipeline, time.perf_counter() - start)
+"""
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def run_queue(repo: Path, seeds: str, jobs: int) -> None:
+    """Queue one experiment per seed (2 epochs more than the default, so no run-cache hit) and run them."""
+    dvc("exp", "run", "--queue", "-S", f"train.seed={seeds}", cwd=repo)
+    dvc("queue", "start", "-j", str(jobs), cwd=repo)
+    while any(word in dvc("queue", "status", cwd=repo).stdout for word in ("Queued", "Running")):
+        time.sleep(0.5)
+    failed = dvc("queue", "status", cwd=repo).stdout.count("Failed")
+    if failed:
+        raise RuntimeError(f"{failed} queued experiment(s) failed: see `dvc queue logs` in {repo}")
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    rows: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="penguins-bench-") as tmp:
+        repo = clone_worktree(Path(tmp) / "dvc")
+        python = str(BIN / "python")
+        rows.append(("`import tensorflow` (via stages.modeling), for scale", timed(lambda: run([python, "-c", "import stages.modeling"], cwd=repo))))
+        rows.append(("cold `dvc repro` (fresh clone, all 7 stages)", timed(lambda: dvc("repro", cwd=repo))))
+        rows.append(("no-op `dvc repro` (everything up to date)", timed(lambda: dvc("repro", cwd=repo))))
+        rows.append(("`dvc exp run -S train.epochs=150` (train + evaluate)", timed(lambda: dvc("exp", "run", "-S", "train.epochs=150", cwd=repo))))
+        run([python, "-c", "import shutil; shutil.rmtree('.dvc/cache/runs', ignore_errors=True)"], cwd=repo)
+        rows.append(("4 queued experiments, `dvc queue start -j 2`", timed(lambda: run_queue(repo, "1,2,3,4", jobs=2))))
+        rows.append(("4 queued experiments, `dvc queue start -j 1`", timed(lambda: run_queue(repo, "5,6,7,8", jobs=1))))
+
+        reference = clone_worktree(Path(tmp) / "plain")
+        pipeline_s, four_s = map(float, run([python, "-c", IN_PROCESS], cwd=reference).stdout.split())
+        rows.append(("reference: all 7 stages in one Python process (after imports)", pipeline_s))
+        rows.append(("reference: 4 train+evaluate runs in that same process", four_s))
+
+    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} ({sys.platform})\n")
+    print("| what | seconds |\n| --- | ---: |")
+    for what, seconds in rows:
+        print(f"| {what} | {seconds:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
