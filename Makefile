@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lock-requirements clean-venv
+.PHONY: help install run test exp-show check-repro bench lock-requirements clean-venv
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,18 @@ test: install ## Set up and run the test suite (unit + end-to-end with the real 
 	@python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
+
+# Metrics that matter, plus only the params that differ between the experiments shown.
+EXP_SHOW_DROP := ^(per_class|final_|epochs$$|n_test$$|State$$|Executor$$|data/|models/|stages/)
+EXP_SHOW_KEEP := ^(Experiment|Created|accuracy|f1_macro|loss|trainable_params)$$
+exp-show: install ## Compact `dvc exp show`: accuracy, f1_macro, loss, trainable_params and the params that changed
+	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' --keep '$(EXP_SHOW_KEEP)' $(ARGS)
+
+check-repro: install ## CI reproducibility check: lock in step, re-run in a clean clone, metrics/params diff (Markdown)
+	python -m tools.check_repro $(if $(BASE),--base $(BASE))
+
+bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
+	python -m tools.benchmark
 
 lock-requirements: ## Re-pin requirements.txt from what is installed in .venv
 	{ sed -n '/^#/p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt.new

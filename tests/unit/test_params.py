@@ -45,6 +45,7 @@ def test_defaults_are_the_lessons(default_params: Params) -> None:
         ("data", "target", "bill_length_mm", "data.target 'bill_length_mm' must not also be listed in data.features"),
         ("fetch", "source", "ftp", "fetch.source must be one of package, url, got 'ftp'"),
         ("fetch", "sha256", "abc", "fetch.sha256 must be 64 hex digits"),
+        ("check", "metric_tolerance", -0.1, "check.metric_tolerance must be a number in [0, 1], got -0.1"),
     ],
 )
 def test_bad_value_is_named(raw_params: dict[str, Any], section: str, key: str, value: Any, message: str) -> None:

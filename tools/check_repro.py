@@ -1,0 +1,265 @@
+"""Reproducibility check: prove that what is committed is what the code produces.
+
+    python -m tools.check_repro [--base REV] [--report FILE] [--repo DIR]     (or: make check-repro)
+
+1. dvc.lock in step: `dvc status` of this checkout must report no changed code, param, source data or
+   command for any stage (outputs that are merely absent, as in a fresh clone, are fine), and dvc.lock
+   must have no uncommitted changes. Failing here names the stage and what changed; nothing is re-run.
+2. Re-run: `git clone` HEAD into a temporary directory, `dvc repro` there and compare every output's md5
+   with the committed dvc.lock. Outputs of stages that do not depend on the model (validate_params, fetch,
+   clean, encode, split, ...) must match exactly. The model and what derives from it (train, evaluate and
+   stages downstream) must match exactly when metrics/environment.json is unchanged (same platform);
+   when the environment differs, every metric must stay within params.yaml's check.metric_tolerance.
+3. Changes against a base revision (default: `main` when HEAD is not main, else HEAD~1):
+   `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment.
+
+The Markdown report goes to stdout and to --report (default reports/check-repro.md). Exit status 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stages.common import Paths, PipelineError, load_params, write_bytes
+from tools.workspace import dvc, run
+
+MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
+MODEL_STAGE = "train"
+
+
+@dataclass
+class Report:
+    """Markdown sections plus the reasons the check failed (empty list: passed)."""
+
+    sections: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        verdict = "**Result: PASS**" if not self.failures else "**Result: FAIL**\n\n" + "\n".join(f"- {f}" for f in self.failures)
+        return "\n\n".join(["## Reproducibility check", verdict, *self.sections]) + "\n"
+
+
+# ---- pure logic --------------------------------------------------------------------------------
+
+
+def produced_paths(pipeline: Mapping[str, Any]) -> dict[str, str]:
+    """{output path: stage} for every output declared in dvc.yaml."""
+    found = {}
+    for stage, spec in pipeline["stages"].items():
+        for out in spec.get("outs", []):
+            found[next(iter(out)) if isinstance(out, dict) else out] = stage
+    return found
+
+
+def model_dependent_stages(pipeline: Mapping[str, Any], model_stage: str = MODEL_STAGE) -> set[str]:
+    """The model stage and every stage that (transitively) depends on one of its outputs."""
+    producers = produced_paths(pipeline)
+    dependent = {model_stage}
+    changed = True
+    while changed:
+        changed = False
+        for stage, spec in pipeline["stages"].items():
+            if stage not in dependent and any(producers.get(dep) in dependent for dep in spec.get("deps", [])):
+                dependent.add(stage)
+                changed = True
+    return dependent
+
+
+def lock_problems(status: Mapping[str, Any], produced: Iterable[str]) -> list[str]:
+    """Turn `dvc status --json` into reasons why dvc.lock is out of step, ignoring outputs not built yet."""
+    produced = set(produced)
+    problems = []
+    for stage, entries in status.items():
+        for entry in entries:
+            if isinstance(entry, str):  # e.g. "changed command", "always changed"
+                problems.append(f"stage '{stage}': {entry}")
+                continue
+            for kind, changes in entry.items():
+                if not isinstance(changes, dict):
+                    problems.append(f"stage '{stage}': {kind} {changes}")
+                    continue
+                for path, state in changes.items():
+                    if isinstance(state, dict):  # a params file: {key: "modified" | "new" | "deleted"}
+                        problems += [f"stage '{stage}': param {key} {how} in {path}" for key, how in state.items()]
+                    elif state in MISSING_STATES and (kind == "changed outs" or path in produced):
+                        continue
+                    elif kind == "changed outs":
+                        problems.append(f"stage '{stage}': output {path} {state} (its md5 differs from dvc.lock)")
+                    else:
+                        problems.append(f"stage '{stage}': dependency {path} {state}")
+    return problems
+
+
+def lock_outputs(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """{output path: (stage, md5)} from a parsed dvc.lock."""
+    return {
+        out["path"]: (stage, out.get("md5", out.get("hash", "?")))
+        for stage, entry in lock.get("stages", {}).items()
+        for out in entry.get("outs", [])
+    }
+
+
+def leaves(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Leaves of a nested mapping under dotted names: {"per_class.Adelie.f1": 0.96, ...}."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            flat.update(leaves(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def numeric_leaves(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in leaves(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def compare_metrics(
+    committed: Mapping[str, Mapping[str, float]], reproduced: Mapping[str, Mapping[str, float]], tolerance: float
+) -> tuple[list[str], list[str]]:
+    """Markdown table rows and failure reasons for metrics differing by more than ``tolerance``."""
+    rows, failures = [], []
+    for path in sorted(committed):
+        for name in sorted(committed[path]):
+            old, new = committed[path][name], reproduced.get(path, {}).get(name)
+            if new is None:
+                failures.append(f"metric {name} ({path}) missing after re-run")
+                rows.append(f"| {path} | {name} | {old:g} | missing | | ❌ |")
+                continue
+            ok = abs(new - old) <= tolerance
+            rows.append(f"| {path} | {name} | {old:g} | {new:g} | {new - old:+.4g} | {'✅' if ok else '❌'} |")
+            if not ok:
+                failures.append(f"metric {name} ({path}): committed {old:g}, reproduced {new:g}, beyond tolerance {tolerance:g}")
+    return rows, failures
+
+
+def environment_changes(committed: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """One line per recorded setting that differs, e.g. "packages.tensorflow-cpu: 2.21.0 → 2.20.0"."""
+    old, new = leaves(committed), leaves(current)
+    return [f"{k}: {old.get(k, '-')} → {new.get(k, '-')}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+# ---- steps -------------------------------------------------------------------------------------
+
+
+def check_lock_in_step(repo: Path, pipeline: Mapping[str, Any], report: Report) -> None:
+    status = json.loads(dvc("status", "--json", cwd=repo).stdout or "{}")
+    problems = lock_problems(status, produced_paths(pipeline))
+    if run(["git", "status", "--porcelain", "--", "dvc.lock"], cwd=repo).stdout.strip():
+        problems.append("dvc.lock has uncommitted changes: commit it (or `git checkout dvc.lock`)")
+    if problems:
+        report.failures += [f"dvc.lock out of step: {p}" for p in problems]
+        report.failures.append("run `dvc repro` and commit dvc.lock (the check stops here, nothing was re-run)")
+    body = "✅ `dvc status`: dvc.lock matches the code, params and data." if not problems else "\n".join(f"- ❌ {p}" for p in problems)
+    report.sections.append(f"### 1. dvc.lock in step with code, params and data\n\n{body}")
+
+
+def read_metrics(repo: Path, paths: Iterable[str]) -> dict[str, dict[str, float]]:
+    return {p: numeric_leaves(json.loads((repo / p).read_text())) for p in paths if (repo / p).is_file()}
+
+
+def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, report: Report) -> None:
+    metric_files = list(pipeline.get("metrics", []))
+    dependent = model_dependent_stages(pipeline)
+    with tempfile.TemporaryDirectory(prefix="check-repro-") as tmp:
+        clone = Path(tmp) / "clone"
+        run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(clone)], cwd=repo)
+        head = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
+        committed_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        committed_metrics = read_metrics(clone, metric_files)
+        committed_env = json.loads((clone / Paths.ENVIRONMENT).read_text()) if (clone / Paths.ENVIRONMENT).is_file() else {}
+        repro = dvc("repro", cwd=clone, check=False)
+        if repro.returncode != 0:
+            report.failures.append(f"`dvc repro` failed in a clean clone of {head}")
+            report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{(repro.stdout + repro.stderr)[-3000:]}\n```")
+            return
+        reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        reproduced_metrics = read_metrics(clone, metric_files)
+        current_env = json.loads((clone / Paths.ENVIRONMENT).read_text()) if (clone / Paths.ENVIRONMENT).is_file() else {}
+
+    env_changes = environment_changes(committed_env, current_env)
+    same_platform = not env_changes
+    old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
+    rows, model_mismatch = [], False
+    for path in sorted(set(old) | set(new), key=lambda p: (list(pipeline["stages"]).index((old.get(p) or new.get(p))[0]), p)):
+        stage, old_md5 = old.get(path, (new[path][0], "-"))
+        new_md5 = new.get(path, ("", "-"))[1]
+        if old_md5 == new_md5:
+            verdict = "✅ identical"
+        elif stage in dependent and not same_platform:
+            verdict, model_mismatch = "≈ differs (other platform: metrics checked below)", True
+        else:
+            verdict = "❌ differs"
+            why = "must match exactly on the same platform" if stage in dependent else "data must match exactly"
+            report.failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {verdict} |")
+
+    env_text = "Environment: same as committed (`metrics/environment.json`), so every output must be identical."
+    if env_changes:
+        env_text = "Environment differs from the committed `metrics/environment.json`:\n" + "\n".join(f"- {c}" for c in env_changes)
+    section = [f"### 2. Re-run from a clean clone of {head}", env_text, "| stage | output | committed | reproduced | result |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows)]
+    if model_mismatch:
+        metric_rows, metric_failures = compare_metrics(committed_metrics, reproduced_metrics, tolerance)
+        report.failures += metric_failures
+        section.append(
+            f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"
+            "| file | metric | committed | reproduced | change | ok |\n| --- | --- | ---: | ---: | ---: | --- |\n" + "\n".join(metric_rows)
+        )
+    report.sections.append("\n\n".join(section))
+
+
+def default_base(repo: Path) -> str | None:
+    """`main` when HEAD is another branch; else HEAD~1; None when neither exists."""
+    branch = run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo).stdout.strip()
+    for candidate in (["main"] if branch != "main" else []) + ["HEAD~1"]:
+        if run(["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], cwd=repo, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
+    if base is None:
+        report.sections.append("### 3. Changes against a base revision\n\nNo base revision (no `main` branch and no parent commit).")
+        return
+    params = dvc("params", "diff", base, "--md", cwd=repo).stdout.strip() or "No param changes."
+    metrics = dvc("metrics", "diff", base, "--md", cwd=repo).stdout.strip() or "No metric changes."
+    report.sections.append(f"### 3. Changes against `{base}`\n\n#### Params\n\n{params}\n\n#### Metrics\n\n{metrics}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="repository to check (default: current directory)")
+    parser.add_argument("--base", help="revision to diff params and metrics against (default: main or HEAD~1)")
+    parser.add_argument("--report", type=Path, default=Path("reports/check-repro.md"), help="where to write the Markdown report")
+    args = parser.parse_args(argv)
+
+    repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=args.repo).stdout.strip())
+    try:
+        tolerance = load_params(repo / "params.yaml").check.metric_tolerance
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
+    report = Report()
+    check_lock_in_step(repo, pipeline, report)
+    if not report.failures:
+        check_rerun(repo, pipeline, tolerance, report)
+    diff_against_base(repo, args.base or default_base(repo), report)
+
+    text = report.markdown()
+    write_bytes(args.report if args.report.is_absolute() else repo / args.report, text.encode())
+    sys.stdout.write(text)
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
