@@ -42,8 +42,11 @@ def check_target(labels: pd.Series, classes: Sequence[str], source: str) -> None
         )
 
 
-def to_numeric_features(frame: pd.DataFrame, features: Sequence[str], source: str) -> pd.DataFrame:
-    """Convert feature columns to floats; a value that is present but not a number is an error."""
+DROP_NA_HINT = "fix the file or leave the cell empty (NA) to drop the row"
+
+
+def to_numeric_features(frame: pd.DataFrame, features: Sequence[str], source: str, hint: str = DROP_NA_HINT) -> pd.DataFrame:
+    """Convert feature columns to floats; a value that is present but not a number is an error ending with ``hint``."""
     out = frame.copy()
     for column in features:
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -52,7 +55,7 @@ def to_numeric_features(frame: pd.DataFrame, features: Sequence[str], source: st
             first = frame.index[bad.to_numpy()][0]
             raise PipelineError(
                 f"{source}: line {csv_line(first)}: column {column!r} has non-numeric value "
-                f"{frame.at[first, column]!r}; fix the file or leave the cell empty (NA) to drop the row"
+                f"{frame.at[first, column]!r}; {hint}"
             )
         out[column] = values.astype("float64")
     return out

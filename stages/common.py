@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 import pandas as pd
 import yaml
@@ -325,31 +325,46 @@ def read_json(path: Path) -> Any:
         raise PipelineError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
-def read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV, failing clearly if it is missing, empty or lacks one of the ``required`` columns."""
-    full = resolve(path)
+PARAMS_HINT = "check data.features / data.target in params.yaml"
+
+
+def parse_csv(source: Path | IO[str], name: str, required: Sequence[str] = (), hint: str = PARAMS_HINT) -> pd.DataFrame:
+    """pd.read_csv of a file or an open text stream (e.g. stdin), every problem one PipelineError naming
+    ``name``: empty, unreadable, rows wider than the header, a missing ``required`` column, no data rows.
+    A missing file raises FileNotFoundError: callers know what to suggest."""
     try:
-        frame = pd.read_csv(full)
+        frame = pd.read_csv(source)
     except FileNotFoundError:
-        raise PipelineError(f"{path}: file not found; run the stage that makes it first (dvc repro)") from None
+        raise
     except pd.errors.EmptyDataError:
-        raise PipelineError(f"{path}: file is empty; expected a CSV with a header row") from None
+        raise PipelineError(f"{name}: file is empty; expected a CSV with a header row") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise PipelineError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    require_columns(frame, required, str(path))
+        raise PipelineError(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    except OSError as exc:
+        raise PipelineError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas silently turns extra leading fields into an index
+        raise PipelineError(
+            f"{name}: the data rows have more fields than the header's {frame.shape[1]} names; check the header and the delimiter"
+        )
+    require_columns(frame, required, name, hint)
     if frame.empty:
-        raise PipelineError(f"{path}: has a header but no data rows")
+        raise PipelineError(f"{name}: has a header but no data rows")
     return frame
 
 
-def require_columns(frame: pd.DataFrame, required: Sequence[str], source: str) -> None:
-    """Raise naming the first of ``required`` that ``frame`` lacks."""
+def read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a pipeline CSV, failing clearly if it is missing, empty or lacks one of the ``required`` columns."""
+    try:
+        return parse_csv(resolve(path), str(path), required)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found; run the stage that makes it first (dvc repro)") from None
+
+
+def require_columns(frame: pd.DataFrame, required: Sequence[str], source: str, hint: str = PARAMS_HINT) -> None:
+    """Raise naming the first of ``required`` that ``frame`` lacks, ending with ``hint``."""
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise PipelineError(
-            f"{source}: missing column {missing[0]!r} (has: {', '.join(map(str, frame.columns))}); "
-            "check data.features / data.target in params.yaml"
-        )
+        raise PipelineError(f"{source}: missing column {missing[0]!r} (has: {', '.join(map(str, frame.columns))}); {hint}")
 
 
 def target_columns(classes: Sequence[str], target: str) -> list[str]:
@@ -362,14 +377,22 @@ def target_columns(classes: Sequence[str], target: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def stage_parser(module_doc: str | None) -> argparse.ArgumentParser:
-    """An argparse parser whose --help shows the stage's docstring (inputs, outputs, params)."""
+class CliParser(argparse.ArgumentParser):
+    """argparse whose usage errors are PipelineErrors: one `error: ...` line and exit status 1, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PipelineError(f"{message} (see --help)")
+
+
+def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
+    """A parser whose --help shows the module's docstring (inputs, outputs, params); kwargs go to argparse."""
     doc = (module_doc or "").strip()
     summary, _, details = doc.partition("\n")
-    return argparse.ArgumentParser(
+    return CliParser(
         description=summary,
         epilog=details.strip() or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
     )
 
 

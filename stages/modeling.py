@@ -153,7 +153,7 @@ def save_model(model: keras.Model, path: Path) -> None:
 
 
 def load_model(path: Path) -> keras.Model:
-    """keras.saving.load_model in safe mode, with a one-line error for a missing or foreign file."""
+    """keras.saving.load_model in safe mode, with a one-line error for a missing, foreign or unsafe file."""
     full = resolve(path)
     if not full.is_file():
         raise PipelineError(f"{path}: model file not found; run `dvc repro train` or pass another --model")
@@ -161,4 +161,9 @@ def load_model(path: Path) -> keras.Model:
         return keras.saving.load_model(full, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a foreign/corrupt file; all mean "not usable"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "safe_mode" in reason:  # e.g. a Lambda layer: loading it would run Python code stored in the file
+            raise PipelineError(
+                f"{path}: refused by Keras safe mode, the model carries Python code that would run on loading "
+                f"({reason.split('. ')[0]}); only models built from standard Keras layers are loaded"
+            ) from None
         raise PipelineError(f"{path}: cannot load as a Keras model ({reason[:300]})") from None

@@ -1,0 +1,465 @@
+"""predict: classify new penguins with the trained model (a tool for people and programs, not a DVC stage).
+
+Examples:
+  python -m stages.predict --bill-length-mm 39.1 --bill-depth-mm 18.7 --flipper-length-mm 181 --body-mass-g 3750
+  python -m stages.predict --csv new_penguins.csv
+  cat new_penguins.csv | python -m stages.predict --csv - --json
+
+Model:  --model (default models/model.keras) is loaded with Keras' safe mode on: a model that carries
+        Python code (e.g. a Lambda layer) is refused. Its card (--card, default: the .json beside the
+        model, written by the train stage) lists the features in input order and the classes in output
+        order; the one-penguin options are generated from it.
+Input:  --csv FILE (or - for stdin): a header naming the card's features (any order; any other column is
+        an error unless --ignore-extra), one penguin per row. Or every one-penguin option, for one penguin.
+Checks: refused with the line and column: a missing column, a non-number, an empty (NA) or infinite
+        value and, for the lesson's four measurements, a value outside the plausible range (half the
+        smallest to twice the largest value of the Palmer data set: catches negative sizes and wrong
+        units). Accepted with a warning on stderr: a value inside that range but outside the data set's
+        own (the prediction is an extrapolation).
+Output: table (default)   row, predicted class and one probability per class (3 decimals)
+        --format csv      row, the features, predicted, prob_<class> (full precision, like evaluate's file)
+        --format json     {"model", "features", "classes", "predictions": [{"row", "input", "predicted",
+        (or --json)        "probabilities"}]} with full-precision probabilities
+        row is the data row's number: row 1 is line 2 of the CSV file.
+Exit:   0 on success; 1 with one `error: ...` line on stderr for any problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+if __package__ in (None, ""):  # run as `python stages/predict.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stages.clean import csv_line, to_numeric_features
+from stages.common import (
+    ROOT, CliParser, Paths, PipelineError, parse_csv, read_json, require_columns, resolve, run_cli, stage_parser,
+)  # fmt: skip
+from stages.evaluate import prediction_table
+
+STDIN = "-"
+FORMATS = ("table", "json", "csv")
+OWN_OPTIONS = ("-h", "--help", "--model", "--card", "--csv", "--ignore-extra", "--format", "--json")
+
+# Smallest and largest value of each of the lesson's measurements in the Palmer penguins data set
+# (its 342 complete rows). A value outside them is an extrapolation: accepted with a warning.
+DATASET_RANGES: Mapping[str, tuple[float, float]] = {
+    "bill_length_mm": (32.1, 59.6),
+    "bill_depth_mm": (13.1, 21.5),
+    "flipper_length_mm": (172.0, 231.0),
+    "body_mass_g": (2700.0, 6300.0),
+}
+UNITS = ("mm", "cm", "m", "g", "kg")  # a feature name ending in _<unit> shows it in --help
+PLAUSIBLE_FACTOR = 2.0  # plausible = [smallest / 2, largest * 2]; outside it is refused (a typo or a wrong unit)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """models/model.json: what the model expects (features, in input order) and says (classes, in output order)."""
+
+    features: tuple[str, ...]
+    target: str
+    classes: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# The model card and the options it defines
+# --------------------------------------------------------------------------------------------
+
+
+def parse_card(raw: Any, source: str) -> ModelCard:
+    """Validate a model card: distinct non-empty feature names, a target name, at least two distinct classes."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: not a model card (expected a JSON object with features, target, classes)")
+
+    def names(key: str, minimum: int) -> tuple[str, ...]:
+        value = raw.get(key)
+        if (
+            not isinstance(value, list)
+            or len(value) < minimum
+            or not all(isinstance(v, str) and v.strip() for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise PipelineError(f"{source}: '{key}' must be a list of at least {minimum} distinct names, got {value!r}")
+        return tuple(value)
+
+    features, classes = names("features", 1), names("classes", 2)
+    target = raw.get("target")
+    if not isinstance(target, str) or not target.strip():
+        raise PipelineError(f"{source}: 'target' must be a non-empty name, got {target!r}")
+    return ModelCard(features=features, target=target, classes=classes)
+
+
+def card_path_for(model: Path) -> Path:
+    """The card train writes beside a model: models/model.keras -> models/model.json."""
+    return model.with_suffix(".json")
+
+
+def read_card(path: Path, model: Path) -> ModelCard:
+    if not resolve(path).is_file():
+        raise PipelineError(
+            f"{path}: model card not found (it names the features and classes of {model}); "
+            "train with `dvc repro` or pass --card PATH"
+        )
+    return parse_card(read_json(path), str(path))
+
+
+def option_for(feature: str) -> str:
+    """The command-line option of a feature: bill_length_mm -> --bill-length-mm."""
+    return "--" + re.sub(r"[^a-z0-9]+", "-", feature.lower()).strip("-")
+
+
+def feature_options(features: Sequence[str]) -> dict[str, str]:
+    """feature -> its option; a name whose option would be empty, repeated or one of predict's own gets none."""
+    options: dict[str, str] = {}
+    for feature in features:
+        option = option_for(feature)
+        if option != "--" and option not in OWN_OPTIONS and option not in options.values():
+            options[feature] = option
+    return options
+
+
+def user_path(text: str) -> Path:
+    """A path typed by the user is relative to the working directory (pipeline paths are relative to the
+    repository root); kept relative to the root when inside it, so messages show what was typed."""
+    full = Path(text).expanduser().absolute()
+    try:
+        return full.relative_to(ROOT)
+    except ValueError:
+        return full
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def finite_number(text: str) -> float:
+    """argparse type of the one-penguin options."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def plausible_range(feature: str) -> tuple[float, float] | None:
+    """The range outside which a known measurement is refused (None: unknown feature, no range check)."""
+    if feature not in DATASET_RANGES:
+        return None
+    low, high = DATASET_RANGES[feature]
+    return low / PLAUSIBLE_FACTOR, high * PLAUSIBLE_FACTOR
+
+
+def select_features(frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool) -> pd.DataFrame:
+    """The card's feature columns in card order; a missing column, or an extra one unless ignore_extra, is an error."""
+    require_columns(frame, card.features, source, hint=f"the model needs {', '.join(card.features)}")
+    extra = [str(c) for c in frame.columns if c not in card.features]
+    if extra and not ignore_extra:
+        raise PipelineError(
+            f"{source}: unexpected column {extra[0]!r}; the model uses only {', '.join(card.features)} "
+            "(remove it, or pass --ignore-extra to ignore such columns)"
+        )
+    return frame[list(card.features)]
+
+
+def problem(feature: str, value: float) -> str | None:
+    """Why one measurement cannot be used (None if it can), phrased to follow the cell's name."""
+    if math.isnan(value):
+        return "is empty (NA); every measurement is needed"
+    if math.isinf(value):
+        return f"is not a finite number ({value})"
+    bounds = plausible_range(feature)
+    if bounds is None or bounds[0] <= value <= bounds[1]:
+        return None
+    if value < 0:
+        return f"is negative ({value:g}); sizes are positive"
+    low, high = DATASET_RANGES[feature]
+    return (
+        f"value {value:g} is not plausible: the Palmer data set has {low:g} to {high:g}, "
+        f"predict accepts {bounds[0]:g} to {bounds[1]:g}; check the unit"
+    )
+
+
+def first_problem(values: pd.DataFrame) -> tuple[Any, str, str] | None:
+    """(row label, column, reason) of the first unusable value in reading order, or None."""
+    ok = pd.DataFrame(np.isfinite(values.to_numpy("float64")), index=values.index, columns=values.columns)
+    for feature in values.columns:
+        bounds = plausible_range(feature)
+        if bounds is not None:
+            ok[feature] &= values[feature].between(*bounds)
+    bad_rows = ~ok.all(axis=1)
+    if not bad_rows.any():
+        return None
+    row = bad_rows.idxmax()
+    column = str((~ok.loc[row]).idxmax())
+    return row, column, str(problem(column, float(values.at[row, column])))
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """Values of one feature outside the data set's range (but plausible)."""
+
+    column: str
+    count: int
+    first_row: Any
+    first_value: float
+    low: float
+    high: float
+
+
+def extrapolations(values: pd.DataFrame) -> list[Extrapolation]:
+    """Per known feature, the values outside the Palmer data set's range: the model never saw such penguins."""
+    found = []
+    for feature in values.columns:
+        if feature not in DATASET_RANGES:
+            continue
+        low, high = DATASET_RANGES[feature]
+        outside = ~values[feature].between(low, high)
+        if outside.any():
+            row = outside.idxmax()
+            found.append(Extrapolation(feature, int(outside.sum()), row, float(values.at[row, feature]), low, high))
+    return found
+
+
+Locate = Callable[[Any, str], str]  # (row label, column) -> where that cell is, for messages
+
+
+def csv_cell(source: str) -> Locate:
+    return lambda row, column: f"{source}: line {csv_line(row)}: column {column!r}"
+
+
+def option_cell(row: Any, column: str) -> str:
+    return option_for(column)
+
+
+def check_values(values: pd.DataFrame, locate: Locate) -> list[str]:
+    """Raise on the first unusable value; return the warnings (extrapolations), one line each."""
+    found = first_problem(values)
+    if found is not None:
+        row, column, reason = found
+        raise PipelineError(f"{locate(row, column)} {reason}")
+    return [
+        f"{locate(e.first_row, e.column)} value {e.first_value:g} is outside the Palmer data set's {e.low:g} to {e.high:g}"
+        + ("" if e.count == 1 else " (as is 1 more row)" if e.count == 2 else f" (as are {e.count - 1} more rows)")
+        + "; the prediction is an extrapolation"
+        for e in sorted(extrapolations(values), key=lambda e: values.index.get_loc(e.first_row))
+    ]
+
+
+def values_from_csv(frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Measurements read from a CSV as floats in card order, and the warnings about them."""
+    features = select_features(frame, card, source, ignore_extra)
+    values = to_numeric_features(features, card.features, source, hint="every measurement must be a number")
+    return values, check_values(values, csv_cell(source))
+
+
+def values_from_options(given: Mapping[str, float | None], card: ModelCard, options: Mapping[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """The one penguin given as options (every one required), as a one-row frame in card order."""
+    unnamed = [f for f in card.features if f not in options]
+    if unnamed:
+        raise PipelineError(f"the model's feature {unnamed[0]!r} has no command-line option (its name clashes); use --csv FILE")
+    missing = [options[f] for f in card.features if given.get(f) is None]
+    if missing:
+        raise PipelineError(
+            f"missing {', '.join(missing)}: one penguin needs all of {', '.join(options.values())} (or use --csv FILE)"
+        )
+    values = pd.DataFrame({f: [float(given[f])] for f in card.features})  # type: ignore[arg-type]
+    return values, check_values(values, option_cell)
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+
+def check_model_fits_card(inputs: Sequence[tuple[Any, ...]], outputs: Sequence[tuple[Any, ...]], card: ModelCard, model: str, source: str) -> None:
+    """One input of width len(features) and one output of width len(classes), else the card is not this model's."""
+    if len(inputs) != 1 or len(inputs[0]) != 2:
+        raise PipelineError(f"{model}: takes inputs of shape {', '.join(map(str, inputs))}; predict needs one table of measurements (None, n_features)")
+    if inputs[0][1] != len(card.features):
+        raise PipelineError(
+            f"{model}: takes {inputs[0][1]} features but the card {source} lists {len(card.features)} "
+            f"({', '.join(card.features)}); the model was trained on other features: pass its own --card or retrain (dvc repro)"
+        )
+    if len(outputs) != 1 or len(outputs[0]) != 2 or outputs[0][1] != len(card.classes):
+        raise PipelineError(
+            f"{model}: outputs {', '.join(map(str, outputs))} but the card {source} lists {len(card.classes)} classes "
+            f"({', '.join(card.classes)}); pass the model's own --card or retrain (dvc repro)"
+        )
+
+
+def predict(model_path: Path, values: pd.DataFrame, card: ModelCard, card_source: str) -> np.ndarray:
+    """Load the model (safe mode), check it against its card, and predict every row in one call."""
+    from stages import modeling  # TensorFlow: imported only once the input is known to be good
+
+    model = modeling.load_model(model_path)
+    shapes = lambda tensors: [tuple(t.shape) for t in tensors or ()]  # noqa: E731
+    check_model_fits_card(shapes(getattr(model, "inputs", None)), shapes(getattr(model, "outputs", None)), card, str(model_path), card_source)
+    # Exactly evaluate's call (Keras batches internally): the same rows give the same bits.
+    return model.predict(values[list(card.features)].to_numpy("float32"), verbose=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Output (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def result_table(values: pd.DataFrame, probabilities: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
+    """row (1-based), the features, predicted and prob_<class>: evaluate's prediction table with row numbers."""
+    table = prediction_table(values, probabilities, classes)
+    table.insert(0, "row", range(1, len(table) + 1))
+    return table
+
+
+def render_table(table: pd.DataFrame, classes: Sequence[str]) -> str:
+    """For people: row, predicted and one probability column per class, aligned."""
+    header = ["row", "predicted", *classes]
+    body = [
+        [str(row), predicted, *(f"{p:.3f}" for p in probs)]
+        for row, predicted, *probs in table[["row", "predicted", *(f"prob_{c}" for c in classes)]].itertuples(index=False)
+    ]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()  # noqa: E731
+    return "\n".join(line(cells) for cells in [header, *body]) + "\n"
+
+
+def render_csv(table: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def render_json(table: pd.DataFrame, card: ModelCard, model: str) -> str:
+    predictions = [
+        {
+            "row": int(record["row"]),
+            "input": {f: float(record[f]) for f in card.features},
+            "predicted": str(record["predicted"]),
+            "probabilities": {c: float(record[f"prob_{c}"]) for c in card.classes},
+        }
+        for record in table.to_dict("records")
+    ]
+    document = {"model": model, "features": list(card.features), "classes": list(card.classes), "predictions": predictions}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render(table: pd.DataFrame, fmt: str, card: ModelCard, model: str) -> str:
+    if fmt == "json":
+        return render_json(table, card, model)
+    if fmt == "csv":
+        return render_csv(table)
+    return render_table(table, card.classes)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def locate_model(argv: Sequence[str]) -> tuple[Path, Path | None]:
+    """--model and --card, read before the full parser (whose options come from the card)."""
+    pre = CliParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--model", type=user_path, default=Paths.MODEL)
+    pre.add_argument("--card", type=user_path)
+    known, _ = pre.parse_known_args(argv)
+    return known.model, known.card
+
+
+def build_parser(card: ModelCard | None, options: Mapping[str, str], card_problem: str | None = None) -> CliParser:
+    parser = stage_parser(__doc__, allow_abbrev=False)
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", metavar="PATH", type=user_path, default=Paths.MODEL, help=f"a .keras model (default {Paths.MODEL})")
+    model.add_argument("--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)")
+    source = parser.add_argument_group("input: a CSV file, or one penguin as options")
+    source.add_argument("--csv", metavar="FILE", help="CSV with a header naming the features; - reads stdin")
+    source.add_argument("--ignore-extra", action="store_true", help="ignore columns the model does not use (default: refuse them)")
+    if card is None:
+        source.description = f"(the one-penguin options come from the model card, which cannot be read: {card_problem})"
+    for feature, option in options.items():
+        bounds = DATASET_RANGES.get(feature)
+        suffix = feature.rsplit("_", 1)[-1]
+        unit = suffix.upper() if "_" in feature and suffix in UNITS else "VALUE"
+        seen = f" (Palmer data set: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
+        source.add_argument(option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}")
+    output = parser.add_argument_group("output").add_mutually_exclusive_group()
+    output.add_argument("--format", choices=FORMATS, default="table", help="table for people (default), json or csv for programs")
+    output.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    return parser
+
+
+def asks_for_help(argv: Sequence[str]) -> bool:
+    before = list(argv)[: list(argv).index("--")] if "--" in argv else argv
+    return any(a in ("-h", "--help") for a in before)
+
+
+def read_input(arg: str, stdin: IO[str]) -> tuple[pd.DataFrame, str]:
+    """The CSV named by --csv (relative to the working directory), or stdin for -."""
+    if arg == STDIN:
+        return parse_csv(stdin, "stdin"), "stdin"
+    path = user_path(arg)
+    try:
+        return parse_csv(resolve(path), str(path)), str(path)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found") from None
+
+
+def emit(text: str) -> None:
+    """Write to stdout; a reader that stops early (`| head`) is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python exits
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    model_path, card_path = locate_model(argv)
+    card_path = card_path or card_path_for(model_path)
+    try:
+        card: ModelCard | None = read_card(card_path, model_path)
+        problem_text = None
+    except PipelineError as exc:
+        if not asks_for_help(argv):
+            raise
+        card, problem_text = None, str(exc)
+    options = feature_options(card.features) if card else {}
+    args = build_parser(card, options, problem_text).parse_args(argv)
+    if card is None:  # --help was not what it seemed (e.g. the value of another option)
+        raise PipelineError(str(problem_text))
+
+    given = {f: getattr(args, f"feature {f}", None) for f in card.features}
+    if args.csv is not None:
+        if any(v is not None for v in given.values()):
+            raise PipelineError("give either --csv FILE or the one-penguin options, not both")
+        frame, source = read_input(args.csv, sys.stdin)
+        values, warnings = values_from_csv(frame, card, source, args.ignore_extra)
+    elif all(v is None for v in given.values()):
+        raise PipelineError(f"no input: give --csv FILE (- for stdin) or one penguin with {' '.join(o + ' X' for o in options.values())}")
+    else:
+        values, warnings = values_from_options(given, card, options)
+
+    probabilities = predict(args.model, values, card, str(card_path))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    emit(render(result_table(values, probabilities, card.classes), args.format, card, str(args.model)))
+
+
+if __name__ == "__main__":
+    run_cli(main)
