@@ -42,7 +42,7 @@ bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experimen
 	python -m tools.benchmark
 
 lock-requirements: ## Re-pin requirements.txt from what is installed in .venv
-	{ sed -n '/^#/p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt.new
+	{ sed -n '/^#/p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; } > requirements.txt.new
 	mv requirements.txt.new requirements.txt
 
 clean-venv: ## Remove .venv (the next make target recreates it)

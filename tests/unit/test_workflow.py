@@ -1,0 +1,38 @@
+"""The GitHub Actions workflow users copy passes actionlint (and actionlint does catch a broken one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import BIN, ROOT, run
+
+WORKFLOW = ROOT / ".github/workflows/pipeline.yml"
+
+
+def actionlint(repo: Path) -> tuple[int, str]:
+    proc = run([str(BIN / "actionlint"), "-no-color"], cwd=repo, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_workflow_passes_actionlint() -> None:
+    code, output = actionlint(ROOT)
+    assert code == 0, output
+
+
+def test_workflow_runs_the_readme_commands() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["test-and-check"]["steps"]
+    commands = " ".join(step.get("run", "") for step in steps)
+    assert "make test" in commands and "make check-repro" in commands
+    checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    broken = WORKFLOW.read_text().replace("fetch-depth: 0", "fetch-dept: 0")
+    (tmp_path / ".github/workflows/pipeline.yml").write_text(broken)
+    run(["git", "init", "-q"], cwd=tmp_path)
+    code, output = actionlint(tmp_path)
+    assert code != 0 and 'input "fetch-dept" is not defined' in output
