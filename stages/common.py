@@ -367,6 +367,60 @@ def require_columns(frame: pd.DataFrame, required: Sequence[str], source: str, h
         raise PipelineError(f"{source}: missing column {missing[0]!r} (has: {', '.join(map(str, frame.columns))}); {hint}")
 
 
+# --------------------------------------------------------------------------------------------
+# The model card: models/model.json, written by train beside the model, read by evaluate and predict.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """models/model.json: what the model expects (features, in input order) and says (classes, in output order)."""
+
+    features: tuple[str, ...]
+    target: str
+    classes: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "target": self.target, "classes": list(self.classes)}
+
+
+def parse_card(raw: Any, source: str) -> ModelCard:
+    """Validate a model card: distinct non-empty feature names, a target name, at least two distinct classes."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: not a model card (expected a JSON object with features, target, classes)")
+
+    def names(key: str, minimum: int) -> tuple[str, ...]:
+        value = raw.get(key)
+        if (
+            not isinstance(value, list)
+            or len(value) < minimum
+            or not all(isinstance(v, str) and v.strip() for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise PipelineError(f"{source}: '{key}' must be a list of at least {minimum} distinct names, got {value!r}")
+        return tuple(value)
+
+    features, classes = names("features", 1), names("classes", 2)
+    target = raw.get("target")
+    if not isinstance(target, str) or not target.strip():
+        raise PipelineError(f"{source}: 'target' must be a non-empty name, got {target!r}")
+    return ModelCard(features=features, target=target, classes=classes)
+
+
+def card_path_for(model: Path) -> Path:
+    """The card train writes beside a model: models/model.keras -> models/model.json."""
+    return model.with_suffix(".json")
+
+
+def read_card(path: Path, model: Path) -> ModelCard:
+    if not resolve(path).is_file():
+        raise PipelineError(
+            f"{path}: model card not found (it names the features and classes of {model}); "
+            "train with `dvc repro` or pass --card PATH"
+        )
+    return parse_card(read_json(path), str(path))
+
+
 def target_columns(classes: Sequence[str], target: str) -> list[str]:
     """Names of the one-hot columns, in class order (e.g. species_Adelie)."""
     return [f"{target}_{c}" for c in classes]

@@ -19,7 +19,7 @@ import pandas as pd
 if __package__ in (None, ""):  # run as `python stages/evaluate.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stages.common import Paths, load_params, read_csv, read_json, run_cli, stage_parser, target_columns, write_csv, write_json
+from stages.common import Paths, load_params, read_card, read_csv, run_cli, stage_parser, target_columns, write_csv, write_json
 
 DIGITS = 6  # metrics are rounded so that `dvc metrics diff` reads well
 
@@ -59,9 +59,9 @@ def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[st
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     load_params()  # fail on a bad params.yaml before loading TensorFlow
-    card = read_json(Paths.MODEL_CARD)
-    features, classes = card["features"], card["classes"]
-    onehot = target_columns(classes, card["target"])
+    card = read_card(Paths.MODEL_CARD, Paths.MODEL)
+    features, classes = list(card.features), list(card.classes)
+    onehot = target_columns(classes, card.target)
     test = read_csv(Paths.TEST, required=[*features, *onehot])
 
     from stages import modeling

@@ -46,7 +46,8 @@ if __package__ in (None, ""):  # run as `python stages/predict.py`
 
 from stages.clean import csv_line, to_numeric_features
 from stages.common import (
-    ROOT, CliParser, Paths, PipelineError, parse_csv, read_json, require_columns, resolve, run_cli, stage_parser,
+    ROOT, CliParser, ModelCard, Paths, PipelineError, card_path_for, parse_csv, read_card, require_columns, resolve,
+    run_cli, stage_parser,
 )  # fmt: skip
 from stages.evaluate import prediction_table
 
@@ -66,55 +67,9 @@ UNITS = ("mm", "cm", "m", "g", "kg")  # a feature name ending in _<unit> shows i
 PLAUSIBLE_FACTOR = 2.0  # plausible = [smallest / 2, largest * 2]; outside it is refused (a typo or a wrong unit)
 
 
-@dataclass(frozen=True)
-class ModelCard:
-    """models/model.json: what the model expects (features, in input order) and says (classes, in output order)."""
-
-    features: tuple[str, ...]
-    target: str
-    classes: tuple[str, ...]
-
-
 # --------------------------------------------------------------------------------------------
 # The model card and the options it defines
 # --------------------------------------------------------------------------------------------
-
-
-def parse_card(raw: Any, source: str) -> ModelCard:
-    """Validate a model card: distinct non-empty feature names, a target name, at least two distinct classes."""
-    if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: not a model card (expected a JSON object with features, target, classes)")
-
-    def names(key: str, minimum: int) -> tuple[str, ...]:
-        value = raw.get(key)
-        if (
-            not isinstance(value, list)
-            or len(value) < minimum
-            or not all(isinstance(v, str) and v.strip() for v in value)
-            or len(set(value)) != len(value)
-        ):
-            raise PipelineError(f"{source}: '{key}' must be a list of at least {minimum} distinct names, got {value!r}")
-        return tuple(value)
-
-    features, classes = names("features", 1), names("classes", 2)
-    target = raw.get("target")
-    if not isinstance(target, str) or not target.strip():
-        raise PipelineError(f"{source}: 'target' must be a non-empty name, got {target!r}")
-    return ModelCard(features=features, target=target, classes=classes)
-
-
-def card_path_for(model: Path) -> Path:
-    """The card train writes beside a model: models/model.keras -> models/model.json."""
-    return model.with_suffix(".json")
-
-
-def read_card(path: Path, model: Path) -> ModelCard:
-    if not resolve(path).is_file():
-        raise PipelineError(
-            f"{path}: model card not found (it names the features and classes of {model}); "
-            "train with `dvc repro` or pass --card PATH"
-        )
-    return parse_card(read_json(path), str(path))
 
 
 def option_for(feature: str) -> str:

@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as `python stages/train.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stages.common import (
-    Paths, PipelineError, TrainParams, load_params, read_csv, read_json, run_cli, stage_parser, write_csv, write_json,
+    ModelCard, Paths, PipelineError, TrainParams, load_params, read_csv, read_json, run_cli, stage_parser, write_csv, write_json,
 )  # fmt: skip
 
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
     history = history_frame(modeling.fit(model, x, y, n_fit, params.train))
     modeling.save_model(model, Paths.MODEL)
-    write_json(Paths.MODEL_CARD, {"features": features, "target": record["target"], "classes": record["classes"]})
+    card = ModelCard(features=tuple(features), target=record["target"], classes=tuple(record["classes"]))
+    write_json(Paths.MODEL_CARD, card.as_json())
     write_csv(Paths.HISTORY, history)
     write_json(Paths.TRAIN_METRICS, train_summary(history, modeling.trainable_parameter_count(model)))
     write_json(Paths.ENVIRONMENT, modeling.environment_record(params.train.op_determinism))

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.common import ROOT, CliParser, PipelineError, parse_csv, read_csv, run_cli, write_json
+from stages.common import ROOT, CliParser, ModelCard, PipelineError, parse_card, parse_csv, read_csv, run_cli, write_json
 from stages.fetch import read_package_csv
 from stages.predict import (
-    DATASET_RANGES, ModelCard, check_model_fits_card, check_values, csv_cell, feature_options, finite_number, main,
-    option_for, parse_card, plausible_range, render_csv, render_json, render_table, result_table, select_features,
+    DATASET_RANGES, check_model_fits_card, check_values, csv_cell, feature_options, finite_number, main,
+    option_for, plausible_range, render_csv, render_json, render_table, result_table, select_features,
     user_path, values_from_csv, values_from_options,
 )  # fmt: skip
 
