@@ -53,6 +53,10 @@ class Paths:
     METRICS = Path("metrics/metrics.json")
     CONFUSION = Path("plots/confusion.csv")
     PREDICTIONS = Path("data/predictions/test.csv")
+    PAIRPLOT = Path("plots/pairplot.png")
+    DATA_SUMMARY = Path("metrics/data_summary.json")
+    TRAINING_CURVES = Path("plots/training_curves.png")
+    CONFUSION_HEATMAP = Path("plots/confusion_heatmap.png")
 
 
 class PipelineError(Exception):
