@@ -15,7 +15,9 @@ from tests.conftest import BIN, dvc, run
 pytestmark = pytest.mark.e2e
 
 DATA_STAGES = ("validate_params", "fetch", "clean", "encode", "split")
-STAGES = (*DATA_STAGES, "train", "evaluate")
+PICTURE_STAGES = ("explore", "figures")
+STAGES = (*DATA_STAGES, "train", "evaluate", *PICTURE_STAGES)
+IMAGE_PLOTS = ("plots/pairplot.png", "plots/training_curves.png", "plots/confusion_heatmap.png")
 
 
 def outs(lock: dict[str, Any], stage: str) -> dict[str, str]:
@@ -53,7 +55,14 @@ def test_fresh_clone_is_up_to_date_and_data_matches_committed_lock(pipeline: dic
 def test_two_runs_are_byte_identical(pipeline: dict[str, Any]) -> None:
     """`dvc repro -f` reproduces every output md5, the Keras model included."""
     assert "models/model.keras" in outs(pipeline["second_lock"], "train")
+    assert {*outs(pipeline["second_lock"], "explore"), *outs(pipeline["second_lock"], "figures")} >= set(IMAGE_PLOTS)
     assert pipeline["first_lock"] == pipeline["second_lock"]
+
+
+def test_committed_pairplot_is_the_one_a_fresh_clone_makes(pipeline: dict[str, Any]) -> None:
+    """explore depends on the data only, so, like the data stages, it matches the committed dvc.lock
+    (figures depends on training, whose float results may differ on other CPUs)."""
+    assert outs(pipeline["first_lock"], "explore") == outs(pipeline["committed_lock"], "explore")
 
 
 def test_reloaded_model_predicts_what_evaluate_wrote(pipeline: dict[str, Any]) -> None:
@@ -70,19 +79,21 @@ def test_reloaded_model_predicts_what_evaluate_wrote(pipeline: dict[str, Any]) -
     assert list(confusion.columns) == ["actual", "predicted"] and len(confusion) == 69
 
 
-def test_metrics_and_plots_are_declared_for_dvc(pipeline: dict[str, Any]) -> None:
+def test_metrics_and_plots_are_declared_for_dvc(pipeline: dict[str, Any], tmp_path: Path) -> None:
     repo = pipeline["repo"]
     shown = json.loads(dvc("metrics", "show", "--json", cwd=repo).stdout)
     (workspace,) = (rev["data"] for rev in shown.values())  # a single revision: the workspace
     assert workspace["metrics/metrics.json"]["data"]["n_test"] == 69
     assert workspace["metrics/train.json"]["data"]["trainable_params"] == 83
-    plots = json.loads(dvc("plots", "show", "--json", "--split", cwd=repo).stdout)["data"]
-    assert {"plots/confusion.csv", "Loss", "Accuracy"} <= set(plots)
+    assert workspace["metrics/data_summary.json"]["data"]["rows_complete"] == 342
+    plots = json.loads(dvc("plots", "show", "--json", "--split", "-o", str(tmp_path), cwd=repo).stdout)["data"]
+    assert list(plots) == [IMAGE_PLOTS[0], "Loss", "Accuracy", IMAGE_PLOTS[1], "plots/confusion.csv", IMAGE_PLOTS[2]]
+    assert all(plots[name][0]["type"] == "image" for name in IMAGE_PLOTS)
     assert "Data and pipelines are up to date." in dvc("status", cwd=repo).stdout
 
 
 def test_data_stages_do_not_import_tensorflow(pipeline_copy: Path) -> None:
-    for stage in DATA_STAGES:
+    for stage in (*DATA_STAGES, *PICTURE_STAGES):
         proc = run([str(BIN / "python"), "-X", "importtime", "-m", f"stages.{stage}"], cwd=pipeline_copy)
         imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
         assert not imported & {"tensorflow", "keras"}, stage

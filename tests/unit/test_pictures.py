@@ -1,0 +1,150 @@
+"""explore and figures on tiny in-test data: summaries, tables, bad input, byte-stable PNGs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from stages.common import DataParams, PipelineError
+from stages.explore import class_order, complete_rows, data_summary, pairplot
+from stages.figures import confusion_heatmap, confusion_table, read_history, training_curves
+from stages.plotting import axis_label, save_png, theme
+
+DATA = DataParams(features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
+RAW = """species,island,bill_length_mm,body_mass_g,sex
+Adelie,Torgersen,39.1,3750,male
+Adelie,Torgersen,NA,NA,
+Adelie,Dream,37.8,3400,female
+Chinstrap,Dream,46.5,3500,female
+Chinstrap,Dream,49.0,3900,male
+Gentoo,Biscoe,46.1,4500,female
+Gentoo,Biscoe,50.0,,
+Gentoo,Biscoe,48.7,5200,male
+"""
+HISTORY = pd.DataFrame(
+    {"epoch": [1, 2, 3], "loss": [1.1, 0.8, 0.6], "accuracy": [0.3, 0.6, 0.8], "val_loss": [1.0, 0.9, 0.7], "val_accuracy": [0.4, 0.5, 0.7]}
+)
+
+
+def frame(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text))
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of every chunk of a PNG file."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def test_backend_is_non_interactive() -> None:
+    assert matplotlib.get_backend().lower() == "agg"
+
+
+@pytest.mark.parametrize(
+    ("column", "label"),
+    [("bill_length_mm", "Bill length (mm)"), ("body_mass_g", "Body mass (g)"), ("year", "Year"), ("g", "G"), ("x_y", "X y")],
+)
+def test_axis_label(column: str, label: str) -> None:
+    assert axis_label(column) == label
+
+
+# ---- explore ---------------------------------------------------------------------------------
+
+
+def test_data_summary_counts_rows_missing_values_and_classes() -> None:
+    raw = frame(RAW)
+    summary = data_summary(raw, complete_rows(raw, DATA), DATA)
+    assert summary == {
+        "rows": 8,
+        "columns": 5,
+        "rows_complete": 6,
+        "missing": {"species": 0, "island": 0, "bill_length_mm": 1, "body_mass_g": 2, "sex": 2},
+        "class_counts": {"Adelie": 3, "Chinstrap": 2, "Gentoo": 3},
+        "class_fractions": {"Adelie": 0.375, "Chinstrap": 0.25, "Gentoo": 0.375},
+    }
+
+
+def test_labels_outside_data_classes_are_shown_not_hidden() -> None:
+    raw = frame(RAW.replace("Gentoo,Biscoe,48.7", "Emperor,Biscoe,48.7"))
+    assert class_order(raw["species"], DATA.classes) == ["Adelie", "Chinstrap", "Gentoo", "Emperor"]
+    summary = data_summary(raw, complete_rows(raw, DATA), DATA)
+    assert summary["class_counts"] == {"Adelie": 3, "Chinstrap": 2, "Gentoo": 2, "Emperor": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("species,bill_length_mm\nAdelie,39.1\n", "raw.csv: missing column 'body_mass_g' (has: species, bill_length_mm)"),
+        ("species,bill_length_mm,body_mass_g\nAdelie,39.1,heavy\n", "raw.csv: line 2: column 'body_mass_g' has non-numeric value 'heavy'"),
+        ("species,bill_length_mm,body_mass_g\nAdelie,NA,3750\n", "raw.csv: no row has a species label and every one of data.features"),
+    ],
+)  # fmt: skip
+def test_explore_bad_input(text: str, message: str) -> None:
+    with pytest.raises(PipelineError) as err:
+        complete_rows(frame(text), DATA, source="raw.csv")
+    assert message in str(err.value)
+
+
+# ---- figures ---------------------------------------------------------------------------------
+
+
+def test_confusion_table_is_square_in_class_order() -> None:
+    pairs = pd.DataFrame({"actual": ["Gentoo", "Adelie", "Adelie", "Gentoo"], "predicted": ["Gentoo", "Adelie", "Gentoo", "Gentoo"]})
+    table = confusion_table(pairs, DATA.classes)
+    assert list(table.index) == list(table.columns) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert table.to_numpy().tolist() == [[1, 0, 1], [0, 0, 0], [0, 0, 2]]
+
+
+def test_confusion_table_rejects_an_unknown_label() -> None:
+    pairs = pd.DataFrame({"actual": ["Adelie"], "predicted": ["Emperor"]})
+    with pytest.raises(PipelineError, match=r"confusion.csv: column 'predicted' has label 'Emperor', not one of data.classes"):
+        confusion_table(pairs, DATA.classes, source="plots/confusion.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("epoch,loss\n1,0.5\n", "history.csv: missing column 'accuracy'"),
+        ("epoch,loss,accuracy,val_loss\n1,0.5,0.9,lots\n", "history.csv: line 2: column 'val_loss' has non-numeric value 'lots'"),
+    ],
+)
+def test_read_history_bad_input(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "history.csv").write_text(text)
+    with pytest.raises(PipelineError, match=message):
+        read_history(tmp_path / "history.csv")
+
+
+def test_training_curves_with_and_without_validation() -> None:
+    with theme():
+        both = training_curves(HISTORY)
+        train_only = training_curves(HISTORY[["epoch", "loss", "accuracy"]])
+    assert [len(ax.lines) for ax in both.axes] == [2, 2]
+    assert [len(ax.lines) for ax in train_only.axes] == [1, 1]
+    assert [ax.get_ylabel() for ax in both.axes] == ["Loss (categorical cross-entropy)", "Accuracy"]
+
+
+def test_pngs_are_byte_identical_and_carry_no_metadata(tmp_path: Path) -> None:
+    table = confusion_table(pd.DataFrame({"actual": ["Adelie", "Gentoo"], "predicted": ["Adelie", "Adelie"]}), DATA.classes)
+    complete = complete_rows(frame(RAW), DATA)
+    for name, make in [
+        ("curves", lambda: training_curves(HISTORY)),
+        ("heatmap", lambda: confusion_heatmap(table, "species")),
+        ("pairplot", lambda: pairplot(complete, DATA)),
+    ]:
+        for run in (1, 2):
+            with theme():
+                save_png(make(), tmp_path / f"{name}{run}.png")
+        first = (tmp_path / f"{name}1.png").read_bytes()
+        assert first == (tmp_path / f"{name}2.png").read_bytes(), name
+        kinds = {kind for kind, _ in png_chunks(first)}
+        assert not kinds & {b"tEXt", b"zTXt", b"iTXt", b"tIME"}, (name, kinds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}{r}.png" for n in ("curves", "heatmap", "pairplot") for r in (1, 2))
