@@ -1,4 +1,5 @@
-# Penguins pipeline: `make run` sets up and runs the pipeline, `make test` sets up and runs the tests.
+# Penguins pipeline: `make run` sets up and runs the pipeline, `make test` sets up and runs the tests,
+# `make report` writes every plot and metric into one offline HTML file.
 # Everything runs inside .venv, created from the pinned requirements.txt on first use.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test exp-show check-repro bench lock-requirements clean-venv
+.PHONY: help install run report test exp-show check-repro bench lock-requirements clean-venv
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +24,10 @@ install: $(VENV)/.installed ## Create .venv and install the pinned requirements 
 
 run: install ## Set up and run the whole pipeline (dvc repro)
 	dvc repro
+
+REVS ?=
+report: install ## Write reports/index.html: all plots, metrics, params; offline (REVS="main exp-a" to compare)
+	python -m tools.report $(REVS)
 
 test: install ## Set up and run the test suite (unit + end-to-end with the real dvc and Keras)
 	@python -m pytest $(PYTEST_ARGS); status=$$?; \

@@ -6,6 +6,7 @@ uncommitted edits are tested too) and run the real `dvc` CLI of the virtualenv r
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,24 @@ def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None)
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
+
+
+DATA_URI = re.compile(r"data:[\w/+.-]*(?:;[\w=.-]+)*,[^\"'\s)>]*")
+FETCHING = re.compile(
+    r"""\b(?:src|srcset|href|xlink:href|action|formaction|poster|data|background)\s*=\s*(?!["']?\s*(?:data:|\#))"""
+    r"""|url\(\s*(?!["']?\s*(?:data:|\#))|@import""",
+    re.IGNORECASE,
+)
+
+
+def network_references(page: str) -> list[str]:
+    """What in an HTML page could make a browser fetch: attributes, CSS url() and @import that do not
+    point to a data: URI or an in-page #anchor, and any http(s):// or //host outside table cells (where
+    params such as fetch.url are shown as text)."""
+    page = DATA_URI.sub("data:,", page)
+    found = [m.group(0) for m in FETCHING.finditer(page)]
+    outside_cells = re.sub(r"<td[^>]*>[^<]*</td>", "", page)
+    return found + re.findall(r"(?:https?:)?//[\w.-]+", outside_cells)
 
 
 def edit_params(repo: Path, **changes: Any) -> None:
