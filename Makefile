@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report test exp-show check-repro bench lock-requirements clean-venv
+.PHONY: help install run report test browser exp-show check-repro bench lock-requirements clean-venv
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,10 +29,23 @@ REVS ?=
 report: install ## Write reports/index.html: all plots, metrics, params; offline (REVS="main exp-a" to compare)
 	python -m tools.report $(REVS)
 
-test: install ## Set up and run the test suite (unit + end-to-end with the real dvc and Keras)
+test: install browser ## Set up and run the test suite (unit + end-to-end with the real dvc and Keras)
 	@python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
+
+# The report's browser test runs $(CHROMIUM). Run as root (CI, containers), this installs Debian's package
+# when it is missing; otherwise, or if apt-get fails, the test skips with the reason (and fails under CI=true).
+export CHROMIUM ?= chromium
+browser: ## Install Chromium for the report's browser test if missing (Debian apt-get, as root)
+	@command -v "$$CHROMIUM" >/dev/null 2>&1 && exit 0; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make: chromium not found (install: sudo apt-get install chromium); the browser test will be skipped" >&2; exit 0; fi; \
+	echo "make: installing chromium with apt-get for the browser test"; \
+	export DEBIAN_FRONTEND=noninteractive; pkgs="chromium fonts-dejavu-core"; \
+	apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null 2>&1 || \
+	{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; } || \
+	echo "make: could not install chromium; the browser test will be skipped (fails under CI=true)" >&2
 
 # Metrics that matter, plus only the params that differ between the experiments shown.
 EXP_SHOW_DROP := ^(per_class|final_|epochs$$|n_test$$|State$$|Executor$$|data/|models/|stages/)
