@@ -51,7 +51,7 @@ def report(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     return {"path": output, "page": output.read_text(), "stdout": proc.stdout, "stderr": proc.stderr}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> str:
     """The Chromium binary; missing: skip with the reason, but fail under CI=true (make test installs it)."""
     name = os.environ.get("CHROMIUM", "chromium")
@@ -94,7 +94,7 @@ def test_report_is_self_contained(report: dict[str, Any]) -> None:
     assert "<script" not in page and "<link" not in page and "<iframe" not in page
 
 
-def test_report_renders_offline_in_chromium(report: dict[str, Any], chromium: str, tmp_path: Path) -> None:
+def test_report_renders_offline_in_chromium(chromium: str, report: dict[str, Any], tmp_path: Path) -> None:
     """Every picture decodes in a real browser with the network off, and shows up non-blank on screen."""
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(
