@@ -34,11 +34,13 @@ test: install browser ## Set up and run the test suite (unit + end-to-end with t
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
 
-# The report's browser test runs $(CHROMIUM). Run as root (CI, containers), this installs Debian's package
-# when it is missing; otherwise, or if apt-get fails, the test skips with the reason (and fails under CI=true).
+# The report's browser test runs $(CHROMIUM), else the first of these it finds (GitHub's runners have
+# google-chrome). Run as root (CI, containers), this installs Debian's chromium when none is there;
+# otherwise, or if apt-get fails, the test skips with the reason (and fails under CI=true).
 export CHROMIUM ?= chromium
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
 browser: ## Install Chromium for the report's browser test if missing (Debian apt-get, as root)
-	@command -v "$$CHROMIUM" >/dev/null 2>&1 && exit 0; \
+	@for b in "$$CHROMIUM" $(BROWSERS); do command -v "$$b" >/dev/null 2>&1 && exit 0; done; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "make: chromium not found (install: sudo apt-get install chromium); the browser test will be skipped" >&2; exit 0; fi; \
 	echo "make: installing chromium with apt-get for the browser test"; \

@@ -21,6 +21,7 @@ from tools.workspace import ENV
 pytestmark = pytest.mark.e2e
 
 PLOTS = ["plots/pairplot.png", "Loss", "Accuracy", "plots/training_curves.png", "plots/confusion.csv", "plots/confusion_heatmap.png"]
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")  # as in the Makefile
 WINDOW_WIDTH = 1300
 # Headless, and no way out: unresolvable hosts, a proxy to a closed port, no background requests.
 CHROMIUM_FLAGS = [
@@ -54,11 +55,11 @@ def report(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The Chromium binary; missing: skip with the reason, but fail under CI=true (make test installs it)."""
-    name = os.environ.get("CHROMIUM", "chromium")
-    path = shutil.which(name) or shutil.which("chromium-browser")
-    if path:
-        return path
-    reason = f"{name} not found: the report's browser test needs it (as root `make test` installs it; or sudo apt-get install chromium)"
+    names = [os.environ.get("CHROMIUM", "chromium"), *BROWSERS]
+    for name in names:
+        if path := shutil.which(name):
+            return path
+    reason = f"none of {', '.join(dict.fromkeys(names))} found: the browser test needs one (as root `make test` installs chromium)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)
