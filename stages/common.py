@@ -425,6 +425,15 @@ def read_card(path: Path, model: Path) -> ModelCard:
     return parse_card(read_json(path), str(path))
 
 
+UNITS = ("mm", "cm", "m", "g", "kg")
+
+
+def split_unit(column: str) -> tuple[str, str | None]:
+    """A column name and its unit suffix, if it has a known one: 'body_mass_g' -> ('body_mass', 'g')."""
+    name, _, suffix = column.rpartition("_")
+    return (name, suffix) if name and suffix in UNITS else (column, None)
+
+
 def target_columns(classes: Sequence[str], target: str) -> list[str]:
     """Names of the one-hot columns, in class order (e.g. species_Adelie)."""
     return [f"{target}_{c}" for c in classes]

@@ -18,12 +18,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from stages.common import atomic_path  # noqa: E402
+from stages.common import atomic_path, split_unit  # noqa: E402
 
 DPI = 100
 # matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.
 PNG_METADATA: dict[str, str | None] = {"Software": None}
-UNITS = ("mm", "cm", "m", "g", "kg")
 
 
 @contextlib.contextmanager
@@ -36,10 +35,9 @@ def theme() -> Iterator[None]:
 
 def axis_label(column: str) -> str:
     """A column name as an axis label: 'bill_length_mm' -> 'Bill length (mm)'."""
-    words = column.split("_")
-    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] in UNITS else ""
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] + unit
+    name, unit = split_unit(column)
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:] + (f" ({unit})" if unit else "")
 
 
 def save_png(figure: Figure, path: Path) -> None:

@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as `python stages/predict.py`
 from stages.clean import csv_line, to_numeric_features
 from stages.common import (
     ROOT, CliParser, ModelCard, Paths, PipelineError, card_path_for, parse_csv, read_card, require_columns, resolve,
-    run_cli, stage_parser,
+    run_cli, split_unit, stage_parser,
 )  # fmt: skip
 from stages.evaluate import prediction_table
 
@@ -63,7 +63,6 @@ DATASET_RANGES: Mapping[str, tuple[float, float]] = {
     "flipper_length_mm": (172.0, 231.0),
     "body_mass_g": (2700.0, 6300.0),
 }
-UNITS = ("mm", "cm", "m", "g", "kg")  # a feature name ending in _<unit> shows it in --help
 PLAUSIBLE_FACTOR = 2.0  # plausible = [smallest / 2, largest * 2]; outside it is refused (a typo or a wrong unit)
 
 
@@ -348,8 +347,7 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
         source.description = f"(the one-penguin options come from the model card, which cannot be read: {card_problem})"
     for feature, option in options.items():
         bounds = DATASET_RANGES.get(feature)
-        suffix = feature.rsplit("_", 1)[-1]
-        unit = suffix.upper() if "_" in feature and suffix in UNITS else "VALUE"
+        unit = (split_unit(feature)[1] or "value").upper()
         seen = f" (Palmer data set: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
         source.add_argument(option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}")
     output = parser.add_argument_group("output").add_mutually_exclusive_group()
