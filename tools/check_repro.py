@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from stages.common import Paths, PipelineError, load_params, write_bytes
-from tools.workspace import dvc, run
+from tools.workspace import dvc, flatten, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
 MODEL_STAGE = "train"
@@ -108,19 +108,8 @@ def lock_outputs(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-def leaves(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Leaves of a nested mapping under dotted names: {"per_class.Adelie.f1": 0.96, ...}."""
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, Mapping):
-            flat.update(leaves(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def numeric_leaves(metrics: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in leaves(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {k: float(v) for k, v in flatten(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def compare_metrics(
@@ -144,7 +133,7 @@ def compare_metrics(
 
 def environment_changes(committed: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """One line per recorded setting that differs, e.g. "packages.tensorflow-cpu: 2.21.0 → 2.20.0"."""
-    old, new = leaves(committed), leaves(current)
+    old, new = flatten(committed), flatten(current)
     return [f"{k}: {old.get(k, '-')} → {new.get(k, '-')}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
@@ -226,12 +215,18 @@ def default_base(repo: Path) -> str | None:
     return None
 
 
+def markdown_table_or(table: str, empty: str) -> str:
+    """DVC's --md output, or ``empty`` when it is blank or a header with no rows."""
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    return "\n".join(lines) if len(lines) > 2 else empty
+
+
 def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
     if base is None:
         report.sections.append("### 3. Changes against a base revision\n\nNo base revision (no `main` branch and no parent commit).")
         return
-    params = dvc("params", "diff", base, "--md", cwd=repo).stdout.strip() or "No param changes."
-    metrics = dvc("metrics", "diff", base, "--md", cwd=repo).stdout.strip() or "No metric changes."
+    params = markdown_table_or(dvc("params", "diff", base, "--md", cwd=repo).stdout, "No param changes.")
+    metrics = markdown_table_or(dvc("metrics", "diff", base, "--md", cwd=repo).stdout, "No metric changes.")
     report.sections.append(f"### 3. Changes against `{base}`\n\n#### Params\n\n{params}\n\n#### Metrics\n\n{metrics}")
 
 

@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as `python tools/report.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stages.common import ROOT, PipelineError, resolve, run_cli, stage_parser, write_bytes
-from tools.workspace import dvc
+from tools.workspace import dvc, flatten
 
 REPORT = Path("reports/index.html")
 WORKSPACE = "workspace"
@@ -124,18 +124,6 @@ def collect_values(revs: Sequence[str]) -> tuple[Values, Values, list[str]]:
                         errors.append(f"{rev}: {path}: {content['error']}")
                     tables[kind].setdefault(path, {})[rev] = flatten(content.get("data", {}))
     return tables["metrics"], tables["params"], errors
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as one level of dotted keys, in their original order."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tools.check_repro import compare_metrics, environment_changes, lock_problems, model_dependent_stages, numeric_leaves
+from tools.check_repro import (
+    compare_metrics, environment_changes, lock_problems, markdown_table_or, model_dependent_stages, numeric_leaves,
+)  # fmt: skip
 
 PIPELINE = {
     "stages": {
@@ -59,3 +61,11 @@ def test_environment_changes_are_listed() -> None:
     old = {"packages": {"keras": "3.15.1", "numpy": "2.4.6"}, "cpu": "A"}
     new = {"packages": {"keras": "3.15.1", "numpy": "2.5.0"}, "cpu": "A"}
     assert environment_changes(old, new) == ["packages.numpy: 2.4.6 → 2.5.0"]
+
+
+def test_empty_dvc_diff_table_reads_as_no_changes() -> None:
+    header = "| Path   | Param   | HEAD~1   | workspace   |\n|--------|---------|----------|-------------|\n"
+    assert markdown_table_or(header, "No param changes.") == "No param changes."
+    assert markdown_table_or("", "No param changes.") == "No param changes."
+    row = header + "| params.yaml | train.epochs | 100 | 200 |\n"
+    assert markdown_table_or(row, "none") == row.strip()

@@ -12,9 +12,10 @@ import pytest
 from stages.common import PipelineError
 from tests.conftest import network_references
 from tools.report import (
-    CSP, Picture, Plot, embed_images, flatten, format_value, render_vega, report_html, static_spec, values_table,
+    CSP, Picture, Plot, embed_images, format_value, render_vega, report_html, static_spec, values_table,
     vega_lite_version,
 )  # fmt: skip
+from tools.workspace import flatten
 
 TINY_SPEC = {
     "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
