@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import dvc
+from tests.conftest import dvc, run
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +46,11 @@ def test_exp_run_reruns_only_training_and_shows_params_and_metrics(pipeline_copy
 
     diff = dvc("exp", "diff", "few-epochs", "wider", cwd=pipeline_copy).stdout
     assert "train.hidden_units" in diff and "loss" in diff
+
+    table = run(["make", "exp-show", f"VENV={sys.prefix}", "ARGS=--csv"], cwd=pipeline_copy).stdout
+    header = next(line for line in table.splitlines() if line.startswith("Experiment,")).split(",")
+    assert {"accuracy", "f1_macro", "loss", "trainable_params", "train.epochs", "train.hidden_units"} <= set(header)
+    assert not [c for c in header if c.startswith(("per_class", "stages/", "data/")) or c in ("train.seed", "split.test_size")]
 
 
 def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
