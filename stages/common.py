@@ -455,6 +455,9 @@ def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
     """A parser whose --help shows the module's docstring (inputs, outputs, params); kwargs go to argparse."""
     doc = (module_doc or "").strip()
     summary, _, details = doc.partition("\n")
+    script = Path(sys.argv[0])
+    if script.parent.name in ("stages", "tools") and script.suffix == ".py":  # usage: python -m stages.train
+        kwargs.setdefault("prog", f"python -m {script.parent.name}.{script.stem}")
     return CliParser(
         description=summary,
         epilog=details.strip() or None,

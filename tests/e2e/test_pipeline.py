@@ -102,7 +102,7 @@ def test_data_stages_do_not_import_tensorflow(pipeline_copy: Path) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_has_help_and_runs_as_a_script(pipeline: dict[str, Any], stage: str) -> None:
     proc = run([str(BIN / "python"), f"stages/{stage}.py", "--help"], cwd=pipeline["repo"])
-    assert proc.stdout.startswith("usage: ")
+    assert proc.stdout.startswith(f"usage: python -m stages.{stage} ")
     assert "Output:" in proc.stdout or "Output" in proc.stdout
 
 
