@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.workspace import BIN, clone_worktree, dvc, run
+from tools.workspace import BIN, clone_worktree, dvc, run, run_queue
 
 IN_PROCESS = """
 import time, yaml
@@ -48,15 +48,14 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run_queue(repo: Path, seeds: str, jobs: int) -> None:
-    """Queue one experiment per seed (seeds not run before in this clone, so DVC's run-cache cannot skip them)."""
+def queue_seeds(repo: Path, seeds: str, jobs: int) -> float:
+    """Queue one experiment per seed (seeds not run before in this clone, so DVC's run-cache cannot skip
+    them), run them; seconds from `dvc queue start` until all are done (stopping the workers not counted)."""
     dvc("exp", "run", "--queue", "-S", f"train.seed={seeds}", cwd=repo)
-    dvc("queue", "start", "-j", str(jobs), cwd=repo)
-    while any(word in dvc("queue", "status", cwd=repo).stdout for word in ("Queued", "Running")):
-        time.sleep(0.5)
-    failed = dvc("queue", "status", cwd=repo).stdout.count("Failed")
-    if failed:
-        raise RuntimeError(f"{failed} queued experiment(s) failed: see `dvc queue logs` in {repo}")
+    status, seconds = run_queue(repo, jobs)
+    if "Failed" in status:
+        raise RuntimeError(f"a queued experiment failed: see `dvc queue logs` in {repo}\n{status}")
+    return seconds
 
 
 def main() -> None:
@@ -69,8 +68,8 @@ def main() -> None:
         rows.append(("cold `dvc repro` (fresh clone, every stage)", timed(lambda: dvc("repro", cwd=repo))))
         rows.append(("no-op `dvc repro` (everything up to date)", timed(lambda: dvc("repro", cwd=repo))))
         rows.append(("`dvc exp run -S train.epochs=150` (train, evaluate, figures)", timed(lambda: dvc("exp", "run", "-S", "train.epochs=150", cwd=repo))))
-        rows.append(("4 queued experiments, `dvc queue start -j 2`", timed(lambda: run_queue(repo, "1,2,3,4", jobs=2))))
-        rows.append(("4 queued experiments, `dvc queue start -j 1`", timed(lambda: run_queue(repo, "5,6,7,8", jobs=1))))
+        rows.append(("4 queued experiments, `dvc queue start -j 2`", queue_seeds(repo, "1,2,3,4", jobs=2)))
+        rows.append(("4 queued experiments, `dvc queue start -j 1`", queue_seeds(repo, "5,6,7,8", jobs=1)))
 
         reference = clone_worktree(Path(tmp) / "plain")
         pipeline_s, four_s = map(float, run([python, "-c", IN_PROCESS], cwd=reference).stdout.split())

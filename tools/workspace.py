@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,64 @@ def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None)
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
+
+
+def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float]:
+    """`dvc queue start -j jobs`, wait until no experiment is queued or running, then stop the workers.
+
+    Returns the final `dvc queue status` and the seconds from start until it said so. The workers are daemons that inherit the caller's stdout and
+    stderr, so they are given /dev/null: waiting for `dvc queue start` must not mean waiting for them.
+    A DVC worker can miss its own shutdown (seen here: its monitor fired while a task was running and
+    the process stayed idle for good), so the workers are always stopped at the end, killed if need be.
+    """
+    start = time.perf_counter()
+    try:
+        subprocess.run(
+            [str(BIN / "dvc"), "queue", "start", "-j", str(jobs)],
+            cwd=repo, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = dvc("queue", "status", cwd=repo).stdout
+            if "Queued" not in status and "Running" not in status:
+                return status, time.perf_counter() - start
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dvc queue still busy after {timeout_s:.0f} s in {repo}:\n{status}")
+            time.sleep(1)
+    finally:
+        stop_queue_workers(repo)
+
+
+def stop_queue_workers(repo: Path, grace_s: float = 20) -> None:
+    """`dvc queue stop`, then SIGKILL any worker process (from DVC's worker records) still alive after grace_s."""
+    dvc("queue", "stop", cwd=repo, check=False)
+    pids = []
+    for record in (repo / ".dvc/tmp/exps/celery").glob("dvc-exp-worker-*.json"):
+        try:
+            pids.append(int(json.loads(record.read_text())["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    deadline = time.monotonic() + grace_s
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.5)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a finished child of ours that nobody reaped is a zombie: not alive
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def clone_worktree(dest: Path, src: Path = ROOT) -> Path:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import dvc, run
+from tools.workspace import run_queue
 
 pytestmark = pytest.mark.e2e
 
@@ -55,15 +55,7 @@ def test_exp_run_reruns_only_training_and_shows_params_and_metrics(pipeline_copy
 
 def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
     dvc("exp", "run", "--queue", "-S", "train.epochs=2", "-S", "train.seed=1,2", cwd=pipeline_copy)
-    dvc("queue", "start", "-j", "2", cwd=pipeline_copy)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = dvc("queue", "status", cwd=pipeline_copy).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
-    else:
-        pytest.fail(f"queue still busy after 300 s:\n{status}")
+    status, _ = run_queue(pipeline_copy, jobs=2, timeout_s=300)
     assert status.count("Success") == 2, status
     seeds = sorted(exp["params"]["seed"] for exp in experiments(pipeline_copy).values())
     assert seeds == [1, 2]
