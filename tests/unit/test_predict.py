@@ -20,7 +20,7 @@ from stages.common import ROOT, CliParser, ModelCard, PipelineError, parse_card,
 from stages.fetch import read_package_csv
 from stages.predict import (
     DATASET_RANGES, check_model_fits_card, check_values, csv_cell, feature_options, finite_number, main,
-    option_for, plausible_range, render_csv, render_json, render_table, result_table, select_features,
+    option_for, plausible_range, render_csv, render_json, render_table, result_table,
     user_path, values_from_csv, values_from_options,
 )  # fmt: skip
 
