@@ -10,14 +10,15 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report test browser exp-show check-repro bench lock-requirements clean-venv
+.PHONY: help install run report test lint format browser exp-show check-repro bench lock-requirements clean-venv
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-input -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-input --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the pinned requirements (only when requirements.txt changed)
@@ -33,6 +34,15 @@ test: install browser ## Set up and run the test suite (unit + end-to-end with t
 	@python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
+
+lint: install ## Check formatting and lint with ruff (settings in pyproject.toml), and dvc.yaml's code deps
+	ruff format --check .
+	ruff check .
+	python -m tools.stage_deps --check
+
+format: install ## Format the code and apply ruff's safe fixes
+	ruff format .
+	ruff check --fix .
 
 # The report's browser test runs $(CHROMIUM), else the first of these it finds (GitHub's runners have
 # google-chrome). Run as root (CI, containers), this installs Debian's chromium when none is there;
@@ -50,9 +60,10 @@ browser: ## Install Chromium for the report's browser test if missing (Debian ap
 	echo "make: could not install chromium; the browser test will be skipped (fails under CI=true)" >&2
 
 # Metrics that matter, plus only the params that differ between the experiments shown.
-EXP_SHOW_DROP := ^(per_class|final_|epochs$$|n_test$$|State$$|Executor$$|data/|models/|stages/)
-EXP_SHOW_KEEP := ^(Experiment|Created|accuracy|f1_macro|loss|trainable_params)$$
-exp-show: install ## Compact `dvc exp show`: accuracy, f1_macro, loss, trainable_params and the params that changed
+# eval.accuracy is DVCLive's last-epoch accuracy on the validation rows (what to choose a setting by).
+EXP_SHOW_DROP := ^(per_class|train\.loss|train\.accuracy|eval\.loss|step$$|n_test$$|State$$|Executor$$|data/|models/|plots/|stages/|penguins/|dvclive)
+EXP_SHOW_KEEP := ^(Experiment|Created|accuracy|f1_macro|loss|eval\.accuracy|trainable_params)$$
+exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, validation accuracy, trainable_params, changed params
 	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' --keep '$(EXP_SHOW_KEEP)' $(ARGS)
 
 check-repro: install ## CI reproducibility check: lock in step, re-run in a clean clone, metrics/params diff (Markdown)

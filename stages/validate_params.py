@@ -11,16 +11,14 @@ Output: data/params.ok (constant text)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python stages/validate_params.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from penguins.cli import run_cli, stage_parser
+from penguins.io import write_bytes
+from penguins.params import load_params
+from penguins.paths import Paths
 
-from stages.common import Paths, load_params, run_cli, stage_parser, write_bytes
-
-VALID = b"params.yaml passed validation (stages/common.py: parse_params)\n"
+VALID = b"params.yaml passed validation (penguins/params.py)\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

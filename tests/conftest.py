@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stages.common import Params, parse_params
+from penguins.params import Params, parse_params
 from tools import workspace
 from tools.workspace import BIN, clone_worktree
 

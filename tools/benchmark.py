@@ -64,10 +64,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="penguins-bench-") as tmp:
         repo = clone_worktree(Path(tmp) / "dvc")
         python = str(BIN / "python")
-        rows.append(("`import tensorflow` (via stages.modeling), for scale", timed(lambda: run([python, "-c", "import stages.modeling"], cwd=repo))))
+        rows.append(
+            (
+                "`import tensorflow` (via penguins.modeling), for scale",
+                timed(lambda: run([python, "-c", "import penguins.modeling"], cwd=repo)),
+            )
+        )
         rows.append(("cold `dvc repro` (fresh clone, every stage)", timed(lambda: dvc("repro", cwd=repo))))
         rows.append(("no-op `dvc repro` (everything up to date)", timed(lambda: dvc("repro", cwd=repo))))
-        rows.append(("`dvc exp run -S train.epochs=150` (train, evaluate, figures)", timed(lambda: dvc("exp", "run", "-S", "train.epochs=150", cwd=repo))))
+        rows.append(
+            (
+                "`dvc exp run -S train.epochs=150` (train, evaluate, figures)",
+                timed(lambda: dvc("exp", "run", "-S", "train.epochs=150", cwd=repo)),
+            )
+        )
         rows.append(("4 queued experiments, `dvc queue start -j 2`", queue_seeds(repo, "1,2,3,4", jobs=2)))
         rows.append(("4 queued experiments, `dvc queue start -j 1`", queue_seeds(repo, "5,6,7,8", jobs=1)))
 
@@ -76,7 +86,9 @@ def main() -> None:
         rows.append(("reference: every stage's main() in one Python process", pipeline_s))
         rows.append(("reference: 4 train+evaluate+figures runs in that same process", four_s))
 
-    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} ({sys.platform})\n")
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} ({sys.platform})\n"
+    )
     print("| what | seconds |\n| --- | ---: |")
     for what, seconds in rows:
         print(f"| {what} | {seconds:.1f} |")

@@ -7,9 +7,12 @@
    must have no uncommitted changes. Failing here names the stage and what changed; nothing is re-run.
 2. Re-run: `git clone` HEAD into a temporary directory, `dvc repro` there and compare every output's md5
    with the committed dvc.lock. Outputs of stages that do not depend on the model (validate_params, fetch,
-   clean, encode, split, ...) must match exactly. The model and what derives from it (train, evaluate and
-   stages downstream) must match exactly when metrics/environment.json is unchanged (same platform);
-   when the environment differs, every metric must stay within params.yaml's check.metric_tolerance.
+   clean, encode, split, ...) must match exactly. When the model and what derives from it (train, evaluate
+   and stages downstream) match too, the check passes. When they differ, train is run once more: a second
+   model unlike the first means training is not deterministic on this machine (a failure); two equal models
+   mean the committed one was made on another platform (other CPU, OS or build), and then every metric must
+   stay within params.yaml's check.metric_tolerance. This machine's environment (CPU, versions, pinned knobs)
+   is printed in the report: it is not a pipeline output, so it never makes dvc.lock differ between machines.
 3. Changes against a base revision (default: `main` when HEAD is not main, else HEAD~1):
    `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment.
 
@@ -29,7 +32,10 @@ from typing import Any
 
 import yaml
 
-from stages.common import Paths, PipelineError, load_params, write_bytes
+from penguins.environment import environment_record
+from penguins.errors import PipelineError
+from penguins.io import write_bytes
+from penguins.params import load_params
 from tools.workspace import dvc, flatten, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
@@ -44,7 +50,11 @@ class Report:
     failures: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        verdict = "**Result: PASS**" if not self.failures else "**Result: FAIL**\n\n" + "\n".join(f"- {f}" for f in self.failures)
+        verdict = (
+            "**Result: PASS**"
+            if not self.failures
+            else "**Result: FAIL**\n\n" + "\n".join(f"- {f}" for f in self.failures)
+        )
         return "\n\n".join(["## Reproducibility check", verdict, *self.sections]) + "\n"
 
 
@@ -127,14 +137,24 @@ def compare_metrics(
             ok = abs(new - old) <= tolerance
             rows.append(f"| {path} | {name} | {old:g} | {new:g} | {new - old:+.4g} | {'✅' if ok else '❌'} |")
             if not ok:
-                failures.append(f"metric {name} ({path}): committed {old:g}, reproduced {new:g}, beyond tolerance {tolerance:g}")
+                failures.append(
+                    f"metric {name} ({path}): committed {old:g}, reproduced {new:g}, beyond tolerance {tolerance:g}"
+                )
     return rows, failures
 
 
-def environment_changes(committed: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """One line per recorded setting that differs, e.g. "packages.tensorflow-cpu: 2.21.0 → 2.20.0"."""
-    old, new = flatten(committed), flatten(current)
-    return [f"{k}: {old.get(k, '-')} → {new.get(k, '-')}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+def environment_lines(record: Mapping[str, Any]) -> list[str]:
+    """This machine's environment record as Markdown list items: "- packages.numpy: 2.4.6"."""
+    return [f"- {key}: {value}" for key, value in flatten(record).items()]
+
+
+def model_verdict(committed: str, first: str, second: str | None) -> str:
+    """How the model's md5 after a re-run compares: "identical", "nondeterministic" (two re-runs on this machine
+    differ) or "other platform" (re-runs agree with each other, not with the commit). ``second`` is the md5 of a
+    second training run, made only when the first differs from the commit."""
+    if first == committed:
+        return "identical"
+    return "nondeterministic" if second != first else "other platform"
 
 
 # ---- steps -------------------------------------------------------------------------------------
@@ -148,7 +168,11 @@ def check_lock_in_step(repo: Path, pipeline: Mapping[str, Any], report: Report) 
     if problems:
         report.failures += [f"dvc.lock out of step: {p}" for p in problems]
         report.failures.append("run `dvc repro` and commit dvc.lock (the check stops here, nothing was re-run)")
-    body = "✅ `dvc status`: dvc.lock matches the code, params and data." if not problems else "\n".join(f"- ❌ {p}" for p in problems)
+    body = (
+        "✅ `dvc status`: dvc.lock matches the code, params and data."
+        if not problems
+        else "\n".join(f"- ❌ {p}" for p in problems)
+    )
     report.sections.append(f"### 1. dvc.lock in step with code, params and data\n\n{body}")
 
 
@@ -156,52 +180,82 @@ def read_metrics(repo: Path, paths: Iterable[str]) -> dict[str, dict[str, float]
     return {p: numeric_leaves(json.loads((repo / p).read_text())) for p in paths if (repo / p).is_file()}
 
 
+def output_md5(lock: Mapping[str, Any], path: str) -> str:
+    return lock_outputs(lock).get(path, ("", "-"))[1]
+
+
 def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, report: Report) -> None:
     metric_files = list(pipeline.get("metrics", []))
     dependent = model_dependent_stages(pipeline)
+    model_path = next(iter(produced_paths({"stages": {MODEL_STAGE: pipeline["stages"][MODEL_STAGE]}})))
     with tempfile.TemporaryDirectory(prefix="check-repro-") as tmp:
         clone = Path(tmp) / "clone"
         run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(clone)], cwd=repo)
         head = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
         committed_lock = yaml.safe_load((clone / "dvc.lock").read_text())
         committed_metrics = read_metrics(clone, metric_files)
-        committed_env = json.loads((clone / Paths.ENVIRONMENT).read_text()) if (clone / Paths.ENVIRONMENT).is_file() else {}
         repro = dvc("repro", cwd=clone, check=False)
         if repro.returncode != 0:
             report.failures.append(f"`dvc repro` failed in a clean clone of {head}")
-            report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{(repro.stdout + repro.stderr)[-3000:]}\n```")
+            output = (repro.stdout + repro.stderr)[-3000:]
+            report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{output}\n```")
             return
         reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
         reproduced_metrics = read_metrics(clone, metric_files)
-        current_env = json.loads((clone / Paths.ENVIRONMENT).read_text()) if (clone / Paths.ENVIRONMENT).is_file() else {}
+        committed_model, first_model = output_md5(committed_lock, model_path), output_md5(reproduced_lock, model_path)
+        second_model = None
+        if first_model != committed_model:  # another platform, or training that is not deterministic here?
+            dvc("repro", "--force", "--single-item", MODEL_STAGE, cwd=clone)
+            second_model = output_md5(yaml.safe_load((clone / "dvc.lock").read_text()), model_path)
 
-    env_changes = environment_changes(committed_env, current_env)
-    same_platform = not env_changes
+    verdict = model_verdict(committed_model, first_model, second_model)
     old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
-    rows, model_mismatch = [], False
-    for path in sorted(set(old) | set(new), key=lambda p: (list(pipeline["stages"]).index((old.get(p) or new.get(p))[0]), p)):
+    order = list(pipeline["stages"])
+    rows = []
+    for path in sorted(set(old) | set(new), key=lambda p: (order.index((old.get(p) or new.get(p))[0]), p)):
         stage, old_md5 = old.get(path, (new[path][0], "-"))
         new_md5 = new.get(path, ("", "-"))[1]
         if old_md5 == new_md5:
-            verdict = "✅ identical"
-        elif stage in dependent and not same_platform:
-            verdict, model_mismatch = "≈ differs (other platform: metrics checked below)", True
+            result = "✅ identical"
+        elif stage in dependent and verdict == "other platform":
+            result = "≈ differs (other platform: metrics checked below)"
         else:
-            verdict = "❌ differs"
+            result = "❌ differs"
             why = "must match exactly on the same platform" if stage in dependent else "data must match exactly"
-            report.failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {verdict} |")
+            report.failures.append(
+                f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})"
+            )
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
 
-    env_text = "Environment: same as committed (`metrics/environment.json`), so every output must be identical."
-    if env_changes:
-        env_text = "Environment differs from the committed `metrics/environment.json`:\n" + "\n".join(f"- {c}" for c in env_changes)
-    section = [f"### 2. Re-run from a clean clone of {head}", env_text, "| stage | output | committed | reproduced | result |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows)]
-    if model_mismatch:
+    model_text = {
+        "identical": "The model is byte-identical to the committed one.",
+        "nondeterministic": (
+            f"The model differs from the committed one, and a second training run here gave yet another "
+            f"(`{first_model[:12]}` then `{(second_model or '-')[:12]}`): "
+            "training is not deterministic on this machine."
+        ),
+        "other platform": (
+            "The model differs from the committed one, but a second training run here gave the same bytes "
+            "again: the committed model was made on another platform (CPU, OS or package build). "
+            "Its metrics must stay within the tolerance."
+        ),
+    }[verdict]
+    if verdict == "nondeterministic":
+        report.failures.append(
+            f"training is not deterministic on this machine: two runs gave models {first_model} and {second_model}"
+        )
+    table = "| stage | output | committed | reproduced | result |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows)
+    machine = "This machine (what a cross-machine difference depends on):\n\n" + "\n".join(
+        environment_lines(environment_record())
+    )
+    section = [f"### 2. Re-run from a clean clone of {head}", model_text, table, machine]
+    if verdict == "other platform":
         metric_rows, metric_failures = compare_metrics(committed_metrics, reproduced_metrics, tolerance)
         report.failures += metric_failures
         section.append(
             f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"
-            "| file | metric | committed | reproduced | change | ok |\n| --- | --- | ---: | ---: | ---: | --- |\n" + "\n".join(metric_rows)
+            "| file | metric | committed | reproduced | change | ok |\n| --- | --- | ---: | ---: | ---: | --- |\n"
+            + "\n".join(metric_rows)
         )
     report.sections.append("\n\n".join(section))
 
@@ -210,7 +264,12 @@ def default_base(repo: Path) -> str | None:
     """`main` when HEAD is another branch; else HEAD~1; None when neither exists."""
     branch = run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo).stdout.strip()
     for candidate in (["main"] if branch != "main" else []) + ["HEAD~1"]:
-        if run(["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], cwd=repo, check=False).returncode == 0:
+        if (
+            run(
+                ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], cwd=repo, check=False
+            ).returncode
+            == 0
+        ):
             return candidate
     return None
 
@@ -223,7 +282,9 @@ def markdown_table_or(table: str, empty: str) -> str:
 
 def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
     if base is None:
-        report.sections.append("### 3. Changes against a base revision\n\nNo base revision (no `main` branch and no parent commit).")
+        report.sections.append(
+            "### 3. Changes against a base revision\n\nNo base revision (no `main` branch and no parent commit)."
+        )
         return
     params = markdown_table_or(dvc("params", "diff", base, "--md", cwd=repo).stdout, "No param changes.")
     metrics = markdown_table_or(dvc("metrics", "diff", base, "--md", cwd=repo).stdout, "No metric changes.")
@@ -232,9 +293,13 @@ def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="repository to check (default: current directory)")
+    parser.add_argument(
+        "--repo", type=Path, default=Path.cwd(), help="repository to check (default: current directory)"
+    )
     parser.add_argument("--base", help="revision to diff params and metrics against (default: main or HEAD~1)")
-    parser.add_argument("--report", type=Path, default=Path("reports/check-repro.md"), help="where to write the Markdown report")
+    parser.add_argument(
+        "--report", type=Path, default=Path("reports/check-repro.md"), help="where to write the Markdown report"
+    )
     args = parser.parse_args(argv)
 
     repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=args.repo).stdout.strip())

@@ -28,14 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python tools/report.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stages.common import ROOT, PipelineError, resolve, run_cli, stage_parser, write_bytes
+from penguins.cli import run_cli, stage_parser
+from penguins.errors import PipelineError
+from penguins.io import write_bytes
+from penguins.paths import ROOT, resolve
 from tools.workspace import dvc, flatten
 
 REPORT = Path("reports/index.html")
 WORKSPACE = "workspace"
+EMPTY = "\u2013"  # an en dash in a table cell that has no value
 TITLE = "Penguins classification: pipeline report"
 # Nothing may be fetched: images only from data: URIs, styles only inline, no scripts, no fonts, no frames.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -92,7 +93,8 @@ def collect_plots(revs: Sequence[str], image_dir: Path) -> tuple[dict[str, list[
     command = ["plots", "diff", *shown_revs] if len(shown_revs) > 1 else ["plots", "show"]
     shown = dvc_json(*command, quiet_args=["-o", str(image_dir)])
     errors = [
-        ": ".join(str(e[key]) for key in ("rev", "name", "source", "msg") if e.get(key)) for e in shown.get("errors", [])
+        ": ".join(str(e[key]) for key in ("rev", "name", "source", "msg") if e.get(key))
+        for e in shown.get("errors", [])
     ]
     return shown.get("data", {}), errors
 
@@ -221,7 +223,8 @@ figure img { display: block; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 13px; text-align: center; margin-top: 4px; }
 .tables { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 table { border-collapse: collapse; background: var(--card); border: 1px solid var(--line); font-size: 14px; }
-caption { text-align: left; font-weight: 600; padding: 4px 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+caption { text-align: left; font-weight: 600; padding: 4px 0;
+          font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 thead th { background: #eef2f7; }
@@ -250,12 +253,16 @@ def values_table(path: str, per_rev: Mapping[str, Mapping[str, Any]], revs: Sequ
     head = "".join(f"<th>{html.escape(rev)}</th>" for rev in revs)
     rows = []
     for key in keys:
-        cells = [format_value(per_rev[rev][key]) if key in per_rev.get(rev, {}) else "–" for rev in revs]
+        cells = [format_value(per_rev[rev][key]) if key in per_rev.get(rev, {}) else EMPTY for rev in revs]
         changed = ' class="changed"' if len(set(cells)) > 1 else ""
         numbers = [per_rev.get(rev, {}).get(key) for rev in revs]
-        td = '<td class="num">' if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) else "<td>"
+        td = (
+            '<td class="num">'
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
+            else "<td>"
+        )
         tds = "".join(f"{td}{html.escape(c)}</td>" for c in cells)
-        rows.append(f"<tr{changed}><th scope=\"row\">{html.escape(key)}</th>{tds}</tr>")
+        rows.append(f'<tr{changed}><th scope="row">{html.escape(key)}</th>{tds}</tr>')
     return (
         f"<table><caption>{html.escape(path)}</caption><thead><tr><th></th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -265,13 +272,17 @@ def values_table(path: str, per_rev: Mapping[str, Mapping[str, Any]], revs: Sequ
 def picture_html(name: str, picture: Picture) -> str:
     width = f' width="{picture.width}"' if picture.width else ""
     alt = html.escape(f"{name} ({picture.caption})")
-    return f'<figure><img src="{picture.uri}"{width} alt="{alt}"><figcaption>{html.escape(picture.caption)}</figcaption></figure>'
+    caption = html.escape(picture.caption)
+    return f'<figure><img src="{picture.uri}"{width} alt="{alt}"><figcaption>{caption}</figcaption></figure>'
 
 
 def plot_card(index: int, plot: Plot) -> str:
     wide = " wide" if sum(p.width for p in plot.pictures) > WIDE_PX else ""
     figures = "".join(picture_html(plot.name, p) for p in plot.pictures)
-    return f'<section class="card{wide}" id="plot-{index}"><h3>{html.escape(plot.name)}</h3><div class="pictures">{figures}</div></section>'
+    title = html.escape(plot.name)
+    return (
+        f'<section class="card{wide}" id="plot-{index}"><h3>{title}</h3><div class="pictures">{figures}</div></section>'
+    )
 
 
 def report_html(
@@ -286,7 +297,9 @@ def report_html(
     shown = ", ".join(f"<b>{esc(r)}</b>" for r in revs)
     nav = "".join(f'<a href="#plot-{i}">{esc(p.name)}</a>' for i, p in enumerate(plots, 1))
     problem_box = (
-        '<div class="problems"><b>DVC reported problems:</b><ul>' + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul></div>"
+        '<div class="problems"><b>DVC reported problems:</b><ul>'
+        + "".join(f"<li>{esc(p)}</li>" for p in problems)
+        + "</ul></div>"
         if problems else ""
     )  # fmt: skip
     marked = " Rows whose values differ between revisions are highlighted." if len(revs) > 1 else ""
@@ -302,7 +315,8 @@ def report_html(
 <body>
 <header>
 <h1>{esc(TITLE)}</h1>
-<p class="meta">Revisions: {shown}. {len(plots)} plots from <code>dvc plots</code>, metrics and params from DVC; self-contained, works offline.</p>
+<p class="meta">Revisions: {shown}. {len(plots)} plots from <code>dvc plots</code>, metrics and params from DVC;
+self-contained, works offline.</p>
 <nav><a href="#metrics">Metrics</a>{nav}<a href="#params">Params</a></nav>
 </header>
 <main>
@@ -321,7 +335,8 @@ def report_html(
 {chr(10).join(values_table(path, per_rev, revs) for path, per_rev in params.items())}
 </div>
 </main>
-<footer>Made by <code>make report</code> (tools/report.py): Vega-Lite plots drawn by vl-convert, every picture embedded.</footer>
+<footer>Made by <code>make report</code> (tools/report.py): Vega-Lite plots drawn by vl-convert,
+every picture embedded.</footer>
 </body>
 </html>
 """
@@ -337,14 +352,19 @@ def build_report(revs: Sequence[str]) -> tuple[str, int, list[str]]:
     metrics, params, value_problems = collect_values(revs)
     stale = stale_stages()
     if stale:
-        problems.insert(0, f"{WORKSPACE}: not reproduced, `dvc status` lists {', '.join(stale)}; run `dvc repro` for up-to-date plots")
+        problems.insert(
+            0,
+            f"{WORKSPACE}: not reproduced, `dvc status` lists {', '.join(stale)}; run `dvc repro` for up-to-date plots",
+        )
     problems += value_problems
     return report_html(revisions(revs), plots, metrics, params, problems), len(plots), problems
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("revs", nargs="*", metavar="REV", help="git revision or experiment name to show beside the workspace")
+    parser.add_argument(
+        "revs", nargs="*", metavar="REV", help="git revision or experiment name to show beside the workspace"
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, help=f"HTML file to write (default: {REPORT})")
     args = parser.parse_args(argv)
     output = args.output.resolve() if args.output else resolve(REPORT)
@@ -353,7 +373,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     shown = os.path.relpath(output) if output.is_relative_to(Path.cwd()) else str(output)
-    print(f"wrote {shown}: {n_plots} plots, {len(revisions(args.revs))} revision(s), {len(page) // 1024} KiB; open {output.as_uri()}")
+    print(
+        f"wrote {shown}: {n_plots} plots, {len(revisions(args.revs))} revision(s), {len(page) // 1024} KiB; "
+        f"open {output.as_uri()}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,9 +23,11 @@ def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None)
     """Run a command with the virtualenv first on PATH (``stdin`` as its input, else none);
     raise with both streams on failure if check."""
     feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
-    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, **feed)
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=False, **feed)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
     return proc
 
 
@@ -35,8 +38,9 @@ def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
 def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float]:
     """`dvc queue start -j jobs`, wait until no experiment is queued or running, then stop the workers.
 
-    Returns the final `dvc queue status` and the seconds from start until it said so. The workers are daemons that inherit the caller's stdout and
-    stderr, so they are given /dev/null: waiting for `dvc queue start` must not mean waiting for them.
+    Returns the final `dvc queue status` and the seconds from start until it said so. The workers are daemons
+    that inherit the caller's stdout and stderr, so they are given /dev/null: waiting for `dvc queue start` must
+    not mean waiting for them.
     A DVC worker can miss its own shutdown (seen here: its monitor fired while a task was running and
     the process stayed idle for good), so the workers are always stopped at the end, killed if need be.
     """
@@ -44,8 +48,13 @@ def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float
     try:
         subprocess.run(
             [str(BIN / "dvc"), "queue", "start", "-j", str(jobs)],
-            cwd=repo, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-        )  # fmt: skip
+            cwd=repo,
+            env=ENV,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
         deadline = time.monotonic() + timeout_s
         while True:
             status = dvc("queue", "status", cwd=repo).stdout
@@ -72,10 +81,8 @@ def stop_queue_workers(repo: Path, grace_s: float = 20) -> None:
         pids = [pid for pid in pids if _alive(pid)]
         time.sleep(0.5)
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # it exited after all
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _alive(pid: int) -> bool:
@@ -84,8 +91,7 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     try:  # a finished child of ours that nobody reaped is a zombie: not alive
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
 
@@ -94,7 +100,10 @@ def clone_worktree(dest: Path, src: Path = ROOT) -> Path:
     """Copy what git would commit from ``src`` (tracked and untracked-not-ignored files, so uncommitted
     edits too, but no outputs, caches or .venv) into ``dest`` and commit it there as a new repository."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=src, capture_output=True, check=True
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=src,
+        capture_output=True,
+        check=True,
     ).stdout.decode()
     for rel in filter(None, listed.split("\0")):
         if (src / rel).is_file():

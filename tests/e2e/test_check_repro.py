@@ -53,6 +53,7 @@ def test_unchanged_clone_passes(fresh_clone: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "**Result: PASS**" in proc.stdout
     assert "| train | `models/model.keras` |" in proc.stdout and "❌" not in proc.stdout
+    assert "The model is byte-identical to the committed one." in proc.stdout
     assert "### 3. Changes against `HEAD~1`" in proc.stdout
     assert (fresh_clone / "reports/check-repro.md").read_text() == proc.stdout
 
@@ -70,32 +71,28 @@ def test_tampered_md5_fails_naming_the_output(fresh_clone: Path) -> None:
     commit(fresh_clone, "tamper")
     proc = check(fresh_clone)
     assert proc.returncode == 1
-    assert (
-        f"output data/split/test.csv (stage split): committed md5 {'0' * 32}, reproduced "
-        in proc.stdout
-    )
+    assert f"output data/split/test.csv (stage split): committed md5 {'0' * 32}, reproduced " in proc.stdout
     assert "(data must match exactly)" in proc.stdout
 
 
 @pytest.mark.parametrize(("accuracy_shift", "passes"), [(0.01, True), (0.2, False)])
 def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path, accuracy_shift: float, passes: bool) -> None:
-    """As if committed from another CPU: environment, model and metrics differ; metrics must stay close."""
-    env_file, metrics_file = fresh_clone / "metrics/environment.json", fresh_clone / "metrics/metrics.json"
-    env = json.loads(env_file.read_text())
-    env["cpu"] = "Some Other CPU"
-    env_file.write_text(json.dumps(env, indent=2, sort_keys=True) + "\n")
+    """As if committed from another CPU: the model's md5 and the metrics differ from what this machine makes,
+    and a second training run here agrees with the first, so the metrics must stay within the tolerance."""
+    metrics_file = fresh_clone / "metrics/metrics.json"
     metrics = json.loads(metrics_file.read_text())
     metrics["accuracy"] = round(metrics["accuracy"] - accuracy_shift, 6)
     metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    for path in ("metrics/environment.json", "metrics/metrics.json"):
-        set_lock_md5(fresh_clone, path)
+    set_lock_md5(fresh_clone, "metrics/metrics.json")
     set_lock_md5(fresh_clone, "models/model.keras", "f" * 32)
     commit(fresh_clone, "as committed on another platform")
 
     proc = check(fresh_clone)
-    assert "- cpu: Some Other CPU → " in proc.stdout
+    assert "a second training run here gave the same bytes again" in proc.stdout
     assert "≈ differs (other platform: metrics checked below)" in proc.stdout
     assert "| metrics/metrics.json | accuracy |" in proc.stdout
+    assert "- cpu: " in proc.stdout and "- packages.keras: " in proc.stdout  # this machine, to explain a difference
     assert (proc.returncode == 0) == passes, proc.stdout
     if not passes:
-        assert "metric accuracy (metrics/metrics.json): committed" in proc.stdout and "beyond tolerance 0.05" in proc.stdout
+        assert "metric accuracy (metrics/metrics.json): committed" in proc.stdout
+        assert "beyond tolerance 0.05" in proc.stdout

@@ -20,7 +20,14 @@ from tools.workspace import ENV
 
 pytestmark = pytest.mark.e2e
 
-PLOTS = ["plots/pairplot.png", "Loss", "Accuracy", "plots/training_curves.png", "plots/confusion.csv", "plots/confusion_heatmap.png"]
+PLOTS = [
+    "plots/pairplot.png",
+    "Loss",
+    "Accuracy",
+    "plots/training_curves.png",
+    "plots/confusion.csv",
+    "plots/confusion_heatmap.png",
+]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")  # as in the Makefile
 WINDOW_WIDTH = 1300
 # Headless, and no way out: unresolvable hosts, a proxy to a closed port, no background requests.
@@ -35,7 +42,8 @@ CHROMIUM_FLAGS = [
 PROBE = """<script>addEventListener("load", () => {
   const pictures = [...document.images].map((img) => {
     const box = img.getBoundingClientRect();
-    return {alt: img.alt, natural: img.naturalWidth, x: box.left + scrollX, y: box.top + scrollY, w: box.width, h: box.height};
+    return {alt: img.alt, natural: img.naturalWidth,
+            x: box.left + scrollX, y: box.top + scrollY, w: box.width, h: box.height};
   });
   document.documentElement.dataset.probe = JSON.stringify({height: document.documentElement.scrollHeight, pictures});
 });</script>"""
@@ -59,7 +67,8 @@ def chromium() -> str:
     for name in names:
         if path := shutil.which(name):
             return path
-    reason = f"none of {', '.join(dict.fromkeys(names))} found: the browser test needs one (as root `make test` installs chromium)"
+    found = ", ".join(dict.fromkeys(names))
+    reason = f"none of {found} found: the browser test needs one (as root `make test` installs chromium)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)
@@ -67,8 +76,17 @@ def chromium() -> str:
 
 def browse(chromium: str, page: Path, profile: Path, height: int, *action: str) -> subprocess.CompletedProcess[str]:
     """Load ``page`` in headless Chromium with a fresh profile and no network, doing ``action``."""
-    cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={WINDOW_WIDTH},{height}", *action, page.as_uri()]
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
+    cmd = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--window-size={WINDOW_WIDTH},{height}",
+        *action,
+        page.as_uri(),
+    ]
+    return subprocess.run(
+        cmd, env=ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False
+    )
 
 
 def console_problems(stderr: str) -> list[str]:
@@ -81,9 +99,11 @@ def test_report_lists_every_plot_and_metric(report: dict[str, Any]) -> None:
     assert report["stderr"] == ""  # no warning: the pipeline is reproduced
     page = report["page"]
     assert re.findall(r'<section class="card[^"]*" id="plot-\d+"><h3>([^<]+)</h3>', page) == PLOTS
-    for caption in ("metrics/metrics.json", "metrics/train.json", "metrics/data_summary.json", "params.yaml"):
+    for caption in ("metrics/metrics.json", "dvclive/metrics.json", "metrics/data_summary.json", "params.yaml"):
         assert f"<caption>{caption}</caption>" in page
-    assert '<th scope="row">accuracy</th>' in page and '<th scope="row">rows_complete</th><td class="num">342</td>' in page
+    assert (
+        '<th scope="row">accuracy</th>' in page and '<th scope="row">rows_complete</th><td class="num">342</td>' in page
+    )
 
 
 def test_report_is_self_contained(report: dict[str, Any]) -> None:
@@ -133,7 +153,9 @@ def test_report_compares_an_experiment_by_name(pipeline_copy: Path, tmp_path: Pa
     proc = make_report(pipeline_copy, tmp_path / "report.html", "three-features", "HEAD")
     page = (tmp_path / "report.html").read_text()
     assert "6 plots, 3 revision(s)" in proc.stdout
-    assert "warning: workspace: not reproduced, `dvc status` lists clean, encode" in proc.stderr  # the exp ran explore only
+    assert (
+        "warning: workspace: not reproduced, `dvc status` lists clean, encode" in proc.stderr
+    )  # the exp ran explore only
     cards = dict(re.findall(r'<h3>([^<]+)</h3><div class="pictures">(.*?)</div></section>', page))
     captions = {name: re.findall(r"<figcaption>([^<]*)</figcaption>", card) for name, card in cards.items()}
     assert captions["plots/pairplot.png"] == ["workspace, three-features", "HEAD"]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tools.check_repro import (
-    compare_metrics, environment_changes, lock_problems, markdown_table_or, model_dependent_stages, numeric_leaves,
-)  # fmt: skip
+    compare_metrics,
+    environment_lines,
+    lock_problems,
+    markdown_table_or,
+    model_dependent_stages,
+    model_verdict,
+    numeric_leaves,
+)
 
 PIPELINE = {
     "stages": {
         "split": {"deps": ["data/in.csv"], "outs": ["data/train.csv"]},
-        "train": {"deps": ["data/train.csv"], "outs": ["models/m.keras", {"metrics/train.json": {"cache": False}}]},
+        "train": {"deps": ["data/train.csv"], "outs": ["models/m.keras", {"dvclive": {"cache": False}}]},
         "evaluate": {"deps": ["models/m.keras"], "outs": [{"metrics/metrics.json": {"cache": False}}]},
-        "figures": {"deps": ["metrics/metrics.json"], "outs": ["plots/f.png"]},
+        "figures": {"deps": ["dvclive"], "outs": ["plots/f.png"]},
         "explore": {"deps": ["data/in.csv"], "outs": ["plots/pair.png"]},
     }
 }
@@ -57,10 +65,17 @@ def test_metrics_within_and_beyond_tolerance() -> None:
     assert failures == ["metric per_class.A.f1 (m.json) missing after re-run"]
 
 
-def test_environment_changes_are_listed() -> None:
-    old = {"packages": {"keras": "3.15.1", "numpy": "2.4.6"}, "cpu": "A"}
-    new = {"packages": {"keras": "3.15.1", "numpy": "2.5.0"}, "cpu": "A"}
-    assert environment_changes(old, new) == ["packages.numpy: 2.4.6 → 2.5.0"]
+def test_environment_is_listed_flat() -> None:
+    record = {"python": "3.11.7", "packages": {"keras": "3.15.1", "numpy": "2.4.6"}}
+    assert environment_lines(record) == ["- python: 3.11.7", "- packages.keras: 3.15.1", "- packages.numpy: 2.4.6"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "verdict"),
+    [("a", None, "identical"), ("b", "c", "nondeterministic"), ("b", "b", "other platform")],
+)
+def test_model_verdict_tells_nondeterminism_from_another_platform(first: str, second: str | None, verdict: str) -> None:
+    assert model_verdict("a", first, second) == verdict
 
 
 def test_empty_dvc_diff_table_reads_as_no_changes() -> None:

@@ -1,21 +1,31 @@
-"""fetch, clean, encode and split as pure functions on tiny in-test data, including every bad input."""
+"""The data stages' logic on tiny in-test data: the raw data's sources (penguins/sources.py), reading and writing
+files (penguins/io.py), checks of tabular input (penguins/tables.py) and clean, encode, split (penguins/data.py).
+
+Each module's messages are said once, in its own table; the steps built on them are checked for naming the
+file, line and column of the problem."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from stages.clean import clean
-from stages.common import DataParams, FetchParams, Params, PipelineError, SplitParams, read_csv, write_csv
-from stages.encode import class_record, encode
-from stages.fetch import fetch
-from stages.split import split
+from penguins import sources
+from penguins.data import class_record, clean, encode, split
+from penguins.errors import PipelineError
+from penguins.io import parse_csv, read_csv, read_json, write_csv, write_json
+from penguins.params import DataParams, FetchParams, Params, SplitParams
+from penguins.tables import check_target, csv_line, to_numeric_features
 
-DATA = DataParams(features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
+DATA = DataParams(
+    features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo")
+)
+HEADER = "species,bill_length_mm,body_mass_g\n"
 RAW = """species,island,bill_length_mm,body_mass_g
 Adelie,Torgersen,39.1,3750
 Adelie,Torgersen,NA,NA
@@ -29,7 +39,14 @@ def frame(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
 
 
-# ---- fetch -----------------------------------------------------------------------------------
+def message_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """The message of the PipelineError that call(*args, **kwargs) raises."""
+    with pytest.raises(PipelineError) as err:
+        call(*args, **kwargs)
+    return str(err.value)
+
+
+# ---- sources: where the raw CSV comes from -------------------------------------------------------
 
 
 def url_params(url: str, sha256: str | None) -> FetchParams:
@@ -37,7 +54,7 @@ def url_params(url: str, sha256: str | None) -> FetchParams:
 
 
 def test_fetch_package_is_the_344_row_csv() -> None:
-    data = fetch(FetchParams(source="package", url="unused", sha256=None, timeout_s=5))
+    data = sources.fetch(FetchParams(source="package", url="unused", sha256=None, timeout_s=5))
     assert data.startswith(b"species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year\n")
     assert data.count(b"\n") == 345
 
@@ -46,24 +63,132 @@ def test_fetch_url_checks_sha256(tmp_path: Path) -> None:
     source = tmp_path / "penguins.csv"
     source.write_bytes(RAW.encode())
     digest = hashlib.sha256(RAW.encode()).hexdigest()
-    assert fetch(url_params(source.as_uri(), digest)) == RAW.encode()
-    with pytest.raises(PipelineError, match=f"sha256 mismatch \\(expected fetch.sha256 {'0' * 64}, got {digest}\\)"):
-        fetch(url_params(source.as_uri(), "0" * 64))
+    assert sources.fetch(url_params(source.as_uri(), digest)) == RAW.encode()
+    assert message_of(sources.fetch, url_params(source.as_uri(), "0" * 64)) == (
+        f"{source.as_uri()}: sha256 mismatch (expected fetch.sha256 {'0' * 64}, got {digest}); "
+        "the file changed upstream or the param is wrong"
+    )
 
 
-def test_fetch_network_error_names_the_url() -> None:
-    url = "http://127.0.0.1:9/penguins.csv"  # discard port on loopback: connection refused at once
-    with pytest.raises(PipelineError, match=r"could not download fetch.url 'http://127.0.0.1:9/penguins.csv'"):
-        fetch(url_params(url, "0" * 64))
-
-
-def test_fetch_rejects_an_empty_file(tmp_path: Path) -> None:
+def test_fetch_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    refused_port = "http://127.0.0.1:9/penguins.csv"  # discard port on loopback: connection refused at once
+    assert message_of(sources.fetch, url_params(refused_port, "0" * 64)).startswith(
+        f"could not download fetch.url {refused_port!r}: "
+    )
+    assert message_of(sources.download, "ftp://example.org/p.csv", 5) == (
+        "fetch.url 'ftp://example.org/p.csv' must start with http://, https:// or file://"
+    )
     (tmp_path / "empty.csv").write_bytes(b"")
-    with pytest.raises(PipelineError, match="the fetched file is empty"):
-        fetch(url_params((tmp_path / "empty.csv").as_uri(), hashlib.sha256(b"").hexdigest()))
+    empty = (tmp_path / "empty.csv").as_uri()
+    assert message_of(sources.fetch, url_params(empty, hashlib.sha256(b"").hexdigest())) == (
+        f"{empty}: the fetched file is empty"
+    )
+    monkeypatch.setattr(sources, "PACKAGE_FILE", "data/none.csv")
+    assert message_of(sources.read_package_csv) == (
+        "package 'palmerpenguins' has no data/none.csv; reinstall it from requirements.txt"
+    )
+    monkeypatch.setattr(sources, "PACKAGE", "no_such_package_here")
+    assert message_of(sources.read_package_csv) == "package 'no_such_package_here' is not installed; run `make install`"
 
 
-# ---- clean -----------------------------------------------------------------------------------
+# ---- io: every read problem is one line naming the file -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found; run the stage that makes it first (dvc repro)"),
+        (b"", "file is empty; expected a CSV with a header row"),
+        (b"a,b\n", "has a header but no data rows"),
+        (
+            b"a,b\n1,2,3\n",  # pandas would silently make the extra leading field an index
+            "the data rows have more fields than the header's 2 names; check the header and the delimiter",
+        ),
+        (b'a,b\n"1,2\n', "not a readable CSV (Error tokenizing data. "),  # then pandas' reason
+        (b"a\n\xff\n", "not a readable CSV ('utf-8' codec can't decode byte 0xff "),
+        (b"a\n1\n", "missing column 'b' (has: a); check data.features / data.target in params.yaml"),
+    ],
+)
+def test_read_csv_problems(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "in.csv"
+    if content is not None:
+        path.write_bytes(content)
+    text = message_of(read_csv, path, required=["a", "b"])
+    assert text.startswith(f"{path}: {message}")
+    assert "\n" not in text
+
+
+def test_parse_csv_names_its_source_and_hint() -> None:
+    """A stream (predict's stdin) is named as given, and the caller's hint replaces the params one."""
+    assert message_of(parse_csv, io.StringIO("a\n1\n"), "stdin", ["b"], hint="use b") == (
+        "stdin: missing column 'b' (has: a); use b"
+    )
+
+
+def test_read_json(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    assert message_of(read_json, path).startswith(f"{path}: file not found")
+    path.write_text("{bad")
+    assert message_of(read_json, path) == (
+        f"{path}: not valid JSON (Expecting property name enclosed in double quotes at line 1)"
+    )
+    write_json(path, {"b": 1, "a": [1, 2]})
+    assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'  # stable: sorted, indented
+    assert read_json(path) == {"a": [1, 2], "b": 1}
+
+
+def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("previous\n")
+
+    class Boom(pd.DataFrame):
+        def to_csv(self, *args: object, **kwargs: object) -> None:
+            Path(str(args[0])).write_text("half")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(target, Boom({"a": [1]}))
+    assert target.read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+# ---- tables: bad cells are named by CSV line and column -------------------------------------------
+
+
+def test_csv_line_counts_the_header() -> None:
+    assert [csv_line(i) for i in (0, 1, 41)] == [2, 3, 43]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('species\nAdelie\n""\n', "line 3: column 'species' is empty; every row needs a label"),
+        (
+            "species\nAdelie\nEmperor\n",
+            "line 3: column 'species' has unknown label 'Emperor' "
+            "(expected one of Adelie, Chinstrap, Gentoo; add it to data.classes in params.yaml if it is real)",
+        ),
+    ],
+)
+def test_check_target(text: str, message: str) -> None:
+    labels = frame(text)["species"]
+    check_target(labels[:1], DATA.classes, "t.csv")
+    assert message_of(check_target, labels, DATA.classes, "t.csv") == f"t.csv: {message}"
+
+
+def test_to_numeric_features() -> None:
+    table = frame("x,y\n1,2\n3,\n")
+    converted = to_numeric_features(table, ["x", "y"], "t.csv")
+    assert converted.dtypes.tolist() == ["float64", "float64"]
+    assert converted["y"].isna().tolist() == [False, True]  # missing stays missing: clean drops the row
+    assert message_of(to_numeric_features, frame("x,y\n1,2\n3,heavy\n"), ["x", "y"], "t.csv") == (
+        "t.csv: line 3: column 'y' has non-numeric value 'heavy'; "
+        "fix the file or leave the cell empty (NA) to drop the row"
+    )
+    assert message_of(to_numeric_features, frame("x\nabc\n"), ["x"], "t.csv", hint="re-run").endswith("'abc'; re-run")
+
+
+# ---- clean, encode, split ---------------------------------------------------------------------------
 
 
 def test_clean_keeps_target_and_features_and_drops_missing() -> None:
@@ -71,37 +196,29 @@ def test_clean_keeps_target_and_features_and_drops_missing() -> None:
     assert list(out.columns) == ["species", "bill_length_mm", "body_mass_g"]
     assert out["species"].tolist() == ["Adelie", "Chinstrap", "Gentoo"]
     assert out["body_mass_g"].dtype == "float64"
+    assert out.index.tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "where", "column"),
     [
-        ("species,bill_length_mm\nAdelie,39.1\n", "raw.csv: missing column 'body_mass_g' (has: species, bill_length_mm)"),
-        ("species,bill_length_mm,body_mass_g\nAdelie,39.1,heavy\n", "raw.csv: line 2: column 'body_mass_g' has non-numeric value 'heavy'"),
-        ("species,bill_length_mm,body_mass_g\nAdelie,39.1,3750\n,40.0,3800\n", "raw.csv: line 3: column 'species' is empty"),
-        ("species,bill_length_mm,body_mass_g\nEmperor,39.1,3750\n", "raw.csv: line 2: column 'species' has unknown label 'Emperor' (expected one of Adelie, Chinstrap, Gentoo"),
-        ("species,bill_length_mm,body_mass_g\nAdelie,NA,3750\n", "raw.csv: no rows left after dropping rows with missing values"),
+        ("species,bill_length_mm\nAdelie,39.1\n", "raw.csv: ", "body_mass_g"),  # a missing column
+        (f"{HEADER}Adelie,39.1,3750\nAdelie,39.1,heavy\n", "raw.csv: line 3: ", "body_mass_g"),
+        (f"{HEADER}Adelie,39.1,3750\n,40.0,3800\n", "raw.csv: line 3: ", "species"),
+        (f"{HEADER}Adelie,1,2\nEmperor,39.1,3750\n", "raw.csv: line 3: ", "species"),
     ],
-)  # fmt: skip
-def test_clean_bad_input(text: str, message: str) -> None:
-    with pytest.raises(PipelineError) as err:
-        clean(frame(text), DATA, source="raw.csv")
-    assert message in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [(b"", "file is empty"), (b"species,bill_length_mm\n", "has a header but no data rows"), (None, "file not found")],
 )
-def test_read_csv_bad_files(tmp_path: Path, content: bytes | None, message: str) -> None:
-    path = tmp_path / "in.csv"
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(PipelineError, match=message):
-        read_csv(path)
+def test_clean_names_the_file_line_and_column(text: str, where: str, column: str) -> None:
+    """The checks' wording is said above (io, tables); here that clean names the right place."""
+    message = message_of(clean, frame(text), DATA, source="raw.csv")
+    assert message.startswith(where)
+    assert f"'{column}'" in message
 
 
-# ---- encode ----------------------------------------------------------------------------------
+def test_clean_needs_a_complete_row() -> None:
+    assert message_of(clean, frame(f"{HEADER}Adelie,NA,3750\n"), DATA, source="raw.csv") == (
+        "raw.csv: no rows left after dropping rows with missing values"
+    )
 
 
 def test_encode_one_hot_is_numeric_in_class_order() -> None:
@@ -110,16 +227,20 @@ def test_encode_one_hot_is_numeric_in_class_order() -> None:
     assert list(out.columns) == ["bill_length_mm", "body_mass_g", *onehot]
     assert all(out[c].dtype == "float64" for c in onehot)
     assert out[onehot].to_numpy().tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
-    assert class_record(DATA)["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert class_record(DATA) == {
+        "target": "species",
+        "classes": ["Adelie", "Chinstrap", "Gentoo"],
+        "columns": onehot,
+        "features": ["bill_length_mm", "body_mass_g"],
+    }
 
 
-def test_encode_rejects_a_label_it_cannot_encode() -> None:
+def test_encode_checks_labels_again() -> None:
+    """A label clean did not see (e.g. data.classes changed since) is named, not encoded as all zeros."""
     bad = pd.DataFrame({"species": ["Adelie", "Emperor"], "bill_length_mm": [1.0, 2.0], "body_mass_g": [3.0, 4.0]})
-    with pytest.raises(PipelineError, match="unknown label 'Emperor'"):
-        encode(bad, DATA)
-
-
-# ---- split -----------------------------------------------------------------------------------
+    message = message_of(encode, bad, DATA, source="clean.csv")
+    assert message.startswith("clean.csv: line 3: ")
+    assert "'Emperor'" in message
 
 
 def encoded_rows(n_per_class: int) -> pd.DataFrame:
@@ -141,23 +262,7 @@ def test_split_is_stratified_and_seeded(default_params: Params) -> None:
 
 def test_split_impossible_stratification_is_one_clear_error() -> None:
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
-    with pytest.raises(PipelineError, match=r"cannot split 3 rows with split params .*least populated class"):
-        split(encoded_rows(1), params, class_record(DATA)["columns"])
-
-
-# ---- atomic writes -----------------------------------------------------------------------------
-
-
-def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
-    target = tmp_path / "out.csv"
-    target.write_text("previous\n")
-
-    class Boom(pd.DataFrame):
-        def to_csv(self, *args: object, **kwargs: object) -> None:
-            Path(args[0]).write_text("half")  # type: ignore[arg-type]
-            raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        write_csv(target, Boom({"a": [1]}))
-    assert target.read_text() == "previous\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    message = message_of(split, encoded_rows(1), params, class_record(DATA)["columns"])
+    assert message.startswith("cannot split 3 rows with split params test_size=0.2 random_state=0 ")
+    assert "least populated class" in message  # scikit-learn's reason, kept
+    assert "\n" not in message

@@ -14,7 +14,12 @@ README = (ROOT / "README.md").read_text()
 def test_every_param_is_documented_in_the_readme() -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     documented = set(re.findall(r"`([a-z_]+\.[a-z_0-9]+)`", README))
-    missing = [f"{section}.{key}" for section, values in params.items() for key in values if f"{section}.{key}" not in documented]
+    missing = [
+        f"{section}.{key}"
+        for section, values in params.items()
+        for key in values
+        if f"{section}.{key}" not in documented
+    ]
     assert not missing, f"params missing from README's Params table: {missing}"
 
 

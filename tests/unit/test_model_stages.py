@@ -1,36 +1,52 @@
-"""train and evaluate logic: the network, reproducible saving, history and scores (real Keras, tiny data)."""
+"""train, evaluate and figures' model logic: the network, training logged by DVCLive and read back, reproducible
+saving, safe loading, scores and the prediction table (real Keras on tiny data: 30 rows, 2 epochs)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
+from typing import Any, get_args
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from stages.common import KERAS_ACTIVATIONS, Params, PipelineError
-from stages.evaluate import prediction_table, score
-from stages.train import history_frame, rows_to_fit, train_summary
+from penguins import modeling
+from penguins.environment import PINNED_ENV, TF_THREADS
+from penguins.errors import PipelineError
+from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
+from penguins.history import read_history
+from penguins.params import Activation, Params, TrainParams
+from penguins.training import rows_to_fit
 
-modeling = pytest.importorskip("stages.modeling")
 keras = modeling.keras
+tf = modeling.tf
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(30, 4)).astype("float32")
 Y = np.eye(3, dtype="float32")[np.arange(30) % 3]
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+
+
+def test_tensorflow_runs_with_the_pinned_knobs() -> None:
+    assert {name: os.environ[name] for name in PINNED_ENV} == PINNED_ENV
+    assert tf.config.threading.get_intra_op_parallelism_threads() == TF_THREADS["intra_op"]
+    assert tf.config.threading.get_inter_op_parallelism_threads() == TF_THREADS["inter_op"]
 
 
 def test_every_allowed_activation_exists_in_keras() -> None:
-    for name in KERAS_ACTIVATIONS:
+    for name in get_args(Activation):
         assert callable(keras.activations.get(name)), name
 
 
-@pytest.mark.parametrize(("normalize", "hidden", "trainable"), [(True, (10,), 83), (False, (10,), 83), (True, (16, 8), 80 + 136 + 27)])
+@pytest.mark.parametrize(
+    ("normalize", "hidden", "trainable"), [(True, (10,), 83), (False, (10,), 83), (True, (16, 8), 80 + 136 + 27)]
+)
 def test_lesson_network_shape(default_params: Params, normalize: bool, hidden: tuple[int, ...], trainable: int) -> None:
-    params = dataclasses.replace(default_params.train, normalize=normalize, hidden_units=hidden)
+    params = default_params.train.model_copy(update={"normalize": normalize, "hidden_units": hidden})
     model = modeling.build_model(4, 3, params, X)
     assert modeling.trainable_parameter_count(model) == trainable
     assert model.output_shape == (None, 3)
@@ -45,27 +61,88 @@ def test_renumber_shared_objects_keeps_sharing() -> None:
     }
 
 
-def trained_model(default_params: Params) -> keras.Model:
-    params = dataclasses.replace(default_params.train, epochs=2)
+def write_series(live_dir: Path, **series: str) -> None:
+    """DVCLive's TSV files: write_series(d, train_loss="step\\tloss\\n0\\t1.0\\n") -> plots/metrics/train/loss.tsv."""
+    for name, text in series.items():
+        path = live_dir / "plots/metrics" / f"{name.replace('_', '/', 1)}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+# ---- training, logged by DVCLive ------------------------------------------------------------------
+
+
+def two_epochs(default_params: Params, **changes: Any) -> TrainParams:
+    return default_params.train.model_copy(update={"epochs": 2, **changes})
+
+
+def train(params: TrainParams, live_dir: Path, n_fit: int = 24) -> Any:
+    """The train stage's calls, on tiny data: 24 rows fitted, 6 validating."""
     modeling.configure_determinism(params.seed, params.op_determinism)
-    model = modeling.build_model(4, 3, params, X[:24], steps_per_execution=3)
-    history = modeling.fit(model, X, Y, 24, params)
-    assert [len(history[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy")] == [2, 2, 2, 2]
+    model = modeling.build_model(4, 3, params, X[:n_fit], steps_per_execution=3)
+    with modeling.open_live(live_dir) as live:
+        modeling.fit(model, X, Y, n_fit, params, live)
     return model
 
 
-def test_fit_is_deterministic(default_params: Params) -> None:
-    weights = [trained_model(default_params).get_weights() for _ in range(2)]
-    for first, second in zip(*weights, strict=True):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, default_params: Params) -> tuple[Any, Path]:
+    """A model trained for 2 epochs and the DVCLive directory it was logged to."""
+    live_dir = tmp_path_factory.mktemp("live")
+    return train(two_epochs(default_params), live_dir), live_dir
+
+
+def test_dvclive_writes_only_the_history_and_metrics(trained: tuple[Any, Path]) -> None:
+    _, live_dir = trained
+    files = sorted(p.relative_to(live_dir).as_posix() for p in live_dir.rglob("*") if p.is_file())
+    assert files == [
+        "metrics.json",
+        "plots/metrics/eval/accuracy.tsv",
+        "plots/metrics/eval/loss.tsv",
+        "plots/metrics/train/accuracy.tsv",
+        "plots/metrics/train/loss.tsv",
+    ]  # no dvc.yaml, report, params or timestamps
+    lines = (live_dir / "plots/metrics/train/loss.tsv").read_text().splitlines()
+    assert lines[0] == "step\tloss"
+    assert [line.split("\t")[0] for line in lines[1:]] == ["0", "1"]
+    assert all(len(line.split("\t")[1].partition(".")[2]) <= 6 for line in lines[1:])  # rounded: no float32 noise
+
+
+def test_history_reads_back_what_was_logged(trained: tuple[Any, Path]) -> None:
+    _, live_dir = trained
+    history = read_history(live_dir)
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["epoch"].tolist() == [1, 2]
+    metrics = json.loads((live_dir / "metrics.json").read_text())
+    last = history.iloc[-1]
+    assert metrics["train"] == {"loss": last["loss"], "accuracy": last["accuracy"]}
+    assert metrics["eval"] == {"loss": last["val_loss"], "accuracy": last["val_accuracy"]}
+    assert metrics["step"] == 1
+
+
+def test_fit_is_deterministic(default_params: Params, trained: tuple[Any, Path], tmp_path: Path) -> None:
+    model, live_dir = trained
+    again = train(two_epochs(default_params), tmp_path)
+    for first, second in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(first, second)
+    for name in ("metrics.json", "plots/metrics/train/loss.tsv", "plots/metrics/eval/accuracy.tsv"):
+        assert (tmp_path / name).read_bytes() == (live_dir / name).read_bytes(), name
 
 
-def test_saved_model_is_byte_stable_and_reloads_identically(default_params: Params, tmp_path: Path) -> None:
-    model = trained_model(default_params)
+def test_a_run_without_validation_leaves_no_stale_eval_history(default_params: Params, tmp_path: Path) -> None:
+    """Training again on every row into the same directory: a previous run's eval/*.tsv must not survive."""
+    write_series(tmp_path, eval_loss="step\tloss\n0\t1.2\n1\t1.1\n", eval_accuracy="step\taccuracy\n0\t0.5\n1\t0.6\n")
+    train(two_epochs(default_params, validation_split=0.0), tmp_path, n_fit=30)
+    assert not (tmp_path / "plots/metrics/eval").exists()
+    assert list(read_history(tmp_path).columns) == ["epoch", "loss", "accuracy"]
+
+
+def test_saved_model_is_byte_stable_and_reloads_identically(trained: tuple[Any, Path], tmp_path: Path) -> None:
+    model, _ = trained
     first, second = tmp_path / "a.keras", tmp_path / "b.keras"
     modeling.save_model(model, first)
     modeling.save_model(model, second)
-    assert hashlib.md5(first.read_bytes()).digest() == hashlib.md5(second.read_bytes()).digest()
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
     with zipfile.ZipFile(first) as archive:
         assert {info.date_time for info in archive.infolist()} == {modeling.ZIP_EPOCH}
         assert "date_saved" not in json.loads(archive.read("metadata.json"))
@@ -77,38 +154,120 @@ def test_saved_model_is_byte_stable_and_reloads_identically(default_params: Para
 def test_load_model_refuses_foreign_and_missing_files(tmp_path: Path) -> None:
     fake = tmp_path / "model.keras"
     fake.write_text("not a zip")
-    with pytest.raises(PipelineError, match=r"model.keras: cannot load as a Keras model"):
+    with pytest.raises(PipelineError, match=r"model\.keras: cannot load as a Keras model \("):
         modeling.load_model(fake)
-    with pytest.raises(PipelineError, match="model file not found"):
+    with pytest.raises(PipelineError) as err:
         modeling.load_model(tmp_path / "missing.keras")
+    assert str(err.value) == (
+        f"{tmp_path}/missing.keras: model file not found; run `dvc repro train` or pass another --model"
+    )
 
 
-def test_history_and_summary() -> None:
-    history = history_frame({"loss": [1.0, 0.51234567], "accuracy": [0.5, 0.75], "val_loss": [1.1, 0.6], "val_accuracy": [0.4, 0.7]})
-    assert list(history.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
-    assert history["epoch"].tolist() == [1, 2]
-    assert history["loss"].tolist() == [1.0, 0.512346]
-    summary = train_summary(history, trainable_params=83)
-    assert summary == {"trainable_params": 83, "epochs": 2, "final_loss": 0.512346, "final_accuracy": 0.75, "final_val_loss": 0.6, "final_val_accuracy": 0.7}
-    assert list(history_frame({"loss": [1.0], "accuracy": [0.5]}).columns) == ["epoch", "loss", "accuracy"]
+def test_load_model_refuses_python_code_in_safe_mode(tmp_path: Path) -> None:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(4,))
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2.0)(inputs)).save(path)
+    with pytest.raises(PipelineError) as err:
+        modeling.load_model(path)
+    assert str(err.value).startswith(
+        f"{path}: refused by Keras safe mode, the model carries Python code that would run on loading "
+        "(Requested the deserialization of a `Lambda` layer"
+    )
+    assert str(err.value).endswith("; only models built from standard Keras layers are loaded")
+
+
+# ---- the history's files, as figures reads them ---------------------------------------------------
+
+
+TRAIN_ONLY = {"train_loss": "step\tloss\n0\t1.0\n1\t0.5\n", "train_accuracy": "step\taccuracy\n0\t0.5\n1\t0.75\n"}
+
+
+def test_history_without_validation(tmp_path: Path) -> None:
+    write_series(tmp_path, **TRAIN_ONLY)
+    history = read_history(tmp_path)
+    assert history.to_dict("list") == {"epoch": [1, 2], "loss": [1.0, 0.5], "accuracy": [0.5, 0.75]}
+
+
+def test_read_history_needs_both_training_series(tmp_path: Path) -> None:
+    write_series(tmp_path, train_loss=TRAIN_ONLY["train_loss"])
+    with pytest.raises(PipelineError) as err:
+        read_history(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path}/plots/metrics/train/accuracy.tsv: ")  # io's "file not found"
+
+
+def test_read_history_names_a_bad_cell(tmp_path: Path) -> None:
+    write_series(tmp_path, **{**TRAIN_ONLY, "train_loss": "step\tloss\n0\t1.0\n1\tlots\n"})
+    with pytest.raises(PipelineError) as err:
+        read_history(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path}/plots/metrics/train/loss.tsv: line 3: column 'loss' ")
+    assert str(err.value).endswith("; re-run train (dvc repro)")
+
+
+def test_read_history_names_a_file_without_its_columns(tmp_path: Path) -> None:
+    write_series(tmp_path, **{**TRAIN_ONLY, "train_loss": "step,loss\n0,1.0\n"})  # commas, not tabs
+    with pytest.raises(PipelineError) as err:
+        read_history(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path}/plots/metrics/train/loss.tsv: ")
+    assert "'step'" in str(err.value)
+
+
+def test_read_history_refuses_series_of_different_runs(tmp_path: Path) -> None:
+    write_series(tmp_path, **TRAIN_ONLY, eval_loss="step\tloss\n0\t1.2\n")  # 1 epoch validated, 2 trained
+    with pytest.raises(PipelineError) as err:
+        read_history(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path}: its metric files have an empty value or cover different epochs; re-run train (dvc repro)"
+    )
+
+
+@pytest.mark.parametrize("steps", [("0", "0"), ("0", "0.5")])
+def test_read_history_repeated_or_fractional_step_is_one_line(tmp_path: Path, steps: tuple[str, str]) -> None:
+    write_series(tmp_path, **{**TRAIN_ONLY, "train_loss": f"step\tloss\n{steps[0]}\t1.0\n{steps[1]}\t0.9\n"})
+    with pytest.raises(PipelineError) as err:
+        read_history(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path}/plots/metrics/train/loss.tsv: line 3: step ")
+    assert "\n" not in str(err.value)
+
+
+# ---- rows to fit, scores and the prediction table -------------------------------------------------
 
 
 def test_rows_to_fit_follow_validation_split(default_params: Params) -> None:
-    assert rows_to_fit(273, default_params.train) == 219  # the lesson's split: 54 validation rows
-    assert rows_to_fit(5, default_params.train) == 4
-    assert rows_to_fit(1, dataclasses.replace(default_params.train, validation_split=0.0)) == 1
-    with pytest.raises(PipelineError, match="4 rows cannot be divided with train.validation_split=0.2"):
-        rows_to_fit(4, default_params.train)
+    assert rows_to_fit(273, default_params.train, "train.csv") == 219  # the lesson's split: 54 validation rows
+    assert rows_to_fit(5, default_params.train, "train.csv") == 4
+    assert rows_to_fit(1, default_params.train.model_copy(update={"validation_split": 0.0}), "train.csv") == 1
+    with pytest.raises(PipelineError) as err:
+        rows_to_fit(4, default_params.train, "train.csv")
+    assert str(err.value) == (
+        "train.csv: 4 rows cannot be divided with train.validation_split=0.2; "
+        "use a value that leaves at least one row on each side (or 0 for no validation)"
+    )
 
 
-def test_score_and_prediction_table() -> None:
-    classes = ["Adelie", "Chinstrap", "Gentoo"]
-    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]], dtype="float32")
-    metrics = score(["Adelie", "Chinstrap", "Gentoo"], probabilities, classes)
+CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
+PROBABILITIES = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]], dtype="float32")
+
+
+def test_score() -> None:
+    metrics = score(["Adelie", "Chinstrap", "Gentoo"], PROBABILITIES, CLASSES)
     assert metrics["accuracy"] == round(2 / 3, 6)
     assert metrics["n_test"] == 3
     assert metrics["per_class"]["Gentoo"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert metrics["per_class"]["Adelie"] == {"precision": 0.5, "recall": 1.0, "f1": round(2 / 3, 6), "support": 1}
     assert metrics["loss"] == round(float(-(np.log(0.8) + np.log(0.7) + np.log(0.1)) / 3), 6)
-    table = prediction_table(__import__("pandas").DataFrame({"x": [1, 2, 3]}), probabilities, classes)
+
+
+def test_prediction_table_full_precision_or_rounded() -> None:
+    features = pd.DataFrame({"x": [1, 2, 3]}, index=[7, 8, 9])
+    table = prediction_table(features, PROBABILITIES, CLASSES)
+    assert list(table.columns) == ["x", "predicted", "prob_Adelie", "prob_Chinstrap", "prob_Gentoo"]
+    assert table.index.tolist() == [0, 1, 2]
     assert table["predicted"].tolist() == ["Adelie", "Chinstrap", "Adelie"]
-    assert table["prob_Chinstrap"].tolist() == [float(np.float32(v)) for v in (0.1, 0.7, 0.3)]
+    assert table["prob_Chinstrap"].tolist() == [float(np.float32(v)) for v in (0.1, 0.7, 0.3)]  # float32's digits
+    rounded = prediction_table(features, PROBABILITIES, CLASSES, digits=PROBABILITY_DIGITS)
+    assert rounded["prob_Chinstrap"].tolist() == [0.1, 0.7, 0.3]
+    assert (
+        prediction_table(features, np.array([[0.123456, 0.3, 0.576544]] * 3), CLASSES, digits=2)["prob_Adelie"].tolist()
+        == [0.12] * 3
+    )

@@ -1,4 +1,5 @@
-"""params.yaml validation: the defaults are the lesson's, and every bad value is named in one line."""
+"""params.yaml as pydantic models (penguins/params.py): the defaults are the lesson's, types are strict, unknown
+keys and broken cross-field rules are refused, and every problem is one line naming the key and the value."""
 
 from __future__ import annotations
 
@@ -7,93 +8,123 @@ from typing import Any
 
 import pytest
 
-from stages.common import Params, PipelineError, load_params, parse_params
+from penguins.errors import PipelineError
+from penguins.params import Params, load_params, parse_params
+
+TRAIN_KEYS = (
+    "hidden_units, activation, normalize, learning_rate, epochs, batch_size, validation_split, seed, op_determinism"
+)
 
 
 def test_defaults_are_the_lessons(default_params: Params) -> None:
     assert default_params.data.features == ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
     assert default_params.data.classes == ("Adelie", "Chinstrap", "Gentoo")
-    assert (default_params.split.test_size, default_params.split.random_state) == (0.2, 0)
-    assert default_params.split.shuffle and default_params.split.stratify
+    split = default_params.split
+    assert (split.test_size, split.random_state, split.shuffle, split.stratify) == (0.2, 0, True, True)
     train = default_params.train
     assert (train.hidden_units, train.activation, train.epochs, train.learning_rate) == ((10,), "relu", 100, 0.001)
     assert default_params.fetch.source == "package"
 
 
-@pytest.mark.parametrize(
-    ("section", "key", "value", "message"),
-    [
-        ("split", "test_size", 1.5, "split.test_size must be a number in (0, 1), got 1.5"),
-        ("split", "test_size", 0, "split.test_size must be a number in (0, 1)"),
-        ("split", "random_state", -1, "split.random_state must be an integer >= 0"),
-        ("split", "shuffle", "yes", "split.shuffle must be true or false, got 'yes'"),
-        ("train", "epochs", 0, "train.epochs must be an integer >= 1, got 0"),
-        ("train", "epochs", 10.5, "train.epochs must be an integer >= 1, got 10.5"),
-        ("train", "seed", 1.5, "train.seed must be an integer >= 0, got 1.5"),
-        ("train", "seed", "abc", "train.seed must be an integer >= 0, got 'abc'"),
-        ("train", "batch_size", True, "train.batch_size must be an integer >= 1, got True"),
-        ("train", "activation", "relux", "train.activation must be one of relu,"),
-        ("train", "learning_rate", -0.1, "train.learning_rate must be a number in (0, 10]"),
-        ("train", "learning_rate", float("nan"), "train.learning_rate must be a number"),
-        ("train", "validation_split", 1.0, "train.validation_split must be a number in [0, 1)"),
-        ("train", "hidden_units", [], "train.hidden_units must be an integer or a non-empty list of integers >= 1"),
-        ("train", "hidden_units", [10, 0], "train.hidden_units must be an integer or a non-empty list"),
-        ("train", "normalize", 1, "train.normalize must be true or false, got 1"),
-        ("data", "features", [], "data.features must be a non-empty list of distinct names"),
-        ("data", "features", ["a", "a"], "data.features must be a non-empty list of distinct names"),
-        ("data", "classes", ["Adelie"], "data.classes needs at least 2 classes"),
-        ("data", "target", "bill_length_mm", "data.target 'bill_length_mm' must not also be listed in data.features"),
-        ("fetch", "source", "ftp", "fetch.source must be one of package, url, got 'ftp'"),
-        ("fetch", "sha256", "abc", "fetch.sha256 must be 64 hex digits"),
-        ("check", "metric_tolerance", -0.1, "check.metric_tolerance must be a number in [0, 1], got -0.1"),
-    ],
-)
-def test_bad_value_is_named(raw_params: dict[str, Any], section: str, key: str, value: Any, message: str) -> None:
+# One row per rule: (section, key, value, the whole message after "params.yaml: ").
+BAD_VALUES = [
+    # bounds
+    ("split", "test_size", 1.5, "split.test_size must be less than 1, got 1.5"),
+    ("split", "test_size", 0, "split.test_size must be greater than 0, got 0"),
+    ("split", "random_state", -1, "split.random_state must be greater than or equal to 0, got -1"),
+    ("train", "epochs", 0, "train.epochs must be greater than or equal to 1, got 0"),
+    ("train", "learning_rate", float("nan"), "train.learning_rate must be a finite number, got nan"),
+    ("train", "hidden_units", [], "train.hidden_units must have at least 1 item, got []"),
+    ("train", "hidden_units", [10, 0], "train.hidden_units[1] must be greater than or equal to 1, got 0"),
+    ("data", "classes", ["Adelie"], "data.classes must have at least 2 items, got ['Adelie']"),
+    ("data", "target", "", "data.target must have at least 1 character, got ''"),
+    # strict types: no float, string or bool for an integer, no "yes" or 1 for a bool, no bool for a number
+    ("train", "epochs", 10.5, "train.epochs must be a valid integer, got 10.5"),
+    ("train", "seed", "5", "train.seed must be a valid integer, got '5'"),
+    ("train", "batch_size", True, "train.batch_size must be a valid integer, got True"),
+    ("train", "hidden_units", [10, True], "train.hidden_units[1] must be a valid integer, got True"),
+    ("split", "shuffle", "yes", "split.shuffle must be a valid boolean, got 'yes'"),
+    ("train", "normalize", 1, "train.normalize must be a valid boolean, got 1"),
+    ("check", "metric_tolerance", True, "check.metric_tolerance must be a valid number, got True"),
+    ("train", "learning_rate", "0.1", "train.learning_rate must be a valid number, got '0.1'"),
+    ("data", "features", "bill_length_mm", "data.features must be a list, got 'bill_length_mm'"),
+    ("data", "features", ["bill_length_mm", None], "data.features[1] must be a valid string, got None"),
+    # choices and formats
+    ("fetch", "source", "ftp", "fetch.source must be 'package' or 'url', got 'ftp'"),
+    ("fetch", "sha256", "abc", "fetch.sha256 must be 64 hex digits (sha256sum of the file), got 'abc'"),
+    # rules across values
+    ("data", "features", ["a", "b", "a"], "data.features must be distinct names, 'a' is listed twice"),
+    ("data", "target", "bill_length_mm", "data.target 'bill_length_mm' must not also be listed in data.features"),
+    ("fetch", "source", "url", "fetch.source is 'url' so fetch.sha256 is required (sha256sum of the file)"),
+    (
+        "split",
+        "shuffle",
+        False,
+        "split.stratify: true needs split.shuffle: true (scikit-learn cannot stratify unshuffled)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), BAD_VALUES)
+def test_bad_value_is_named_in_one_line(
+    raw_params: dict[str, Any], section: str, key: str, value: Any, message: str
+) -> None:
     raw_params[section][key] = value
     with pytest.raises(PipelineError) as err:
         parse_params(raw_params)
-    assert message in str(err.value)
-    assert "\n" not in str(err.value)
+    assert str(err.value) == f"params.yaml: {message}"
 
 
-def test_unknown_key_is_a_typo(raw_params: dict[str, Any]) -> None:
-    raw_params["train"]["epoch"] = 5
-    with pytest.raises(PipelineError, match=r"unknown param train\.epoch \(known in 'train': "):
+def test_activation_names_every_choice(raw_params: dict[str, Any]) -> None:
+    raw_params["train"]["activation"] = "relux"
+    with pytest.raises(PipelineError) as err:
         parse_params(raw_params)
+    assert str(err.value).startswith("params.yaml: train.activation must be 'relu', 'relu6', ")
+    assert str(err.value).endswith(" or 'linear', got 'relux'")
 
 
-def test_missing_key_and_section(raw_params: dict[str, Any]) -> None:
-    del raw_params["train"]["seed"]
-    with pytest.raises(PipelineError, match=r"train\.seed must be set, got '<missing>'"):
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p["train"].update(epoch=5), f"unknown key train.epoch (known in 'train': {TRAIN_KEYS})"),
+        (lambda p: p.update(extra={}), "unknown key extra (known: fetch, data, split, train, check)"),
+        (lambda p: p["train"].pop("seed"), "train.seed must be set"),
+        (lambda p: p.pop("split"), "split must be set"),
+        (lambda p: p.update(train=[1]), "train must be a mapping, got [1]"),
+    ],
+)
+def test_unknown_and_missing_keys(raw_params: dict[str, Any], edit: Any, message: str) -> None:
+    edit(raw_params)
+    with pytest.raises(PipelineError) as err:
         parse_params(raw_params)
-    del raw_params["split"]
-    with pytest.raises(PipelineError, match="section 'split' is missing"):
-        parse_params(raw_params)
+    assert str(err.value) == f"params.yaml: {message}"
 
 
-def test_url_source_requires_sha256(raw_params: dict[str, Any]) -> None:
-    raw_params["fetch"]["source"] = "url"
-    with pytest.raises(PipelineError, match="fetch.sha256 is required"):
-        parse_params(raw_params)
-
-
-def test_stratify_needs_shuffle(raw_params: dict[str, Any]) -> None:
-    raw_params["split"]["shuffle"] = False
-    with pytest.raises(PipelineError, match="stratify: true needs split.shuffle: true"):
-        parse_params(raw_params)
-
-
-def test_single_hidden_size_is_a_list_of_one(raw_params: dict[str, Any]) -> None:
+def test_lenient_where_it_helps(raw_params: dict[str, Any]) -> None:
+    """A single hidden size is one layer, an integer is a number, a checksum's case does not matter."""
     raw_params["train"]["hidden_units"] = 16
-    assert parse_params(raw_params).train.hidden_units == (16,)
+    raw_params["train"]["learning_rate"] = 1
+    raw_params["fetch"].update(source="url", sha256="AB" * 32)
+    params = parse_params(raw_params)
+    assert params.train.hidden_units == (16,)
+    assert params.train.learning_rate == 1.0
+    assert isinstance(params.train.learning_rate, float)
+    assert params.fetch.sha256 == "ab" * 32
+
+
+def test_params_are_immutable(default_params: Params) -> None:
+    with pytest.raises(ValueError, match="frozen"):
+        default_params.train.epochs = 5
 
 
 def test_unreadable_params_file(tmp_path: Path) -> None:
-    with pytest.raises(PipelineError, match="params.yaml not found"):
-        load_params(tmp_path / "params.yaml")
-    (tmp_path / "params.yaml").write_text("train: [unclosed\n")
-    with pytest.raises(PipelineError, match="params.yaml is not valid YAML"):
-        load_params(tmp_path / "params.yaml")
-    (tmp_path / "params.yaml").write_text("- a list\n")
-    with pytest.raises(PipelineError, match="expected a mapping of sections"):
-        load_params(tmp_path / "params.yaml")
+    path = tmp_path / "params.yaml"
+    with pytest.raises(PipelineError) as err:
+        load_params(path)
+    assert str(err.value) == f"params.yaml not found at {path}; run from a checkout of the project"
+    path.write_text("train: [unclosed\n")
+    with pytest.raises(PipelineError, match=r"^params\.yaml is not valid YAML: "):
+        load_params(path)
+    path.write_text("- a list\n")
+    with pytest.raises(PipelineError, match=r"^params\.yaml: expected a mapping of sections \(fetch, data, split, "):
+        load_params(path)

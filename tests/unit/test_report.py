@@ -9,12 +9,21 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from stages.common import PipelineError
+from penguins.errors import PipelineError
 from tests.conftest import network_references
 from tools.report import (
-    CSP, Picture, Plot, embed_images, format_value, render_vega, report_html, static_spec, values_table,
+    CSP,
+    EMPTY,
+    Picture,
+    Plot,
+    embed_images,
+    format_value,
+    render_vega,
+    report_html,
+    static_spec,
+    values_table,
     vega_lite_version,
-)  # fmt: skip
+)
 from tools.workspace import flatten
 
 TINY_SPEC = {
@@ -34,17 +43,20 @@ def decode_png(uri: str) -> tuple[int, int]:
 
 
 def test_flatten_and_format_values() -> None:
-    assert flatten({"accuracy": 0.9, "per_class": {"Adelie": {"f1": 1.0}}, "n": 3}) == {
-        "accuracy": 0.9, "per_class.Adelie.f1": 1.0, "n": 3,
-    }  # fmt: skip
-    assert [format_value(v) for v in (0.0930531, 69, True, None, ["a", 0.5], "relu")] == [
-        "0.093053", "69", "true", "null", "[a, 0.5]", "relu",
-    ]  # fmt: skip
+    nested = {"accuracy": 0.9, "per_class": {"Adelie": {"f1": 1.0}}, "n": 3}
+    assert flatten(nested) == {"accuracy": 0.9, "per_class.Adelie.f1": 1.0, "n": 3}
+    values = (0.0930531, 69, True, None, ["a", 0.5], "relu")
+    assert [format_value(v) for v in values] == ["0.093053", "69", "true", "null", "[a, 0.5]", "relu"]
 
 
 @pytest.mark.parametrize(
     ("schema", "expected"),
-    [("https://vega.github.io/schema/vega-lite/v5.json", "5.21"), (".../vega-lite/v6.1.0.json", "6.4"), (".../v4.json", None), ("", None)],
+    [
+        ("https://vega.github.io/schema/vega-lite/v5.json", "5.21"),
+        (".../vega-lite/v6.1.0.json", "6.4"),
+        (".../v4.json", None),
+        ("", None),
+    ],
 )
 def test_vega_lite_version_keeps_the_specs_major_version(schema: str, expected: str | None) -> None:
     assert vega_lite_version({"$schema": schema}, ["5.8", "5.21", "5.14", "6.1", "6.4"]) == expected
@@ -64,9 +76,12 @@ def test_values_table_marks_differences_and_escapes() -> None:
         ["workspace", "exp-a"],
     )
     assert "<caption>metrics/&lt;m&gt;.json</caption>" in table
-    assert '<tr class="changed"><th scope="row">accuracy</th><td class="num">0.97</td><td class="num">0.91</td></tr>' in table
+    assert (
+        '<tr class="changed"><th scope="row">accuracy</th><td class="num">0.97</td><td class="num">0.91</td></tr>'
+        in table
+    )
     assert '<tr><th scope="row">n</th><td class="num">69</td><td class="num">69</td></tr>' in table
-    assert '<tr class="changed"><th scope="row">extra</th><td>–</td><td>x</td></tr>' in table
+    assert f'<tr class="changed"><th scope="row">extra</th><td>{EMPTY}</td><td>x</td></tr>' in table
 
 
 def test_render_vega_offline_to_png() -> None:
@@ -87,7 +102,10 @@ def test_identical_images_of_several_revisions_are_shown_once(tmp_path: Path) ->
     png = (Path(__file__).resolve().parents[2] / "plots/confusion_heatmap.png").read_bytes()
     for name, data in [("a.png", png), ("b.png", png), ("c.png", png + b"changed")]:
         (tmp_path / name).write_bytes(data)
-    entries = [{"type": "image", "revisions": [rev], "url": str(tmp_path / f)} for rev, f in [("workspace", "a.png"), ("main", "b.png"), ("exp-a", "c.png")]]
+    entries = [
+        {"type": "image", "revisions": [rev], "url": str(tmp_path / f)}
+        for rev, f in [("workspace", "a.png"), ("main", "b.png"), ("exp-a", "c.png")]
+    ]
     pictures = embed_images("plots/confusion_heatmap.png", entries)
     assert [p.caption for p in pictures] == ["workspace, main", "exp-a"]
     assert decode_png(pictures[0].uri)[1] == pictures[0].width > 0
@@ -97,17 +115,20 @@ def test_page_has_a_strict_policy_and_no_network_reference() -> None:
     uri = "data:image/png;base64,AAAA"
     page = report_html(
         ["workspace", "exp-a"],
-        [Plot("plots/pairplot.png", (Picture("workspace", uri, 900),)), Plot("Loss", (Picture("workspace, exp-a", uri, 500),))],
+        [
+            Plot("plots/pairplot.png", (Picture("workspace", uri, 900),)),
+            Plot("Loss", (Picture("workspace, exp-a", uri, 500),)),
+        ],
         {"metrics/metrics.json": {"workspace": {"accuracy": 0.97}, "exp-a": {"accuracy": 0.9}}},
         {"params.yaml": {"workspace": {"fetch.url": "https://example.com/penguins.csv"}}},
-        ["exp-a: metrics/train.json: missing"],
+        ["exp-a: dvclive/metrics.json: missing"],
     )
     assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in page
     assert "default-src 'none'" in CSP and "script-src" not in CSP
     assert network_references(page) == []
     assert '<section class="card wide" id="plot-1">' in page and '<section class="card" id="plot-2">' in page
     assert '<a href="#plot-2">Loss</a>' in page
-    assert "<li>exp-a: metrics/train.json: missing</li>" in page
+    assert "<li>exp-a: dvclive/metrics.json: missing</li>" in page
     assert "Rows whose values differ between revisions are highlighted." in page
 
 

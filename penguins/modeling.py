@@ -1,29 +1,39 @@
-"""Keras helpers shared by train, evaluate and predict: determinism, the model, reproducible save/load.
+"""Keras: determinism, the lesson's model, training logged with DVCLive, reproducible save and safe load.
 
-Importing this module imports TensorFlow (~4 s); only stages that need a model import it.
-The environment knobs that affect TensorFlow's numerics are pinned in stages/common.py (imported
-first, before TensorFlow); the thread counts are applied here, before TensorFlow runs any op.
+The only module that imports TensorFlow (~4 s): stages that need no model never import it. The environment
+knobs that change TensorFlow's numbers (penguins.environment) are applied here, before TensorFlow is imported.
 """
 
 from __future__ import annotations
 
+import os
+
+from penguins.environment import PINNED_ENV, TF_THREADS
+
+os.environ.update(PINNED_ENV)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter (not numerics)
+
 import json
-import platform
 import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from stages.common import PINNED_ENV, TF_THREADS, PipelineError, TrainParams, atomic_path, resolve
+import keras
+import numpy as np
+import tensorflow as tf
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
 
-import keras  # noqa: E402,I001  (after stages.common: it pins the environment)
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from penguins.errors import PipelineError
+from penguins.io import atomic_path
+from penguins.params import TrainParams
+from penguins.paths import resolve
 
 tf.config.threading.set_intra_op_parallelism_threads(TF_THREADS["intra_op"])
 tf.config.threading.set_inter_op_parallelism_threads(TF_THREADS["inter_op"])
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # earliest time a zip entry can carry
+HISTORY_DIGITS = 6  # per-epoch figures in DVCLive's files: readable diffs, and no float noise in tracked text
 
 
 def configure_determinism(seed: int, op_determinism: bool) -> None:
@@ -31,34 +41,6 @@ def configure_determinism(seed: int, op_determinism: bool) -> None:
     keras.utils.set_random_seed(seed)
     if op_determinism:
         tf.config.experimental.enable_op_determinism()
-
-
-def cpu_model() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return platform.processor() or "unknown"
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
-
-
-def environment_record(op_determinism: bool) -> dict[str, Any]:
-    """What the model's bytes depend on besides code, params and data (metrics/environment.json)."""
-    packages = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py")
-    versions = {}
-    for name in packages:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "python": platform.python_version(),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "cpu": cpu_model(),
-        "packages": versions,
-        "pinned_env": dict(PINNED_ENV),
-        "tf_threads": dict(TF_THREADS),
-        "op_determinism": op_determinism,
-    }
 
 
 def build_model(
@@ -84,8 +66,26 @@ def build_model(
     return model
 
 
-def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams) -> dict[str, list[float]]:
-    """Train on the first ``n_fit`` rows, validating on the rest (Keras' validation_split semantics).
+class RoundedDVCLiveCallback(DVCLiveCallback):
+    """DVCLive's Keras callback (train/loss, eval/accuracy, ... per epoch), with values rounded to HISTORY_DIGITS.
+
+    Unrounded, the TSV files carry float32 noise as 17-digit text; rounded, they read and diff like the lesson's
+    numbers and stay byte-identical run to run (DVCLive writes no timestamps unless asked)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch, {name: round(float(v), HISTORY_DIGITS) for name, v in (logs or {}).items()})
+
+
+def open_live(directory: Path) -> Live:
+    """A DVCLive logger that writes only into ``directory``: dvc.yaml declares the metrics and plots itself
+    (dvcyaml=False: DVCLive would otherwise rewrite dvc.yaml), and no experiment is saved by DVCLive
+    (save_dvc_exp=False: `dvc exp run` does that; plain `dvc repro` must not)."""
+    return Live(str(resolve(directory)), dvcyaml=False, save_dvc_exp=False, report=None)
+
+
+def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams, live: Live) -> None:
+    """Train on the first ``n_fit`` rows, validating on the rest (Keras' validation_split semantics); every
+    epoch's loss and accuracy go to ``live`` (train/..., and eval/... when there are validation rows).
 
     The data are tf.data pipelines built once and cached; the training rows are reshuffled every epoch
     with a seeded shuffle. This avoids Keras re-slicing NumPy arrays every epoch (3-4x faster here)
@@ -101,8 +101,14 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
     validation = None
     if n_fit < len(x):
         validation = tf.data.Dataset.from_tensor_slices((x[n_fit:], y[n_fit:])).batch(params.batch_size).cache()
-    history = model.fit(train, validation_data=validation, epochs=params.epochs, shuffle=False, verbose=0)  # shuffled above
-    return history.history
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=params.epochs,
+        shuffle=False,  # shuffled above, with the seed
+        verbose=0,
+        callbacks=[RoundedDVCLiveCallback(live=live)],
+    )
 
 
 def trainable_parameter_count(model: keras.Model) -> int:
@@ -115,7 +121,9 @@ def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> A
     ids = {} if ids is None else ids
     if isinstance(config, dict):
         return {
-            key: ids.setdefault(value, len(ids) + 1) if key == "shared_object_id" else renumber_shared_objects(value, ids)
+            key: ids.setdefault(value, len(ids) + 1)
+            if key == "shared_object_id"
+            else renumber_shared_objects(value, ids)
             for key, value in config.items()
         }
     if isinstance(config, list):

@@ -1,9 +1,9 @@
-"""predict: classify new penguins with the trained model (a tool for people and programs, not a DVC stage).
+"""penguins-predict: classify new penguins with the trained model (a command for people and programs, not a stage).
 
 Examples:
-  python -m stages.predict --bill-length-mm 39.1 --bill-depth-mm 18.7 --flipper-length-mm 181 --body-mass-g 3750
-  python -m stages.predict --csv new_penguins.csv
-  cat new_penguins.csv | python -m stages.predict --csv - --json
+  penguins-predict --bill-length-mm 39.1 --bill-depth-mm 18.7 --flipper-length-mm 181 --body-mass-g 3750
+  penguins-predict --csv new_penguins.csv
+  cat new_penguins.csv | python -m penguins.predict --csv - --json
 
 Model:  --model (default models/model.keras) is loaded with Keras' safe mode on: a model that carries
         Python code (e.g. a Lambda layer) is refused. Its card (--card, default: the .json beside the
@@ -17,7 +17,7 @@ Checks: refused with the line and column: a missing column, a non-number, an emp
         units). Accepted with a warning on stderr: a value inside that range but outside the data set's
         own (the prediction is an extrapolation).
 Output: table (default)   row, predicted class and one probability per class (3 decimals)
-        --format csv      row, the features, predicted, prob_<class> (full precision, like evaluate's file)
+        --format csv      row, the features, predicted, prob_<class> (full precision; evaluate's file rounds to 4)
         --format json     {"model", "features", "classes", "predictions": [{"row", "input", "predicted",
         (or --json)        "probabilities"}]} with full-precision probabilities
         row is the data row's number: row 1 is line 2 of the CSV file.
@@ -41,15 +41,14 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-if __package__ in (None, ""):  # run as `python stages/predict.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stages.clean import csv_line, to_numeric_features
-from stages.common import (
-    ROOT, CliParser, ModelCard, Paths, PipelineError, card_path_for, parse_csv, read_card, require_columns, resolve,
-    run_cli, split_unit, stage_parser,
-)  # fmt: skip
-from stages.evaluate import prediction_table
+from penguins.card import ModelCard, card_path_for, read_card
+from penguins.cli import CliParser, run_cli, stage_parser
+from penguins.columns import split_unit
+from penguins.errors import PipelineError
+from penguins.evaluation import prediction_table
+from penguins.io import parse_csv, require_columns
+from penguins.paths import ROOT, Paths, resolve
+from penguins.tables import csv_line, to_numeric_features
 
 STDIN = "-"
 FORMATS = ("table", "json", "csv")
@@ -209,31 +208,38 @@ def check_values(values: pd.DataFrame, locate: Locate) -> list[str]:
         row, column, reason = found
         raise PipelineError(f"{locate(row, column)} {reason}")
     return [
-        f"{locate(e.first_row, e.column)} value {e.first_value:g} is outside the Palmer data set's {e.low:g} to {e.high:g}"
+        f"{locate(e.first_row, e.column)} value {e.first_value:g} "
+        f"is outside the Palmer data set's {e.low:g} to {e.high:g}"
         + ("" if e.count == 1 else " (as is 1 more row)" if e.count == 2 else f" (as are {e.count - 1} more rows)")
         + "; the prediction is an extrapolation"
         for e in sorted(extrapolations(values), key=lambda e: values.index.get_loc(e.first_row))
     ]
 
 
-def values_from_csv(frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool) -> tuple[pd.DataFrame, list[str]]:
+def values_from_csv(
+    frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool
+) -> tuple[pd.DataFrame, list[str]]:
     """Measurements read from a CSV as floats in card order, and the warnings about them."""
     features = select_features(frame, card, source, ignore_extra)
     values = to_numeric_features(features, card.features, source, hint="every measurement must be a number")
     return values, check_values(values, csv_cell(source))
 
 
-def values_from_options(given: Mapping[str, float | None], card: ModelCard, options: Mapping[str, str]) -> tuple[pd.DataFrame, list[str]]:
+def values_from_options(
+    given: Mapping[str, float | None], card: ModelCard, options: Mapping[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
     """The one penguin given as options (every one required), as a one-row frame in card order."""
     unnamed = [f for f in card.features if f not in options]
     if unnamed:
-        raise PipelineError(f"the model's feature {unnamed[0]!r} has no command-line option (its name clashes); use --csv FILE")
+        raise PipelineError(
+            f"the model's feature {unnamed[0]!r} has no command-line option (its name clashes); use --csv FILE"
+        )
     missing = [options[f] for f in card.features if given.get(f) is None]
     if missing:
         raise PipelineError(
             f"missing {', '.join(missing)}: one penguin needs all of {', '.join(options.values())} (or use --csv FILE)"
         )
-    values = pd.DataFrame({f: [float(given[f])] for f in card.features})  # type: ignore[arg-type]
+    values = pd.DataFrame({f: [given[f]] for f in card.features}, dtype="float64")
     return values, check_values(values, option_cell)
 
 
@@ -242,14 +248,20 @@ def values_from_options(given: Mapping[str, float | None], card: ModelCard, opti
 # --------------------------------------------------------------------------------------------
 
 
-def check_model_fits_card(inputs: Sequence[tuple[Any, ...]], outputs: Sequence[tuple[Any, ...]], card: ModelCard, model: str, source: str) -> None:
+def check_model_fits_card(
+    inputs: Sequence[tuple[Any, ...]], outputs: Sequence[tuple[Any, ...]], card: ModelCard, model: str, source: str
+) -> None:
     """One input of width len(features) and one output of width len(classes), else the card is not this model's."""
     if len(inputs) != 1 or len(inputs[0]) != 2:
-        raise PipelineError(f"{model}: takes inputs of shape {', '.join(map(str, inputs))}; predict needs one table of measurements (None, n_features)")
+        raise PipelineError(
+            f"{model}: takes inputs of shape {', '.join(map(str, inputs))}; "
+            "predict needs one table of measurements (None, n_features)"
+        )
     if inputs[0][1] != len(card.features):
         raise PipelineError(
             f"{model}: takes {inputs[0][1]} features but the card {source} lists {len(card.features)} "
-            f"({', '.join(card.features)}); the model was trained on other features: pass its own --card or retrain (dvc repro)"
+            f"({', '.join(card.features)}); the model was trained on other features: "
+            "pass its own --card or retrain (dvc repro)"
         )
     if len(outputs) != 1 or len(outputs[0]) != 2 or outputs[0][1] != len(card.classes):
         raise PipelineError(
@@ -260,11 +272,20 @@ def check_model_fits_card(inputs: Sequence[tuple[Any, ...]], outputs: Sequence[t
 
 def predict(model_path: Path, values: pd.DataFrame, card: ModelCard, card_source: str) -> np.ndarray:
     """Load the model (safe mode), check it against its card, and predict every row in one call."""
-    from stages import modeling  # TensorFlow: imported only once the input is known to be good
+    from penguins import modeling  # TensorFlow: imported only once the input is known to be good
 
     model = modeling.load_model(model_path)
-    shapes = lambda tensors: [tuple(t.shape) for t in tensors or ()]  # noqa: E731
-    check_model_fits_card(shapes(getattr(model, "inputs", None)), shapes(getattr(model, "outputs", None)), card, str(model_path), card_source)
+
+    def shapes(tensors: Sequence[Any] | None) -> list[tuple[Any, ...]]:
+        return [tuple(t.shape) for t in tensors or ()]
+
+    check_model_fits_card(
+        shapes(getattr(model, "inputs", None)),
+        shapes(getattr(model, "outputs", None)),
+        card,
+        str(model_path),
+        card_source,
+    )
     # Exactly evaluate's call (Keras batches internally): the same rows give the same bits.
     return model.predict(values[list(card.features)].to_numpy("float32"), verbose=0)
 
@@ -286,10 +307,17 @@ def render_table(table: pd.DataFrame, classes: Sequence[str]) -> str:
     header = ["row", "predicted", *classes]
     body = [
         [str(row), predicted, *(f"{p:.3f}" for p in probs)]
-        for row, predicted, *probs in table[["row", "predicted", *(f"prob_{c}" for c in classes)]].itertuples(index=False)
+        for row, predicted, *probs in table[["row", "predicted", *(f"prob_{c}" for c in classes)]].itertuples(
+            index=False
+        )
     ]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:  # the class name left-aligned, numbers right-aligned
+        return "  ".join(
+            c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
     return "\n".join(line(cells) for cells in [header, *body]) + "\n"
 
 
@@ -309,7 +337,12 @@ def render_json(table: pd.DataFrame, card: ModelCard, model: str) -> str:
         }
         for record in table.to_dict("records")
     ]
-    document = {"model": model, "features": list(card.features), "classes": list(card.classes), "predictions": predictions}
+    document = {
+        "model": model,
+        "features": list(card.features),
+        "classes": list(card.classes),
+        "predictions": predictions,
+    }
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -338,20 +371,30 @@ def locate_model(argv: Sequence[str]) -> tuple[Path, Path | None]:
 def build_parser(card: ModelCard | None, options: Mapping[str, str], card_problem: str | None = None) -> CliParser:
     parser = stage_parser(__doc__, allow_abbrev=False)
     model = parser.add_argument_group("model")
-    model.add_argument("--model", metavar="PATH", type=user_path, default=Paths.MODEL, help=f"a .keras model (default {Paths.MODEL})")
-    model.add_argument("--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)")
+    model.add_argument(
+        "--model", metavar="PATH", type=user_path, default=Paths.MODEL, help=f"a .keras model (default {Paths.MODEL})"
+    )
+    model.add_argument(
+        "--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)"
+    )
     source = parser.add_argument_group("input: a CSV file, or one penguin as options")
     source.add_argument("--csv", metavar="FILE", help="CSV with a header naming the features; - reads stdin")
-    source.add_argument("--ignore-extra", action="store_true", help="ignore columns the model does not use (default: refuse them)")
+    source.add_argument(
+        "--ignore-extra", action="store_true", help="ignore columns the model does not use (default: refuse them)"
+    )
     if card is None:
         source.description = f"(the one-penguin options come from the model card, which cannot be read: {card_problem})"
     for feature, option in options.items():
         bounds = DATASET_RANGES.get(feature)
         unit = (split_unit(feature)[1] or "value").upper()
         seen = f" (Palmer data set: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
-        source.add_argument(option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}")
+        source.add_argument(
+            option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}"
+        )
     output = parser.add_argument_group("output").add_mutually_exclusive_group()
-    output.add_argument("--format", choices=FORMATS, default="table", help="table for people (default), json or csv for programs")
+    output.add_argument(
+        "--format", choices=FORMATS, default="table", help="table for people (default), json or csv for programs"
+    )
     output.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     return parser
 
@@ -404,7 +447,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         frame, source = read_input(args.csv, sys.stdin)
         values, warnings = values_from_csv(frame, card, source, args.ignore_extra)
     elif all(v is None for v in given.values()):
-        raise PipelineError(f"no input: give --csv FILE (- for stdin) or one penguin with {' '.join(o + ' X' for o in options.values())}")
+        raise PipelineError(
+            "no input: give --csv FILE (- for stdin) or one penguin with "
+            + " ".join(f"{option} X" for option in options.values())
+        )
     else:
         values, warnings = values_from_options(given, card, options)
 
@@ -414,5 +460,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     emit(render(result_table(values, probabilities, card.classes), args.format, card, str(args.model)))
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The `penguins-predict` console script (also `python -m penguins.predict`)."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

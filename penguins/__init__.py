@@ -1,0 +1,23 @@
+"""penguins: the shared code of the pipeline's stages (stages/*.py) and the predict command.
+
+Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly the modules it imports:
+
+    errors       PipelineError, the one-line error every user-fixable problem becomes
+    paths        the repository root and every file the pipeline reads or writes
+    params       params.yaml as pydantic models, validated in one place
+    io           atomic writes, CSV/JSON reading with one-line errors
+    cli          argparse with one-line usage errors, the stages' --help from module docstrings
+    tables       checks of tabular input: labels, numeric columns, CSV line numbers
+    columns      naming conventions: one-hot columns, unit suffixes
+    sources      where the raw data comes from: the palmerpenguins package, or a URL with a checksum
+    data         the lesson's data steps: clean, encode, split
+    summary      what explore reports about the raw data
+    card         the model card (models/model.json): features and classes of a model
+    environment  the knobs pinned for TensorFlow and a record of this machine (no TensorFlow import)
+    training     what train checks before importing TensorFlow (fitting vs validation rows)
+    modeling     Keras: the model, training with DVCLive, reproducible save/load (the only TensorFlow importer)
+    history      DVCLive's per-epoch files read back as one table (for the figures stage)
+    evaluation   scores and the prediction table
+    plotting     matplotlib/seaborn pictures as byte-stable PNGs
+    predict      the `penguins-predict` command (python -m penguins.predict)
+"""

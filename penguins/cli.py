@@ -1,0 +1,45 @@
+"""The command-line shell of every stage and tool: --help from the module docstring, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from penguins.errors import PipelineError
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse whose usage errors are PipelineErrors: one `error: ...` line and exit status 1, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PipelineError(f"{message} (see --help)")
+
+
+def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
+    """A parser whose --help shows the module's docstring (inputs, outputs, params); kwargs go to argparse."""
+    doc = (module_doc or "").strip()
+    summary, _, details = doc.partition("\n")
+    script = Path(sys.argv[0])
+    if script.suffix == ".py" and script.parent.name in ("stages", "tools", "penguins"):
+        kwargs.setdefault("prog", f"python -m {script.parent.name}.{script.stem}")  # usage: python -m stages.train
+    return CliParser(
+        description=summary,
+        epilog=details.strip() or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+
+
+def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> None:
+    """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1."""
+    try:
+        main(argv)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

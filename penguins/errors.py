@@ -1,0 +1,51 @@
+"""The error type of every problem a user can fix (bad param, bad input file), printed as one line."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ValidationError
+
+
+class PipelineError(Exception):
+    """A problem the user can fix. `penguins.cli.run_cli` prints it as `error: ...` and exits with status 1."""
+
+
+def distinct_names(values: tuple[str, ...], key: str) -> None:
+    """A pydantic rule: ``values`` (features, classes) name each thing once."""
+    if len(set(values)) != len(values):
+        duplicate = next(v for v in values if values.count(v) > 1)
+        raise ValueError(f"{key} must be distinct names, {duplicate!r} is listed twice")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Pydantic's error location as a dotted key: ('train', 'hidden_units', 1) -> train.hidden_units[1]."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not re.fullmatch(r"function-.*|[a-z-]+\[.*\]", part):  # names of validators pydantic adds to loc
+            text += f".{part}" if text else part
+    return text
+
+
+def one_line(error: ValidationError, model: type[BaseModel], source: str) -> str:
+    """The first problem pydantic found in a mapping validated as ``model``, as one line naming the key and value."""
+    first = error.errors(include_url=False)[0]
+    key, kind, message = _location(first["loc"]), first["type"], first["msg"]
+    if kind == "extra_forbidden":
+        *parents, _ = key.split(".")
+        fields = model
+        for parent in parents:  # the known keys of the mapping that has the unknown one
+            fields = fields.model_fields[parent].annotation
+        where = f" in '{'.'.join(parents)}'" if parents else ""
+        return f"{source}: unknown key {key} (known{where}: {', '.join(fields.model_fields)})"
+    if kind == "missing":
+        return f"{source}: {key} must be set"
+    if kind == "value_error":  # a model's own rule: its message names the keys already
+        return f"{source}: {message.removeprefix('Value error, ')}"
+    text = re.sub(r"^(Input|String|Tuple|List) should", "must", message)
+    text = re.sub(r" after validation, not \d+$", "", text)  # "must have at least 2 items"
+    text = text.replace("a valid tuple", "a list").replace("a valid dictionary", "a mapping")
+    text = re.sub(r" or instance of \w+$", "", text)
+    return f"{source}: {key} {text}, got {first['input']!r}"

@@ -1,0 +1,62 @@
+"""Scores and the prediction table of a model's output probabilities (pure functions, no TensorFlow).
+
+Probabilities and metrics are rounded to DIGITS decimals in the files the pipeline writes: the same model
+computes probabilities that differ in the 8th decimal on another CPU (other SIMD kernels sum in another
+order), and full-precision text would make dvc.lock differ there although nothing that matters did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DIGITS = 6  # metrics: 6 decimals read well in `dvc metrics diff`
+PROBABILITY_DIGITS = 4  # per-row probabilities in data/predictions/test.csv
+
+
+def prediction_table(
+    features: pd.DataFrame, probabilities: np.ndarray, classes: Sequence[str], digits: int | None = None
+) -> pd.DataFrame:
+    """Features, predicted class name and one probability column per class (rounded to ``digits`` if given)."""
+    table = features.reset_index(drop=True).copy()
+    table["predicted"] = np.asarray(classes)[probabilities.argmax(axis=1)]
+    for i, name in enumerate(classes):
+        column = probabilities[:, i].astype("float64")
+        table[f"prob_{name}"] = column if digits is None else column.round(digits)
+    return table
+
+
+def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, categorical cross-entropy, macro F1 and per-class precision/recall/F1/support."""
+    # Imported here: predict uses prediction_table and should not pay for scikit-learn's metrics.
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
+
+    labels = list(classes)
+    actual_idx = np.array([labels.index(a) for a in actual])
+    predicted_idx = probabilities.argmax(axis=1)
+    everything = range(len(labels))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        actual_idx, predicted_idx, labels=everything, zero_division=0
+    )
+
+    def rounded(value: float) -> float:
+        return round(float(value), DIGITS)
+
+    return {
+        "accuracy": rounded(accuracy_score(actual_idx, predicted_idx)),
+        "loss": rounded(log_loss(actual_idx, np.clip(probabilities, 1e-7, 1.0), labels=everything)),
+        "f1_macro": rounded(f1_score(actual_idx, predicted_idx, labels=everything, average="macro", zero_division=0)),
+        "n_test": len(actual_idx),
+        "per_class": {
+            name: {
+                "precision": rounded(precision[i]),
+                "recall": rounded(recall[i]),
+                "f1": rounded(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(labels)
+        },
+    }

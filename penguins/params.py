@@ -1,0 +1,142 @@
+"""params.yaml as pydantic models: the one place where params are read and validated.
+
+Strict types (no "yes" for true, no 10.5 for an integer, no true for a number), unknown keys refused, bounds
+and cross-field rules; every problem becomes one line naming the key and the bad value, e.g.
+`params.yaml: train.epochs must be greater than or equal to 1, got 0`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from penguins.errors import PipelineError, distinct_names, one_line
+from penguins.paths import PARAMS_FILE
+
+Activation = Literal[
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softplus",
+    "softsign",
+    "exponential",
+    "linear",
+]
+Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Names = Annotated[tuple[Name, ...], Field(min_length=1, strict=False)]  # YAML lists arrive as lists
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=1)]
+Seed = Annotated[int, Field(ge=0)]
+
+
+def _one_or_many(value: Any) -> Any:
+    """hidden_units: a single integer means one hidden layer."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _sha256(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ValueError(f"fetch.sha256 must be 64 hex digits (sha256sum of the file), got {value!r}")
+    return value.lower()
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class FetchParams(Section):
+    source: Literal["package", "url"]
+    url: Name
+    sha256: Annotated[str, AfterValidator(_sha256)] | None
+    timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
+
+    @model_validator(mode="after")
+    def _url_needs_checksum(self) -> Self:
+        if self.source == "url" and self.sha256 is None:
+            raise ValueError("fetch.source is 'url' so fetch.sha256 is required (sha256sum of the file)")
+        return self
+
+
+class DataParams(Section):
+    features: Names
+    target: Name
+    classes: Annotated[tuple[Name, ...], Field(min_length=2, strict=False)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        distinct_names(self.features, "data.features")
+        distinct_names(self.classes, "data.classes")
+        if self.target in self.features:
+            raise ValueError(f"data.target {self.target!r} must not also be listed in data.features")
+        return self
+
+
+class SplitParams(Section):
+    test_size: Fraction
+    random_state: Seed
+    shuffle: bool
+    stratify: bool
+
+    @model_validator(mode="after")
+    def _stratify_needs_shuffle(self) -> Self:
+        if self.stratify and not self.shuffle:
+            raise ValueError("split.stratify: true needs split.shuffle: true (scikit-learn cannot stratify unshuffled)")
+        return self
+
+
+class TrainParams(Section):
+    hidden_units: Annotated[tuple[Count, ...], Field(min_length=1, strict=False), BeforeValidator(_one_or_many)]
+    activation: Activation
+    normalize: bool
+    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+    epochs: Count
+    batch_size: Count
+    validation_split: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+    seed: Seed
+    op_determinism: bool
+
+
+class CheckParams(Section):
+    metric_tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Params(Section):
+    fetch: FetchParams
+    data: DataParams
+    split: SplitParams
+    train: TrainParams
+    check: CheckParams
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate the whole params mapping at once and return typed, immutable params."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, split, train, check)")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise PipelineError(one_line(exc, Params, source)) from None
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml (every section, so a bad value fails the first stage that runs)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise PipelineError(f"{path.name} not found at {path}; run from a checkout of the project") from None
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_params(raw, path.name)

@@ -1,0 +1,122 @@
+"""The lesson's pictures with matplotlib and seaborn: a headless backend, one look, byte-stable PNGs.
+
+Importing this module selects the non-interactive Agg backend (no display needed, same pixels everywhere).
+Saved PNGs carry no timestamp and no software version, so identical inputs give identical bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from penguins.columns import split_unit
+from penguins.errors import PipelineError
+from penguins.io import atomic_path
+
+DPI = 100
+# matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+CURVES = (("loss", "Loss (categorical cross-entropy)"), ("accuracy", "Accuracy"))
+CONFUSION_COLUMNS = ("actual", "predicted")
+
+
+@contextlib.contextmanager
+def theme() -> Iterator[None]:
+    """seaborn's whitegrid look at readable sizes, without touching the global rcParams."""
+    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook"), "figure.dpi": DPI, "savefig.dpi": DPI}
+    with plt.rc_context(rc):
+        yield
+
+
+def axis_label(column: str) -> str:
+    """A column name as an axis label: 'bill_length_mm' -> 'Bill length (mm)'."""
+    name, unit = split_unit(column)
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:] + (f" ({unit})" if unit else "")
+
+
+def save_png(figure: Figure, path: Path) -> None:
+    """Write ``figure`` as a PNG atomically (fixed metadata, tight bounding box) and close it."""
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            figure.savefig(tmp, format="png", dpi=DPI, metadata=PNG_METADATA, bbox_inches="tight", pad_inches=0.15)
+    finally:
+        plt.close(figure)
+
+
+def pairplot(complete: pd.DataFrame, features: Sequence[str], target: str, hue_order: Sequence[str]) -> Figure:
+    """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels."""
+    labels = {feature: axis_label(feature) for feature in features}
+    grid = sns.pairplot(
+        complete.rename(columns=labels),
+        vars=list(labels.values()),
+        hue=target,
+        hue_order=list(hue_order),
+        height=2.2,
+        plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
+    )
+    grid.figure.suptitle(
+        f"Palmer penguins: measurements by {target} ({len(complete)} rows with every measurement)",
+        y=1.02,
+        fontsize="large",
+        fontweight="bold",
+    )
+    return grid.figure
+
+
+def training_curves(history: pd.DataFrame) -> Figure:
+    """Loss and accuracy per epoch side by side; training solid, validation dashed."""
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for ax, (name, label) in zip(axes, CURVES, strict=True):
+        ax.plot(history["epoch"], history[name], label="training", linewidth=2)
+        if f"val_{name}" in history:
+            ax.plot(history["epoch"], history[f"val_{name}"], label="validation", linewidth=2, linestyle="--")
+        ax.set(xlabel="Epoch", ylabel=label, title=label.split(" (")[0] + " per epoch")
+        ax.set_xlim(history["epoch"].min(), history["epoch"].max())
+        ax.legend(loc="best")
+    figure.suptitle(f"Training curves ({len(history)} epochs)", fontsize="large", fontweight="bold")
+    return figure
+
+
+def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) -> pd.DataFrame:
+    """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted."""
+    for column in CONFUSION_COLUMNS:
+        unknown = ~pairs[column].isin(classes)
+        if unknown.any():
+            raise PipelineError(
+                f"{source}: column {column!r} has label {pairs[column][unknown].iloc[0]!r}, not one of data.classes "
+                f"({', '.join(classes)}); run `dvc repro` so evaluate and figures use the same params"
+            )
+    counts = pd.crosstab(pairs["actual"], pairs["predicted"])
+    return counts.reindex(index=list(classes), columns=list(classes), fill_value=0)
+
+
+def confusion_heatmap(table: pd.DataFrame, target: str) -> Figure:
+    """The lesson's ``sns.heatmap(confusion_df, annot=True)``, with titled axes and class names."""
+    figure, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    sns.heatmap(
+        table,
+        annot=True,
+        fmt="d",
+        cmap="Blues",
+        square=True,
+        linewidths=0.5,
+        annot_kws={"size": 13},
+        ax=ax,
+        cbar_kws={"label": "Test samples", "shrink": 0.85},
+    )
+    ax.set(xlabel=f"Predicted {target}", ylabel=f"Actual {target}")
+    n = int(table.to_numpy().sum())
+    ax.set_title(f"Confusion matrix (test set, {n} sample{'s' if n != 1 else ''})", fontweight="bold")
+    ax.tick_params(axis="y", labelrotation=0)
+    return figure

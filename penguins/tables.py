@@ -1,0 +1,49 @@
+"""Checks of tabular input shared by the stages and predict: every bad cell is one error naming its CSV line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from penguins.errors import PipelineError
+
+DROP_NA_HINT = "fix the file or leave the cell empty (NA) to drop the row"
+
+
+def csv_line(index: object) -> int:
+    """The 1-based line number in the CSV of a row read with a default RangeIndex (header = line 1)."""
+    return int(str(index)) + 2
+
+
+def check_target(labels: pd.Series, classes: Sequence[str], source: str) -> None:
+    """Every row needs a known class label; an empty or unknown one is an error naming the line."""
+    empty = labels.isna() | (labels.astype(str).str.strip() == "")
+    if empty.any():
+        line = csv_line(labels.index[empty.to_numpy()][0])
+        raise PipelineError(f"{source}: line {line}: column {labels.name!r} is empty; every row needs a label")
+    unknown = ~labels.isin(classes)
+    if unknown.any():
+        first = labels.index[unknown.to_numpy()][0]
+        raise PipelineError(
+            f"{source}: line {csv_line(first)}: column {labels.name!r} has unknown label {labels[first]!r} "
+            f"(expected one of {', '.join(classes)}; add it to data.classes in params.yaml if it is real)"
+        )
+
+
+def to_numeric_features(
+    frame: pd.DataFrame, features: Sequence[str], source: str, hint: str = DROP_NA_HINT
+) -> pd.DataFrame:
+    """Convert feature columns to floats; a value that is present but not a number is an error ending with ``hint``."""
+    out = frame.copy()
+    for column in features:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            first = frame.index[bad.to_numpy()][0]
+            raise PipelineError(
+                f"{source}: line {csv_line(first)}: column {column!r} has non-numeric value "
+                f"{frame.at[first, column]!r}; {hint}"
+            )
+        out[column] = values.astype("float64")
+    return out

@@ -1,0 +1,61 @@
+"""The penguins package's promises about itself: only penguins.modeling imports TensorFlow (a stage or command
+that needs no model starts in a second, not five), importing penguins.plotting selects the headless Agg
+backend whatever the environment asks, and the module map in penguins/__init__.py names every module."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import penguins
+from tools.workspace import ENV
+
+MODULES = sorted(f"penguins.{m.name}" for m in pkgutil.iter_modules(penguins.__path__))
+WITHOUT_TENSORFLOW = [m for m in MODULES if m != "penguins.modeling"]
+
+PROBE = """
+import json, sys
+for name in sys.argv[1:]:
+    __import__(name)
+import matplotlib
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras", "dvclive"})
+print(json.dumps({"heavy": heavy, "backend": matplotlib.get_backend(), "loaded": sorted(sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, Any]:
+    """Every module but penguins.modeling, imported in a fresh Python whose environment asks for another
+    matplotlib backend (MPLBACKEND=svg); what that Python then holds."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *WITHOUT_TENSORFLOW],
+        env={**ENV, "MPLBACKEND": "svg"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def test_the_probe_saw_every_module(imported: dict[str, Any]) -> None:
+    assert len(WITHOUT_TENSORFLOW) >= 15
+    assert set(WITHOUT_TENSORFLOW) <= set(imported["loaded"])
+
+
+def test_only_modeling_imports_tensorflow_keras_or_dvclive(imported: dict[str, Any]) -> None:
+    assert imported["heavy"] == []
+
+
+def test_plotting_selects_the_agg_backend(imported: dict[str, Any]) -> None:
+    assert str(imported["backend"]).lower() == "agg"
+
+
+def test_the_module_map_names_every_module() -> None:
+    listed = set(re.findall(r"^ {4}(\w+) ", penguins.__doc__ or "", flags=re.MULTILINE))
+    assert {m.removeprefix("penguins.") for m in MODULES} == listed
