@@ -1,6 +1,7 @@
 # Penguins pipeline: `make run` sets up and runs the pipeline, `make test` sets up and runs the tests,
 # `make report` writes every plot and metric into one offline HTML file.
-# Everything runs inside .venv, created from the pinned requirements.txt on first use.
+# Everything runs inside .venv, created from the pinned requirements.txt on first use (with uv, else pip).
+# No make (Windows)? `python tasks.py run` and `python tasks.py test` do the same (a test keeps them in step).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,18 +11,35 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report test lint format browser exp-show check-repro bench lock-requirements clean-venv
+.PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-input -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-input --no-deps --no-build-isolation -e .
+# The lock has wheels for these Python versions on every platform it claims (tests/unit/test_lock.py).
+PYTHON_OK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else \
+	"make: error: $(PYTHON) is Python %d.%d; requirements.txt has wheels for Python 3.11 to 3.13 only: run make with PYTHON=python3.12" % v)
+# uv installs the lock in seconds; its exact pin comes from the lock itself. INSTALLER=pip installs with pip alone.
+UV_PIN    := $(shell sed -n 's/^\(uv==[^ ;]*\).*/\1/p' requirements.txt)
+INSTALLER ?= uv
+UV        := $(BIN)/uv pip install --python $(BIN)/python --quiet
+PIP       := $(BIN)/python -m pip install --quiet --no-input
+
+# Re-installs when the lock or the declared project changes, and once when the penguins package first appears
+# (an editable install made before it existed does not map it).
+$(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
+	test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }
+	@if [ "$(INSTALLER)" = uv ] && $(PIP) "$(UV_PIN)"; then \
+		echo "$(UV) -r requirements.txt && $(UV) --no-deps -e ."; \
+		$(UV) -r requirements.txt && $(UV) --no-deps -e .; \
+	else \
+		[ "$(INSTALLER)" = pip ] || echo "make: could not install $(UV_PIN) with pip: installing with pip (slower)" >&2; \
+		echo "$(PIP) -r requirements.txt && $(PIP) --no-deps -e ."; \
+		$(PIP) -r requirements.txt && $(PIP) --no-deps -e .; \
+	fi
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv and install the pinned requirements (only when requirements.txt changed)
+install: $(VENV)/.installed ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
 
 run: install ## Set up and run the whole pipeline (dvc repro)
 	dvc repro
@@ -72,9 +90,14 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmark
 
-lock-requirements: ## Re-pin requirements.txt from what is installed in .venv
-	{ sed -n '/^#/p' requirements.txt; $(BIN)/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; } > requirements.txt.new
-	mv requirements.txt.new requirements.txt
+# One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
+# Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;
+# LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
+LOCK_ARGS ?=
+lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
+	test -x $(BIN)/uv || { test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }; $(PIP) "$(UV_PIN)"; }
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
+		--custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.txt
 
 clean-venv: ## Remove .venv (the next make target recreates it)
 	rm -rf $(VENV)
