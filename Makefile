@@ -29,7 +29,7 @@ PIP       := $(BIN)/python -m pip install --quiet --no-input
 # (an editable install made before it existed does not map it).
 $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
 	test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }
-	@if [ "$(INSTALLER)" = uv ] && $(PIP) "$(UV_PIN)"; then \
+	@if [ "$(INSTALLER)" = uv ] && $(PIP) $(UV_PIN); then \
 		echo "$(UV) -r requirements.txt && $(UV) --no-deps -e ."; \
 		$(UV) -r requirements.txt && $(UV) --no-deps -e .; \
 	else \
@@ -95,7 +95,7 @@ bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experimen
 # LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
 LOCK_ARGS ?=
 lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
-	test -x $(BIN)/uv || { test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }; $(PIP) "$(UV_PIN)"; }
+	test -x $(BIN)/uv || { test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }; $(PIP) $(UV_PIN); }
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
 		--custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.txt
 
