@@ -1,0 +1,61 @@
+"""A learner without make: `python tasks.py run` builds a fresh .venv from the lock, and it gives the same bytes.
+
+Works in a copy of the shared pipeline clone, so only the `evaluate` stage is re-run (forced) with the fresh
+venv: TensorFlow loads the model and predicts, and dvc.lock must not change. The install uses uv's cache
+(filled by `make install`), so it takes seconds; the package index is asked only for what the cache lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+import tasks
+from tests.conftest import run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.index]
+
+
+def locked_here(lock_text: str) -> dict[str, str]:
+    """{normalised name: version} of the lock's pins whose markers hold on this machine."""
+    found = {}
+    for raw in lock_text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line and ((req := Requirement(line)).marker is None or req.marker.evaluate()):
+            found[re.sub(r"[-_.]+", "-", req.name).lower()] = str(req.specifier).removeprefix("==")
+    return found
+
+
+def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
+    repo, venv = pipeline_copy, pipeline_copy / ".venv"
+    assert not venv.exists()
+    tasks_py = [sys.executable, "tasks.py"]
+    try:
+        first = run([*tasks_py, "run", "--force", "--single-item", "evaluate"], cwd=repo)
+        assert "uv pip install" in first.stdout, first.stdout  # installed with uv, not the pip fallback
+        assert f"{tasks.program(venv, 'dvc')} repro" in first.stdout
+        assert (venv / tasks.STAMP).exists()
+        # exactly the lock's versions, plus pip (from the venv) and the project itself, editable
+        freeze = run([tasks.program(venv, "uv"), "pip", "freeze", "--python", tasks.program(venv, "python")], cwd=repo)
+        installed = {
+            re.sub(r"[-_.]+", "-", name).lower(): version
+            for name, version in re.findall(r"^([\w.-]+)==(\S+)$", freeze.stdout, flags=re.M)
+        }
+        installed.pop("pip", None)
+        assert installed == locked_here((repo / "requirements.txt").read_text())
+        assert re.search(r"^-e file://.*/repo$", freeze.stdout, flags=re.M), freeze.stdout
+        # evaluate ran in the fresh venv and wrote the committed bytes
+        assert "Running stage 'evaluate'" in first.stdout
+        assert run(["git", "status", "--porcelain", "dvc.lock"], cwd=repo).stdout == ""
+        # the stamp is newer than its inputs: the second run installs nothing and finds the pipeline up to date
+        second = run([*tasks_py, "run"], cwd=repo)
+        assert "pip install" not in second.stdout
+        assert "Data and pipelines are up to date" in second.stdout
+    finally:
+        shutil.rmtree(venv, ignore_errors=os.name == "nt")
