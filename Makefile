@@ -30,12 +30,12 @@ PIP       := $(BIN)/python -m pip install --quiet --no-input
 $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
 	test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }
 	@if [ "$(INSTALLER)" = uv ] && $(PIP) $(UV_PIN); then \
-		echo "$(UV) -r requirements.txt && $(UV) --no-deps -e ."; \
-		$(UV) -r requirements.txt && $(UV) --no-deps -e .; \
+		echo "$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e ."; \
+		$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .; \
 	else \
 		[ "$(INSTALLER)" = pip ] || echo "make: could not install $(UV_PIN) with pip: installing with pip (slower)" >&2; \
-		echo "$(PIP) -r requirements.txt && $(PIP) --no-deps -e ."; \
-		$(PIP) -r requirements.txt && $(PIP) --no-deps -e .; \
+		echo "$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e ."; \
+		$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e .; \
 	fi
 	touch $@
 

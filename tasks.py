@@ -35,6 +35,8 @@ STAMP = ".installed"
 # The Python versions the lock has a wheel of every package for (tests/unit/test_lock.py proves it).
 PYTHON_MIN, PYTHON_MAX = (3, 11), (3, 13)
 PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--no-input")
+# The project itself: editable, no deps (the lock has them all), built with the lock's setuptools (no download).
+EDITABLE = ("--no-deps", "--no-build-isolation", "-e", ".")
 LOCK_COMPILE = ("pip", "compile", "pyproject.toml", "--extra", "dev", "--universal", "--python-version", "3.11",
                 "--quiet", "--custom-compile-command", "make lock")  # fmt: skip
 WINDOWS = os.name == "nt"
@@ -83,12 +85,12 @@ def needs_install(venv: Path, root: Path = ROOT) -> bool:
 def uv_install_commands(venv: Path, windows: bool = WINDOWS) -> list[list[str]]:
     """The lock, then the project itself (editable, no deps: the lock has them all), with uv."""
     uv = [program(venv, "uv", windows), "pip", "install", "--python", program(venv, "python", windows), "--quiet"]
-    return [[*uv, "-r", LOCK], [*uv, "--no-deps", "-e", "."]]
+    return [[*uv, "-r", LOCK], [*uv, *EDITABLE]]
 
 
 def pip_install_commands(venv: Path, windows: bool = WINDOWS) -> list[list[str]]:
     pip = [program(venv, "python", windows), *PIP_INSTALL]
-    return [[*pip, "-r", LOCK], [*pip, "--no-deps", "-e", "."]]
+    return [[*pip, "-r", LOCK], [*pip, *EDITABLE]]
 
 
 def venv_command(venv: Path, python: str = sys.executable) -> list[str]:
