@@ -40,7 +40,7 @@ def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
         for cmd in filter(None, words):
             program = cmd[0].removeprefix(f"{bindir}/")
             normalised = (program, *cmd[1:])
-            if program in {"uv", "dvc"} or (program.startswith("python") and cmd[1:3][:1] == ["-m"]):
+            if program in {"uv", "dvc"} or (program.startswith("python") and cmd[1:2] == ["-m"]):
                 found.add(normalised)
     return found
 
