@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv
+.PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,6 +89,15 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmark
+
+push: install ## dvc push --run-cache to the default DVC remote (ARGS="-r NAME ..."), plus what the run-cache needs
+	python -m tools.remote push --run-cache $(ARGS)
+
+pull: install ## dvc pull --run-cache from the default DVC remote (ARGS="-r NAME ..."), every pulled file md5-checked
+	python -m tools.remote pull --run-cache $(ARGS)
+
+bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto) remote, and a run-cache restore
+	python -m tools.bench_remote
 
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;

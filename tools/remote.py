@@ -1,0 +1,342 @@
+"""Share data, the model and finished runs through a DVC remote: DVC's own commands, with one-line errors.
+
+Usage:
+  python -m tools.remote add NAME URL [--endpoint URL] [--default] [--local] [--force]
+  python -m tools.remote push [--run-cache] [-r NAME] [other `dvc push` options and targets]   (make push)
+  python -m tools.remote pull [--run-cache] [-r NAME] [other `dvc pull` options and targets]   (make pull)
+
+add   runs `dvc remote add` plus the settings this project recommends, and prints each dvc command it
+      runs: `verify true` (DVC re-hashes what it downloads and refuses a corrupt file) and, for s3://,
+      `connect_timeout 5` and `read_timeout 10` (seconds; an endpoint that never answers fails in bounded
+      time). Credentials never go here: `dvc remote modify --local NAME access_key_id ...` (and
+      secret_access_key), or the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables.
+push  `dvc push`. With --run-cache it is `dvc push --run-cache`, and then also the files the run-cache
+      records point to that DVC leaves out (the metrics and plots, `cache: false`): without them another
+      machine cannot restore a stage from the run-cache and runs it again.
+pull  `dvc pull`, then the md5 of every file it wrote is checked against dvc.lock: a file that does not
+      match (a corrupt copy in the remote, pulled from a remote without `verify true`) is removed from
+      the workspace and the cache, and reported.
+
+DVC's own output passes through. On failure: one `error: ...` line naming the remote, what went wrong and
+what to do; exit status 1. AWS_MAX_ATTEMPTS defaults to 2 here (botocore's own default is 5, and s3fs
+retries 5 times on top): an S3 endpoint that never answers fails after about 5 x 2 x read_timeout seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dvc.repo import Repo
+
+from stages.common import ROOT, PipelineError, run_cli, stage_parser
+
+# Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
+VERIFY = ("verify", "true")
+S3_TIMEOUTS = (("connect_timeout", "5"), ("read_timeout", "10"))
+AWS_MAX_ATTEMPTS = "2"
+ADD_HINT = (
+    "add one: `dvc remote add -d storage /path/to/shared/dir` (or an s3:// URL; "
+    "README: Share with a remote), or name one with -r"
+)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """What an error message may say about a remote: never its credentials."""
+
+    name: str
+    url: str
+    endpoint: str | None = None
+    read_timeout: float | None = None
+    verify: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"remote '{self.name}' ({self.url}{f' at {self.endpoint}' if self.endpoint else ''})"
+
+    @property
+    def bucket(self) -> str:
+        return self.url.removeprefix("s3://").split("/", 1)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Pure functions: which remote, what an error means, what a pull wrote, what dvc.lock expects
+# --------------------------------------------------------------------------------------------
+
+
+def remote_from_config(config: Mapping[str, Any], name: str | None) -> Remote | None:
+    """The remote `-r name` (or the default one) from DVC's merged config; None when there is none."""
+    name = name or config.get("core", {}).get("remote")
+    if not name:
+        return None
+    section = config.get("remote", {}).get(name)
+    if section is None:
+        raise PipelineError(f"there is no DVC remote named '{name}' (`dvc remote list` shows them); {ADD_HINT}")
+    timeout = section.get("read_timeout")
+    return Remote(
+        name=name,
+        url=str(section.get("url", "")),
+        endpoint=section.get("endpointurl"),
+        read_timeout=float(timeout) if timeout is not None else None,
+        verify=bool(section.get("verify", False)),
+    )
+
+
+def add_commands(
+    name: str, url: str, *, endpoint: str | None, default: bool, local: bool, force: bool
+) -> list[list[str]]:
+    """The dvc commands that create a remote with this project's recommended settings."""
+    scope = ["--local"] if local else []
+    add = ["remote", "add", *scope, *(["-d"] if default else []), *(["-f"] if force else []), name, url]
+    settings = [VERIFY]
+    if url.startswith("s3://"):
+        settings += [*S3_TIMEOUTS, *([("endpointurl", endpoint)] if endpoint else [])]
+    elif endpoint:
+        raise PipelineError(f"--endpoint is for s3:// remotes; {url!r} is not one")
+    return [add, *(["remote", "modify", *scope, name, key, value] for key, value in settings)]
+
+
+CREDENTIALS = re.compile(
+    r"InvalidAccessKeyId|SignatureDoesNotMatch|Unable to locate credentials|InvalidToken|ExpiredToken|"
+    r"AccessDenied|Access Denied|Forbidden|NoCredentialsError|PartialCredentialsError"
+)
+
+
+def explain(output: str, remote: Remote | None, command: str) -> str:  # noqa: PLR0911 (one return per kind of failure)
+    """One line for a failed `dvc push/pull/fetch` from its stderr: what went wrong with which remote, what to do."""
+    where = remote.where if remote else "the DVC remote"
+    name = remote.name if remote else "NAME"
+    if "No remote provided and no default remote set" in output or "no remote specified" in output:
+        return f"no DVC remote is configured for `dvc {command}`: {ADD_HINT}"
+    if found := CREDENTIALS.search(output):
+        code = "403 Forbidden" if found.group(0) == "Forbidden" else found.group(0)  # HEAD: a status, no error code
+        return (
+            f"{where} refused the credentials ({code}): set them with `dvc remote modify --local {name} "
+            f"access_key_id ...` and `... secret_access_key ...`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if "NoSuchBucket" in output or "bucket does not exist" in output:
+        bucket = remote.bucket if remote else "the bucket"
+        return (
+            f"{where}: bucket '{bucket}' does not exist there: create it, "
+            f"or fix the URL with `dvc remote modify {name} url s3://BUCKET/PATH`"
+        )
+    if "Read timeout on endpoint URL" in output or "ReadTimeoutError" in output:
+        limit = f"read_timeout={remote.read_timeout:g} s" if remote and remote.read_timeout else "the read timeout"
+        return (
+            f"{where} accepted the connection but did not answer within {limit}, several tries: "
+            f"is it the right endpoint, and is the service up? (`dvc remote modify {name} endpointurl URL`)"
+        )
+    if "Could not connect to the endpoint URL" in output or "Connect timeout on endpoint URL" in output:
+        return (
+            f"cannot connect to {where}: nothing answers there; check the address "
+            f"(`dvc remote modify {name} endpointurl URL`) and the network"
+        )
+    if "Checkout failed for following targets" in output or "Missing cache files" in output:
+        missing = checkout_failures(output)
+        files = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        return (
+            f"{command}: {files or 'some files'} could not be taken from {where}: missing there, or corrupt "
+            f"(failed the md5 check); push them from a machine that has them (`dvc push`), or run `dvc repro`"
+        )
+    return f"`dvc {command}` failed with {where}: {last_error(output)}"
+
+
+def checkout_failures(output: str) -> list[str]:
+    """The paths DVC lists after 'Checkout failed for following targets:' (one per line)."""
+    _, found, rest = output.partition("Checkout failed for following targets:")
+    if not found:
+        return []
+    paths = []
+    for line in map(str.strip, rest.splitlines()):
+        if line.startswith(("Is your cache", "<http", "ERROR:", "WARNING:")):
+            break
+        if line:
+            paths.append(line)
+    return paths
+
+
+def last_error(output: str) -> str:
+    """DVC's last `ERROR: ...` line, without its boilerplate, else the last non-empty line."""
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    lines = errors or [line for line in output.splitlines() if line.strip() and "dvc.org/support" not in line]
+    if not lines:
+        return "no message"
+    text = lines[-1].removeprefix("ERROR:").strip()
+    return re.sub(r"^(unexpected error|failed to (push|pull|fetch) data (to|from) the cloud) - ", "", text)
+
+
+def pulled_paths(stdout: str) -> list[str]:
+    """The files `dvc pull`/`dvc checkout` wrote: its `A  path` (added) and `M  path` (modified) lines."""
+    return [m.group(1) for m in re.finditer(r"^[AM]\s+(\S.*?)\s*$", stdout, re.MULTILINE)]
+
+
+def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
+    """Every output path in a parsed dvc.lock with its md5."""
+    return {
+        out["path"]: out["md5"]
+        for stage in lock.get("stages", {}).values()
+        for out in stage.get("outs", [])
+        if "md5" in out
+    }
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def corrupt_files(root: Path, paths: Iterable[str], expected: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(path, expected md5, actual md5) of each pulled file whose bytes do not match dvc.lock.
+    Directories (`.dir` hashes) are left to DVC's own `verify`."""
+    bad = []
+    for rel in paths:
+        want = expected.get(rel.rstrip("/"))
+        target = root / rel
+        if want is None or want.endswith(".dir") or not target.is_file():
+            continue
+        got = md5_of(target)
+        if got != want:
+            bad.append((rel, want, got))
+    return bad
+
+
+# --------------------------------------------------------------------------------------------
+# DVC: its CLI for the work, its Python API only for what the CLI cannot do
+# --------------------------------------------------------------------------------------------
+
+
+def dvc_exe() -> str:
+    return str(Path(sys.executable).parent / "dvc")
+
+
+def run_dvc(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run dvc with its stdout passed through and its stderr captured (to explain a failure in one line)."""
+    proc = subprocess.run(
+        [dvc_exe(), *args], cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    sys.stdout.write(proc.stdout)
+    sys.stdout.flush()
+    return proc
+
+
+def find_remote(root: Path, name: str | None) -> Remote | None:
+    with Repo(str(root)) as repo:
+        return remote_from_config(repo.config, name)
+
+
+def push_run_cache_outputs(root: Path, remote: Remote) -> tuple[int, int]:
+    """Push every object the local run-cache records point to and the remote lacks.
+
+    `dvc push --run-cache` sends the records (.dvc/cache/runs) and the workspace's cached outputs only
+    (DVC 3.67, dvc/repo/push.py): not an experiment's metrics and plots (`cache: false`), which the
+    run-cache keeps in the local cache. Another machine's `dvc repro --pull` then misses them and runs
+    the stage again. Returns (objects sent, objects that failed).
+    """
+    with Repo(str(root)) as repo:
+        runs = Path(repo.cache.legacy.path) / "runs"
+        entries = [(p.parent.name, p.name) for p in sorted(runs.glob("*/*/*")) if p.is_file()]
+        sent = failed = 0
+        for objs in repo.stage_cache.get_used_objs(entries).values():
+            present = {obj for obj in objs if repo.cache.local.exists(obj.value)}
+            result = repo.cloud.push(present, remote=remote.name)
+            sent += len(result.transferred)
+            failed += len(result.failed)
+    return sent, failed
+
+
+def remove_from_cache(root: Path, md5: str) -> None:
+    """Drop a cache object whose bytes are not its md5, so that nothing reuses it."""
+    with Repo(str(root)) as repo:
+        path = Path(repo.cache.local.oid_to_path(md5))
+    if path.exists():
+        path.chmod(0o644)  # DVC makes cache files read-only
+        path.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_add(args: Any, root: Path) -> None:
+    for command in add_commands(
+        args.name, args.url, endpoint=args.endpoint, default=args.default, local=args.local, force=args.force
+    ):
+        print("dvc " + " ".join(command))
+        proc = run_dvc(command, root)
+        if proc.returncode != 0:
+            raise PipelineError(f"`dvc {' '.join(command)}` failed: {last_error(proc.stderr)}")
+
+
+def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> None:
+    remote = find_remote(root, args.remote)
+    if remote is None:
+        raise PipelineError(f"no DVC remote is configured for `dvc {command}`: {ADD_HINT}")
+    options = [*(["-r", args.remote] if args.remote else []), *(["--run-cache"] if args.run_cache else []), *extra]
+    proc = run_dvc([command, *options], root)
+    if proc.returncode != 0:
+        raise PipelineError(explain(proc.stderr, remote, command))
+    sys.stderr.write(proc.stderr)  # warnings of a run that worked
+    if command == "push" and args.run_cache:
+        try:
+            sent, failed = push_run_cache_outputs(root, remote)
+        except Exception as exc:  # DVC/botocore errors: the same one line as from the CLI
+            raise PipelineError(explain(f"ERROR: {exc}", remote, command)) from exc
+        if failed:
+            raise PipelineError(f"{failed} run-cache file(s) failed to upload to {remote.where}: run it again")
+        print(f"{sent} run-cache output file(s) pushed")
+    if command == "pull":
+        expected = lock_md5s(yaml.safe_load((root / "dvc.lock").read_text()) or {})
+        bad = corrupt_files(root, pulled_paths(proc.stdout), expected)
+        for rel, want, _ in bad:
+            (root / rel).unlink()
+            remove_from_cache(root, want)
+        if bad:
+            rel, want, got = bad[0]
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise PipelineError(
+                f"{rel}{more} from {remote.where} is corrupt: md5 {got}, dvc.lock says {want}; removed it. "
+                f"Push it again from a machine that has it, or run `dvc repro`; "
+                f"`dvc remote modify {remote.name} verify true` makes DVC refuse such files itself"
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = stage_parser(__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="dvc remote add + the recommended settings")
+    add.add_argument("name")
+    add.add_argument("url", help="a directory, or s3://BUCKET/PATH")
+    add.add_argument("--endpoint", help="S3-compatible endpoint URL (MinIO, Ceph, R2, ...); not for AWS itself")
+    add.add_argument("--default", "-d", action="store_true", help="make it the default remote")
+    add.add_argument("--local", action="store_true", help="in .dvc/config.local (not committed), not .dvc/config")
+    add.add_argument("--force", "-f", action="store_true", help="replace a remote of that name")
+    for name in ("push", "pull"):
+        transfer = sub.add_parser(name, help=f"dvc {name} with one-line errors (other options go to dvc {name})")
+        transfer.add_argument("-r", "--remote", help="remote name (default: the default remote)")
+        transfer.add_argument("--run-cache", action="store_true", help="also the run-cache")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "add":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    os.environ.setdefault("AWS_MAX_ATTEMPTS", AWS_MAX_ATTEMPTS)
+    root = Path.cwd() if (Path.cwd() / ".dvc").is_dir() else ROOT
+    if args.command == "add":
+        cmd_add(args, root)
+    else:
+        cmd_transfer(args.command, args, extra, root)
+
+
+if __name__ == "__main__":
+    run_cli(main)
