@@ -293,6 +293,8 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
         raise PipelineError(f"no DVC remote is configured for `dvc {command}`: {ADD_HINT}")
     options = [*(["-r", args.remote] if args.remote else []), *(["--run-cache"] if args.run_cache else []), *extra]
     proc = run_dvc([command, *options], root)
+    if command == "pull":  # also after a pull that failed half-way: what it did write is checked
+        check_pulled(root, proc.stdout, remote)
     if proc.returncode != 0:
         raise PipelineError(explain(proc.stderr, remote, command))
     sys.stderr.write(proc.stderr)  # warnings of a run that worked
@@ -304,20 +306,24 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
         if failed:
             raise PipelineError(f"{failed} run-cache file(s) failed to upload to {remote.where}: run it again")
         print(f"{sent} run-cache output file(s) pushed")
-    if command == "pull":
-        expected = lock_md5s(yaml.safe_load((root / "dvc.lock").read_text()) or {})
-        bad = corrupt_files(root, pulled_paths(proc.stdout), expected)
-        for rel, want, _ in bad:
-            (root / rel).unlink()
-            remove_from_cache(root, want)
-        if bad:
-            rel, want, got = bad[0]
-            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise PipelineError(
-                f"{rel}{more} from {remote.where} is corrupt: md5 {got}, dvc.lock says {want}; removed it. "
-                f"Push it again from a machine that has it, or run `dvc repro`; "
-                f"`dvc remote modify {remote.name} verify true` makes DVC refuse such files itself"
-            )
+
+
+def check_pulled(root: Path, stdout: str, remote: Remote) -> None:
+    """Every file the pull wrote must have dvc.lock's md5; one that does not is removed (workspace and cache)."""
+    lock = root / "dvc.lock"
+    expected = lock_md5s(yaml.safe_load(lock.read_text()) or {}) if lock.exists() else {}
+    bad = corrupt_files(root, pulled_paths(stdout), expected)
+    for rel, want, _ in bad:
+        (root / rel).unlink()
+        remove_from_cache(root, want)
+    if bad:
+        rel, want, got = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise PipelineError(
+            f"{rel}{more} from {remote.where} is corrupt: md5 {got}, dvc.lock says {want}; removed it. "
+            f"Push it again from a machine that has it, or run `dvc repro`; "
+            f"`dvc remote modify {remote.name} verify true` makes DVC refuse such files itself"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
