@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import run_cli, stage_parser
+from penguins.cli import run_cli, stage_parser
 from tools.moto_s3 import s3_server
 from tools.workspace import BIN, ENV, clone_worktree
 

@@ -46,7 +46,7 @@ class S3Server:
         }
 
     def client(self) -> Any:
-        import boto3  # noqa: PLC0415 (a dev dependency: only tests and benchmarks import this module)
+        import boto3  # a dev dependency (tests, benchmarks), imported when used
 
         return boto3.client(
             "s3",
@@ -66,9 +66,9 @@ class S3Server:
 def s3_server(bucket: str = "penguins") -> Iterator[S3Server]:
     """Start moto on 127.0.0.1 (a free port), create an IAM user allowed s3:*, its access key and ``bucket``,
     switch IAM auth on, yield, stop."""
-    import boto3  # noqa: PLC0415
-    from moto import settings  # noqa: PLC0415
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+    import boto3
+    from moto import settings
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # not one line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -10,9 +10,11 @@ add   runs `dvc remote add` plus the settings this project recommends, and print
       `connect_timeout 5` and `read_timeout 10` (seconds; an endpoint that never answers fails in bounded
       time). Credentials never go here: `dvc remote modify --local NAME access_key_id ...` (and
       secret_access_key), or the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables.
-push  `dvc push`. With --run-cache it is `dvc push --run-cache`, and then also the files the run-cache
-      records point to that DVC leaves out (the metrics and plots, `cache: false`): without them another
-      machine cannot restore a stage from the run-cache and runs it again.
+push  `dvc push`. With --run-cache it first records in DVC's run-cache the stages that DVC leaves out of it
+      (those with a `cache: false` output: train, evaluate, explore, figures) when their outputs match
+      dvc.lock, i.e. what you just ran; then `dvc push --run-cache`; then also the files those records
+      name that DVC does not push (the `cache: false` ones). Without all three, another machine's
+      `dvc exp run --pull` / `dvc repro --pull` runs those stages again instead of restoring them.
 pull  `dvc pull`, then the md5 of every file it wrote is checked against dvc.lock: a file that does not
       match (a corrupt copy in the remote, pulled from a remote without `verify true`) is removed from
       the workspace and the cache, and reported.
@@ -36,9 +38,12 @@ from typing import Any
 
 import yaml
 from dvc.cli import main as dvc_main
+from dvc.lock import LockError
 from dvc.repo import Repo
 
-from stages.common import ROOT, PipelineError, run_cli, stage_parser
+from penguins.cli import run_cli, stage_parser
+from penguins.errors import PipelineError
+from penguins.paths import ROOT
 
 # Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
 VERIFY = ("verify", "true")
@@ -237,6 +242,25 @@ def find_remote(root: Path, name: str | None) -> Remote | None:
         return remote_from_config(repo.config, name)
 
 
+def save_run_cache(root: Path) -> list[str]:
+    """Record in the run-cache every stage whose outputs match dvc.lock, as DVC does for other stages.
+
+    DVC 3.67 never saves a stage with a `cache: false` output that is not a stage-level metric or plot
+    (dvc/stage/__init__.py, `run_cache=... and not no_cache_outs`; DVC PR #8738), although it restores
+    such a stage from a record fine. Declaring them as stage-level plots instead would add a default
+    plot for every DVCLive .tsv beside the Loss and Accuracy plots. So this saves the records DVC skipped,
+    with DVC's own StageCache.save (which also puts the `cache: false` outputs in the cache, as a record
+    needs). Stages that are not up to date are left alone. Returns the stages recorded.
+    """
+    saved = []
+    with Repo(str(root)) as repo, repo.lock:
+        for stage in repo.index.stages:
+            if stage.cmd and not stage.changed():
+                repo.stage_cache.save(stage)  # no-op for a stage it cannot hash (validate_params: persist)
+                saved.append(stage.addressing)
+    return saved
+
+
 def push_run_cache_outputs(root: Path, remote: Remote) -> tuple[int, int]:
     """Push every object the local run-cache records point to and the remote lacks.
 
@@ -292,6 +316,11 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
     if remote is None:
         raise PipelineError(f"no DVC remote is configured for `dvc {command}`: {ADD_HINT}")
     options = [*(["-r", args.remote] if args.remote else []), *(["--run-cache"] if args.run_cache else []), *extra]
+    if command == "push" and args.run_cache:
+        try:
+            save_run_cache(root)
+        except LockError as exc:
+            raise PipelineError(f"the DVC repository is busy (another dvc command runs in it): {exc}") from exc
     proc = run_dvc([command, *options], root)
     if command == "pull":  # also after a pull that failed half-way: what it did write is checked
         check_pulled(root, proc.stdout, remote)

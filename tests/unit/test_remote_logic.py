@@ -12,9 +12,8 @@ import pytest
 import yaml
 from dvc.repo.artifacts import check_name_format
 
-from stages.common import PipelineError
+from penguins.errors import PipelineError
 from tests.conftest import ROOT
-from tools.check_repro import model_dependent_stages, produced_paths
 from tools.remote import (
     Remote,
     add_commands,
@@ -154,32 +153,6 @@ def test_corrupt_files_are_the_pulled_ones_whose_md5_is_not_the_lock_s(tmp_path:
 
 def dvc_yaml() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())
-
-
-def test_no_stage_has_a_plain_cache_false_output() -> None:
-    """DVC never saves a stage with a `cache: false` out in its run-cache unless that out is declared as the stage's
-    metric or plot (dvc/stage/__init__.py: run_cache=... and not no_cache_outs): without the run-cache, another
-    machine runs the stage again instead of restoring it."""
-    for name, stage in dvc_yaml()["stages"].items():
-        for out in stage.get("outs", []):
-            if isinstance(out, dict):
-                settings = next(iter(out.values())) or {}
-                assert settings.get("cache", True), f"stage {name}: {next(iter(out))} belongs under metrics: or plots:"
-
-
-def test_check_repro_counts_stage_metrics_and_plots_as_outputs() -> None:
-    pipeline = {
-        "stages": {
-            "train": {
-                "deps": ["data/train.csv"],
-                "outs": ["models/m.keras"],
-                "plots": [{"plots/h.csv": {"cache": False}}],
-            },
-            "figures": {"deps": ["plots/h.csv"], "plots": [{"plots/f.png": {"cache": False}}]},
-        }
-    }
-    assert produced_paths(pipeline) == {"models/m.keras": "train", "plots/h.csv": "train", "plots/f.png": "figures"}
-    assert model_dependent_stages(pipeline, "train") == {"train", "figures"}
 
 
 def test_the_model_is_declared_as_an_artifact() -> None:
