@@ -1,0 +1,240 @@
+"""tools.sweep with real git, DVC and Keras: a bare repository as `origin`, a local directory as the DVC
+remote, three worker clones run as separate processes (one killed mid-shard and started again), and
+collect in a fourth, fresh clone. Experiments train 2 epochs and stop at the train stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import dvc, run
+from tools import sweep
+from tools.workspace import ENV
+
+pytestmark = pytest.mark.e2e
+
+GRID = ("train.epochs=2", "train.seed=0,1,2,3")  # 4 experiments: shards of 2, 1 and 1
+NAME = "t"
+TARGET = "train"  # plumbing: validation metrics are enough, evaluate would only add a TensorFlow start-up
+SHARDS = 3
+TIMEOUT_S = 600
+
+
+def sweep_args(command: str, *grid: str) -> list[str]:
+    sets = [arg for axis in grid or GRID for arg in ("-S", axis)]
+    return [sys.executable, "-m", "tools.sweep", command, *sets, "--name", NAME]
+
+
+@dataclass
+class Origin:
+    root: Path
+    git: Path  # bare repository: the workers' `origin`
+    store: Path  # the DVC remote (default remote in the committed .dvc/config)
+    baseline: str
+
+    def clone(self, name: str) -> Path:
+        dest = self.root / name
+        run(["git", "clone", "-q", str(self.git), str(dest)], cwd=self.root)
+        return dest
+
+    def experiments(self) -> dict[str, str]:
+        listing = run(["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], cwd=self.git).stdout
+        return sweep.parse_refs(listing, self.baseline)
+
+
+@pytest.fixture(scope="module")
+def origin(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Origin:
+    """The shared pipeline clone with a DVC remote committed and its data pushed, as `git clone --bare`."""
+    root = tmp_path_factory.mktemp("sweep")
+    src, store = root / "src", root / "store"
+    shutil.copytree(pipeline["repo"], src, symlinks=True)
+    store.mkdir()
+    dvc("remote", "add", "-d", "store", str(store), cwd=src)
+    run(["git", "add", "-A"], cwd=src)
+    run(["git", "commit", "-q", "-m", "DVC remote for the sweep"], cwd=src)
+    dvc("push", "--run-cache", cwd=src)
+    run(["git", "clone", "-q", "--bare", str(src), str(root / "origin.git")], cwd=root)
+    baseline = run(["git", "rev-parse", "HEAD"], cwd=src).stdout.strip()
+    return Origin(root, root / "origin.git", store, baseline)
+
+
+def start_worker(repo: Path, shard: int, log: Path) -> subprocess.Popen[bytes]:
+    """A worker in its own process group, so that it can be killed with everything it started."""
+    args = [*sweep_args("worker"), "--shard", f"{shard}/{SHARDS}", "--target", TARGET]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=repo,
+            env=ENV,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait(proc: subprocess.Popen[bytes], log: Path) -> str:
+    proc.wait(timeout=TIMEOUT_S)
+    output = log.read_text()
+    assert proc.returncode == 0, output
+    return output
+
+
+@pytest.fixture(scope="module")
+def swept(origin: Origin) -> dict[str, Any]:
+    """Three workers at once; shard 0 (two experiments) is killed once its first experiment is on origin,
+    then started again. Returns the planned experiments, the logs and what origin held after the kill."""
+    planned = sweep.plan_sweep(yaml.safe_load((origin.root / "src/params.yaml").read_text()), GRID, NAME)
+    shard0 = {exp.name for exp in sweep.shard_of(planned, 0, SHARDS)}
+    assert len(shard0) == 2
+    clones = [origin.clone(f"worker{i}") for i in range(SHARDS)]
+    logs = [origin.root / f"worker{i}.log" for i in range(SHARDS)]
+    procs = [start_worker(clone, i, log) for i, (clone, log) in enumerate(zip(clones, logs, strict=True))]
+
+    deadline = time.monotonic() + TIMEOUT_S
+    while not shard0 & set(origin.experiments()):
+        assert procs[0].poll() is None, f"shard 0 ended before it was killed:\n{logs[0].read_text()}"
+        assert time.monotonic() < deadline, logs[0].read_text()
+        time.sleep(0.2)
+    os.killpg(procs[0].pid, signal.SIGKILL)
+    procs[0].wait()
+    after_kill = shard0 & set(origin.experiments())
+    first_log = logs[0].read_text()
+
+    outputs = {i: wait(procs[i], logs[i]) for i in (1, 2)}
+    restart = start_worker(clones[0], 0, logs[0])
+    outputs[0] = wait(restart, logs[0])
+    return {
+        "planned": planned, "shard0": shard0, "after_kill": after_kill, "first_log": first_log,
+        "outputs": outputs, "clones": clones,
+    }  # fmt: skip
+
+
+def test_bad_grid_value_is_refused_by_plan_and_worker_before_training(origin: Origin) -> None:
+    repo = origin.clone("refused")
+    message = "error: params.yaml: train.epochs must be an integer >= 1, got 0"
+    plan = run([*sweep_args("plan", "train.epochs=2,0", "train.seed=0,1"), "--shards", "2"], cwd=repo, check=False)
+    assert plan.returncode == 1
+    assert plan.stderr.splitlines() == [f"{message} (grid experiment: train.epochs=0 train.seed=0)"]
+    worker = run([*sweep_args("worker", "train.epochs=2,0", "train.seed=0,1"), "--shard", "0/2"], cwd=repo, check=False)
+    assert worker.returncode == 1
+    assert worker.stderr == plan.stderr
+    assert worker.stdout == ""  # nothing ran: no experiment, no inputs pulled
+    assert not (repo / sweep.LOG_DIR).exists()
+    assert not (repo / "data/split/train.csv").exists()
+
+
+def test_three_shards_then_collect_in_a_fresh_clone_lists_every_experiment_once(
+    origin: Origin, swept: dict[str, Any]
+) -> None:
+    names = {exp.name for exp in swept["planned"]}
+    assert set(origin.experiments()) == names
+    repo = origin.clone("collector")
+    shown = run([*sweep_args("collect"), "--target", TARGET], cwd=repo).stdout
+    table = [line.split() for line in shown.splitlines() if line.startswith(f"{NAME}-")]
+    assert sorted(row[0] for row in table) == sorted(names)  # each exactly once
+    assert all(len(row) == len(table[0]) and row[3] != "-" for row in table), shown  # epochs, seed, val accuracy
+    assert "accuracy (test)" not in shown  # the baseline's test metrics are stale here: evaluate did not run
+    best = shown.splitlines()[-1]
+    assert best.startswith("Best experiment by metrics/train.json:final_val_accuracy (validation")
+
+    exps = [e for b in json.loads(dvc("exp", "show", "--json", cwd=repo).stdout) for e in b.get("experiments") or []]
+    assert sorted(e["name"] for e in exps) == sorted(names)
+    assert all(e["revs"][0]["data"]["metrics"]["metrics/train.json"]["data"]["epochs"] == 2 for e in exps)
+
+    more = run(
+        [*sweep_args("collect", "train.epochs=2", "train.seed=0,1,2,3,4"), "--target", TARGET], cwd=repo, check=False
+    )
+    assert more.returncode == 1
+    assert "Missing (1)" in more.stdout
+    assert "train.seed=4" in more.stdout
+    assert more.stderr.strip() == "error: 1 of 5 experiments are not on origin: run their shards' workers"
+
+
+def test_killed_worker_run_again_leaves_no_duplicate_and_no_missing_experiment(
+    origin: Origin, swept: dict[str, Any]
+) -> None:
+    assert len(swept["after_kill"]) == 1, swept["first_log"]  # killed with one of its two experiments pushed
+    again = swept["outputs"][0]
+    assert "2 of 4 experiments, 1 already on origin" in again
+    assert "done: 1 ran, 0 pushed, 1 skipped, 0 failed" in again, again
+    assert swept["shard0"] <= set(origin.experiments())
+    # no experiment twice: every exp commit on origin has a distinct seed, and their number is the grid's
+    seeds = []
+    for commit in origin.experiments().values():
+        params = yaml.safe_load(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)
+        seeds.append(params["train"]["seed"])
+    assert sorted(seeds) == [0, 1, 2, 3]
+
+
+def test_worker_model_is_byte_identical_to_a_local_run(origin: Origin, swept: dict[str, Any]) -> None:
+    exp = next(e for e in swept["planned"] if dict(e.values)["train.seed"] == 1)
+    lock = yaml.safe_load(run(["git", "show", f"{origin.experiments()[exp.name]}:dvc.lock"], cwd=origin.git).stdout)
+    remote_md5 = {o["path"]: o["md5"] for o in lock["stages"]["train"]["outs"]}["models/model.keras"]
+
+    local = origin.clone("local-run")
+    dvc("exp", "run", TARGET, "--pull", "-S", "train.epochs=2", "-S", "train.seed=1", cwd=local)
+    local_lock = yaml.safe_load((local / "dvc.lock").read_text())
+    assert {o["path"]: o["md5"] for o in local_lock["stages"]["train"]["outs"]}["models/model.keras"] == remote_md5
+
+
+def test_collect_apply_brings_the_best_and_draws_its_pictures_only(origin: Origin, swept: dict[str, Any]) -> None:
+    repo = origin.clone("apply")
+    shown = run([*sweep_args("collect"), "--target", TARGET, "--apply"], cwd=repo).stdout
+    best = shown.split("(validation, higher is better, ties by final_val_loss): ")[1].split()[0]
+    applied = yaml.safe_load((repo / "dvc.lock").read_text())
+    remote = yaml.safe_load(run(["git", "show", f"{origin.experiments()[best]}:dvc.lock"], cwd=origin.git).stdout)
+    assert applied["stages"]["train"] == remote["stages"]["train"]
+    assert "Data and pipelines are up to date." in dvc("status", cwd=repo).stdout  # evaluate and figures ran
+    changed = run(["git", "status", "--porcelain"], cwd=repo).stdout
+    assert "plots/training_curves.png" in changed
+    assert "metrics/metrics.json" in changed
+    run(["git", "commit", "-q", "-am", f"Adopt {best}"], cwd=repo)
+
+
+def test_two_workers_pushing_at_the_same_moment_both_land(origin: Origin, swept: dict[str, Any]) -> None:
+    """Two clones push an experiment each to a fresh git remote and DVC remote, released together."""
+    second_git, second_store = origin.root / "second.git", origin.root / "second-store"
+    run(["git", "clone", "-q", "--bare", str(origin.git), str(second_git)], cwd=origin.root)  # no refs/exps
+    second_store.mkdir()
+    pushers = []
+    for clone in swept["clones"][1:]:
+        run(["git", "remote", "add", "second", str(second_git)], cwd=clone)
+        dvc("remote", "add", "--local", "-d", "second", str(second_store), cwd=clone)
+        (name, commit), *_ = sweep.local_experiments(clone, origin.baseline).items()
+        pushers.append((clone, name, commit))
+
+    barrier, errors = threading.Barrier(len(pushers)), []
+
+    def push(clone: Path, name: str, commit: str) -> None:
+        barrier.wait()
+        try:
+            log = clone / sweep.LOG_DIR / "second.log"
+            sweep.push_experiment(clone, name, commit, git_remote="second", baseline=origin.baseline, log=log)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=pusher) for pusher in pushers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT_S)
+    assert not errors
+    landed = sweep.remote_experiments(swept["clones"][1], str(second_git), origin.baseline)
+    assert landed == {name: commit for _, name, commit in pushers}
+    for _, _, commit in pushers:  # with its model in the DVC remote
+        lock = yaml.safe_load(run(["git", "show", f"{commit}:dvc.lock"], cwd=second_git).stdout)
+        md5 = {o["path"]: o["md5"] for o in lock["stages"]["train"]["outs"]}["models/model.keras"]
+        assert (second_store / "files/md5" / md5[:2] / md5[2:]).is_file()
