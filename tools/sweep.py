@@ -2,8 +2,8 @@
 
 `dvc queue` runs experiments on one machine. A sweep here is plain git + a DVC remote instead: every
 worker is a clone of the repository that runs its share of the grid with `dvc exp run --pull
---allow-missing -S ...` and pushes each finished experiment with `dvc exp push` (git ref, DVC outputs,
-run-cache); any clone then pulls them all and compares them.
+--allow-missing -S ...` and pushes each finished experiment (what `dvc exp push --run-cache` sends:
+DVC outputs, run-cache, git ref); any clone then fetches them all and compares them.
 
   python -m tools.sweep plan    -S GRID [-S GRID ...] [--name NAME] [--shards N] [--json]
   python -m tools.sweep worker  -S GRID [-S GRID ...] [--name NAME] --shard I/N [-j K] [--target STAGE]
@@ -18,11 +18,12 @@ The experiments, sorted by name, are dealt round-robin to N shards.
 
 plan     print every experiment, its shard and its overrides (--json for programs).
 worker   run shard I of N (counted from 0) in this clone, -j K at a time (`dvc exp run --temp`), and
-         push each finished experiment to --git-remote (default origin) and the default DVC remote.
+         push each finished experiment: data and run-cache to the default DVC remote, then its ref
+         (refs/exps/...) to --git-remote (default origin).
          Experiments already on the git remote are skipped; one that finished here but was not pushed
          is pushed without running again. Runs the stages up to --target (default evaluate: the
          validation and test metrics, no pictures). Each experiment's log: .dvc/tmp/sweep/NAME.log.
-collect  pull the sweep's experiments (git refs only, no data), print the comparison, and name the
+collect  fetch the sweep's experiments (git refs only, no data), print the comparison, and name the
          best by a validation metric (--metric, default final_val_accuracy; ties by --tiebreak).
          Metrics of the stages that read the test split are shown, marked (test), and can never pick
          the best. --over train.seed also ranks the settings (experiments that differ only in that
@@ -79,7 +80,7 @@ DEFAULT_SHOW = ("accuracy", "f1_macro", "loss", "trainable_params")  # as `make 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,59}")  # one git ref component, short enough to read
 DIGITS = 10  # hex digits of the params hash in a name: a collision in 1,000 experiments has odds ~5e-7
 GIT_TIMEOUT_S = 120  # ls-remote: an unreachable remote fails, it does not hang
-TRANSFER_TIMEOUT_S = 1800  # one `dvc exp push` / `dvc exp pull`
+TRANSFER_TIMEOUT_S = 1800  # the data of one experiment, to or from the DVC remote
 PUSH_ATTEMPTS = 3  # a failed push (network, a ref locked on the remote) is retried after 2 s, then 4 s
 LOG_DIR = Path(".dvc/tmp/sweep")  # git-ignored (.dvc/.gitignore)
 # A worker has no terminal: git and DVC must fail rather than wait for a password.
@@ -446,26 +447,33 @@ def run_experiment(repo: Path, exp: Experiment, target: str, log: Path) -> float
     return time.perf_counter() - start
 
 
-# `dvc exp push` sends the git ref first and the data after: a push stopped half-way would leave a ref
-# whose outputs are not in the DVC remote, and a restarted worker would skip that experiment for good.
-# So the data (outputs of the experiment's commit, and the run-cache) go first, with the same call
-# `dvc exp push` makes; the ref follows with --no-cache. A ref on the remote then means its data are too.
-PUSH_DATA = (
+# How an experiment travels: its data (the outputs of its commit, and the run-cache) through the DVC
+# remote, with the calls `dvc exp push` / `dvc exp pull` make (Repo.push / Repo.fetch of its commit); its
+# git ref with the git CLI. Two reasons not to call `dvc exp push` itself: it sends the ref first and
+# the data after, so a push stopped half-way leaves a ref without its data, which a restarted worker
+# would then skip for good (here a ref on the remote means its data are there); and its built-in git
+# client (dulwich, via scmrepo) does not use what the git CLI is set up with: credential helpers,
+# `http.extraheader` as written by actions/checkout, ssh configuration.
+DATA = (
     "import sys; from dvc.repo import Repo; "
-    "n = Repo('.', _wait_for_lock=True).push(revs=[sys.argv[1]], workspace=False, run_cache=True); "
-    "print(f'{n} files uploaded to the DVC remote')"
+    "repo = Repo('.', _wait_for_lock=True); "
+    "n = getattr(repo, sys.argv[1])(revs=[sys.argv[2]], workspace=False, run_cache=sys.argv[1] == 'push'); "
+    "print(f'dvc {sys.argv[1]}: {n} files')"
 )
+
+
+def transfer_data(repo: Path, how: str, commit: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``how`` is push or fetch: the DVC-tracked outputs of one commit, to or from the default DVC remote."""
+    return command([str(BIN / "python"), "-c", DATA, how, commit], cwd=repo, timeout=TRANSFER_TIMEOUT_S, log=log)
 
 
 def push_experiment(repo: Path, name: str, commit: str, *, git_remote: str, baseline: str, log: Path) -> str:
     """Push one experiment, data then ref, retried on failure, until the git remote has the ref. A ref
     already there from another worker is kept (same name, so same params). Returns a note or ''."""
+    ref = exp_ref_prefix(baseline) + name
     for attempt in range(1, PUSH_ATTEMPTS + 1):
-        data = command([str(BIN / "python"), "-c", PUSH_DATA, commit], cwd=repo, timeout=TRANSFER_TIMEOUT_S, log=log)
-        if data.returncode == 0:
-            command(
-                dvc_cmd("exp", "push", git_remote, name, "--no-cache"), cwd=repo, timeout=TRANSFER_TIMEOUT_S, log=log
-            )
+        if transfer_data(repo, "push", commit, log).returncode == 0:
+            command(["git", "push", "--quiet", git_remote, f"{commit}:{ref}"], cwd=repo, timeout=GIT_TIMEOUT_S, log=log)
             remote = remote_experiments(repo, git_remote, baseline).get(name)
             if remote == commit:
                 return ""
@@ -781,14 +789,13 @@ def compare(
     return Comparison("\n".join(parts), best)
 
 
-def pull_experiments(repo: Path, git_remote: str, names: Sequence[str], with_cache: bool) -> None:
-    """`dvc exp pull` the named experiments, 200 at a time (a 1,000-experiment sweep must not hit ARG_MAX).
-    -f: the remote's copy wins over a local experiment of the same name."""
+def fetch_experiments(repo: Path, git_remote: str, baseline: str, names: Sequence[str]) -> None:
+    """Fetch the named experiments' refs (commits, with their git-tracked metrics; no DVC data), 200 per
+    `git fetch` so that a 1,000-experiment sweep stays below ARG_MAX. The remote's copy wins ('+')."""
+    prefix = exp_ref_prefix(baseline)
     for start in range(0, len(names), 200):
-        args = ["exp", "pull", git_remote, *names[start : start + 200], "-f", *([] if with_cache else ["--no-cache"])]
-        proc = command(dvc_cmd(*args), cwd=repo, timeout=TRANSFER_TIMEOUT_S)
-        if proc.returncode != 0:
-            raise PipelineError(f"dvc exp pull from {git_remote}: {last_error(proc.stderr + proc.stdout)}")
+        refspecs = [f"+{prefix}{name}:{prefix}{name}" for name in names[start : start + 200]]
+        git(repo, "fetch", "--quiet", "--no-tags", git_remote, *refspecs)
 
 
 def dvc_or_fail(repo: Path, *args: str) -> str:
@@ -812,7 +819,7 @@ def collect(
     present = [exp.name for exp in experiments if exp.name in on_remote]
     missing = [exp for exp in experiments if exp.name not in on_remote]
     if present:
-        pull_experiments(repo, git_remote, present, with_cache=False)
+        fetch_experiments(repo, git_remote, baseline, present)
     pipeline = read_pipeline(repo)
     stale = outputs_not_run(pipeline, target)
     rows = rows_from_exp_show(json.loads(dvc_or_fail(repo, "exp", "show", "--json")), present)
@@ -826,7 +833,11 @@ def collect(
     if missing:
         say(f"\nMissing ({len(missing)}): " + ", ".join(f"{exp.name} ({exp.describe()})" for exp in missing))
     if result.best and (apply or branch):
-        pull_experiments(repo, git_remote, [result.best.name], with_cache=True)
+        fetched = transfer_data(repo, "fetch", on_remote[result.best.name])
+        if fetched.returncode != 0:
+            raise PipelineError(
+                f"fetching the outputs of {result.best.name}: {last_error(fetched.stderr + fetched.stdout)}"
+            )
         if branch:
             dvc_or_fail(repo, "exp", "branch", result.best.name, branch)
             say(

@@ -70,9 +70,9 @@ def origin(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     return Origin(root, root / "origin.git", store, baseline)
 
 
-def start_worker(repo: Path, shard: int, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(repo: Path, shard: int, log: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
     """A worker in its own process group, so that it can be killed with everything it started."""
-    args = [*sweep_args("worker"), "--shard", f"{shard}/{SHARDS}", "--target", TARGET]
+    args = [*sweep_args("worker"), "--shard", f"{shard}/{SHARDS}", "--target", TARGET, "-j", str(jobs)]
     with log.open("wb") as out:
         return subprocess.Popen(
             args,
@@ -114,7 +114,7 @@ def swept(origin: Origin) -> dict[str, Any]:
     first_log = logs[0].read_text()
 
     outputs = {i: wait(procs[i], logs[i]) for i in (1, 2)}
-    restart = start_worker(clones[0], 0, logs[0])
+    restart = start_worker(clones[0], 0, logs[0], jobs=2)  # the skipped one and the other side by side
     outputs[0] = wait(restart, logs[0])
     return {
         "planned": planned, "shard0": shard0, "after_kill": after_kill, "first_log": first_log,
@@ -168,7 +168,7 @@ def test_killed_worker_run_again_leaves_no_duplicate_and_no_missing_experiment(
 ) -> None:
     assert len(swept["after_kill"]) == 1, swept["first_log"]  # killed with one of its two experiments pushed
     again = swept["outputs"][0]
-    assert "2 of 4 experiments, 1 already on origin" in again
+    assert "2 of 4 experiments, 1 already on origin; stages up to 'train', -j 2" in again
     assert "done: 1 ran, 0 pushed, 1 skipped, 0 failed" in again, again
     assert swept["shard0"] <= set(origin.experiments())
     # no experiment twice: every exp commit on origin has a distinct seed, and their number is the grid's
