@@ -12,6 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
+.PHONY: sweep-plan sweep-worker sweep-collect
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,6 +84,23 @@ EXP_SHOW_DROP := ^(per_class|train\.loss|train\.accuracy|eval\.loss|step$$|n_tes
 EXP_SHOW_KEEP := ^(Experiment|Created|accuracy|f1_macro|loss|eval\.accuracy|trainable_params)$$
 exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, validation accuracy, trainable_params, changed params
 	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' --keep '$(EXP_SHOW_KEEP)' $(ARGS)
+
+# Sweeps over many machines (README "Sweeps on many machines", python -m tools.sweep --help). GRID holds
+# -S values separated by spaces, e.g. GRID="train.seed=range(5) train.learning_rate=0.001,0.01".
+SWEEP  ?= sweep
+GRID   ?=
+SHARDS ?= 1
+SHARD  ?= 0/1
+JOBS   ?= 1
+SWEEP_ARGS = $(foreach axis,$(GRID),-S '$(axis)') --name '$(SWEEP)'
+sweep-plan: install ## List a sweep's experiments and their shards: make sweep-plan GRID="train.seed=range(5)" SHARDS=2
+	python -m tools.sweep plan $(SWEEP_ARGS) --shards $(SHARDS) $(ARGS)
+
+sweep-worker: install ## Run one shard, push each experiment: make sweep-worker GRID=... SHARD=0/2 [JOBS=2]
+	python -m tools.sweep worker $(SWEEP_ARGS) --shard $(SHARD) -j $(JOBS) $(ARGS)
+
+sweep-collect: install ## Fetch a sweep's experiments, compare, name the best by validation accuracy (ARGS=--apply)
+	python -m tools.sweep collect $(SWEEP_ARGS) $(ARGS)
 
 check-repro: install ## CI reproducibility check: lock in step, re-run in a clean clone, metrics/params diff (Markdown)
 	python -m tools.check_repro $(if $(BASE),--base $(BASE))

@@ -362,6 +362,15 @@ def check_remotes(repo: Path, git_remote: str) -> None:
         )
 
 
+def check_full_history(repo: Path) -> None:
+    """`dvc exp run --temp` in a shallow clone exits 0 without recording the experiment (DVC 3.67)."""
+    if git(repo, "rev-parse", "--is-shallow-repository").strip() == "true":
+        raise PipelineError(
+            "this clone is shallow, and DVC records no experiment in one: clone with full history "
+            "(`git fetch --unshallow`; actions/checkout: fetch-depth: 0)"
+        )
+
+
 def check_clean(repo: Path, when: str) -> None:
     """`dvc exp run --temp` runs the workspace as it is, uncommitted edits included. Refuse them, so that
     an experiment is exactly the baseline commit plus its params."""
@@ -438,13 +447,16 @@ class Outcome:
     push_s: float = 0.0
 
 
-def run_experiment(repo: Path, exp: Experiment, target: str, log: Path) -> float:
-    start = time.perf_counter()
+def run_experiment(repo: Path, exp: Experiment, *, target: str, baseline: str, log: Path) -> str:
+    """`dvc exp run --temp` one experiment; returns its commit."""
     sets = [arg for override in exp.overrides for arg in ("-S", override)]
     args = ["exp", "run", "--temp", target, "--pull", "--allow-missing", "-n", exp.name, *sets]
     if command(dvc_cmd(*args), cwd=repo, log=log).returncode != 0:
         raise PipelineError(f"{exp.name}: `dvc exp run` failed: {last_error(log.read_text())} ({log})")
-    return time.perf_counter() - start
+    commit = local_experiments(repo, baseline).get(exp.name)
+    if not commit:  # seen in a shallow clone: the run succeeds and no experiment is recorded
+        raise PipelineError(f"{exp.name}: `dvc exp run` ended without recording the experiment ({log})")
+    return commit
 
 
 # How an experiment travels: its data (the outputs of its commit, and the run-cache) through the DVC
@@ -492,15 +504,19 @@ def work(repo: Path, exp: Experiment, *, target: str, git_remote: str, baseline:
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     try:
-        run_s, status = 0.0, "pushed"  # it finished here before the worker stopped, but was not pushed
-        if exp.name not in local_experiments(repo, baseline):
-            run_s, status = run_experiment(repo, exp, target, log), "ran"
-        start = time.perf_counter()
-        commit = local_experiments(repo, baseline)[exp.name]
+        start, status = time.perf_counter(), "pushed"  # "pushed": it ran here before the worker stopped
+        commit = local_experiments(repo, baseline).get(exp.name)
+        if not commit:
+            commit, status = run_experiment(repo, exp, target=target, baseline=baseline, log=log), "ran"
+        run_s, start = time.perf_counter() - start, time.perf_counter()
         note = push_experiment(repo, exp.name, commit, git_remote=git_remote, baseline=baseline, log=log)
-        return Outcome(exp.name, status, note, run_s=run_s, push_s=time.perf_counter() - start)
+        return Outcome(
+            exp.name, status, note, run_s=run_s if status == "ran" else 0.0, push_s=time.perf_counter() - start
+        )
     except PipelineError as exc:
         return Outcome(exp.name, "failed", str(exc))
+    except Exception as exc:  # one experiment's surprise must not end the shard's other experiments
+        return Outcome(exp.name, "failed", f"{type(exc).__name__}: {exc} ({log})")
 
 
 def prepare_inputs(repo: Path, target: str, upstream: Sequence[str]) -> float:
@@ -530,6 +546,7 @@ def worker(
     upstream = upstream_stages(read_pipeline(repo), target)
     mine = shard_of(experiments, *shard)
     check_remotes(repo, git_remote)
+    check_full_history(repo)
     check_clean(repo, "in the worker's clone")
     baseline = baseline_of(repo)
     pushed = set(remote_experiments(repo, git_remote, baseline))

@@ -36,3 +36,35 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
     run(["git", "init", "-q"], cwd=tmp_path)
     code, output = actionlint(tmp_path)
     assert code != 0 and 'input "fetch-dept" is not defined' in output
+
+
+SWEEP = ROOT / ".github/workflows/sweep.yml"
+
+
+def test_sweep_workflow_plans_runs_a_job_per_shard_and_collects_into_the_summary() -> None:
+    workflow = yaml.safe_load(SWEEP.read_text())
+    inputs = workflow[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads the key `on` as True
+    assert {"grid", "shards", "name", "target"} <= set(inputs)
+    assert inputs["shards"]["type"] == "number"
+    jobs = workflow["jobs"]
+    assert workflow["permissions"]["contents"] == "write"  # workers push refs/exps/...
+    assert jobs["worker"]["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    assert jobs["worker"]["strategy"]["fail-fast"] is False
+    worker_steps = jobs["worker"]["steps"]
+    assert worker_steps[0]["with"]["fetch-depth"] == 0
+    assert any("make sweep-worker" in step.get("run", "") for step in worker_steps)
+    assert jobs["collect"]["needs"] == "worker"
+    assert jobs["collect"]["if"].startswith("always()")
+    collect = " ".join(step.get("run", "") for step in jobs["collect"]["steps"])
+    assert "sweep-collect" in collect
+    assert "$GITHUB_STEP_SUMMARY" in collect
+
+
+def test_actionlint_rejects_a_broken_sweep_workflow(tmp_path: Path) -> None:
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    broken = SWEEP.read_text().replace("needs.plan.outputs.shards", "needs.plan.outputs.shard")
+    (tmp_path / ".github/workflows/sweep.yml").write_text(broken)
+    run(["git", "init", "-q"], cwd=tmp_path)
+    code, output = actionlint(tmp_path)
+    assert code != 0
+    assert 'property "shard" is not defined' in output
