@@ -238,3 +238,36 @@ def test_two_workers_pushing_at_the_same_moment_both_land(origin: Origin, swept:
         lock = yaml.safe_load(run(["git", "show", f"{commit}:dvc.lock"], cwd=second_git).stdout)
         md5 = {o["path"]: o["md5"] for o in lock["stages"]["train"]["outs"]}["models/model.keras"]
         assert (second_store / "files/md5" / md5[:2] / md5[2:]).is_file()
+
+
+def test_slurm_array_task_runs_its_shard_in_a_scratch_clone(
+    origin: Origin, swept: dict[str, Any], tmp_path: Path
+) -> None:
+    """slurm/sweep.sbatch as array task 0 of 3 (SLURM's variables set by hand): it clones origin into
+    scratch, finds its shard already pushed, skips it, and removes the clone."""
+    submit = origin.clone("submit")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {
+        **ENV, "SLURM_ARRAY_JOB_ID": "77", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": str(SHARDS),
+        "SLURM_SUBMIT_DIR": str(submit), "SWEEP_NAME": NAME, "SWEEP_TARGET": TARGET, "SWEEP_VENV": sys.prefix,
+        "SWEEP_SCRATCH": str(scratch),
+    }  # fmt: skip
+    task = sbatch(submit, env)
+    assert task.returncode == 0, task.stdout + task.stderr
+    assert (
+        f"worker 0/3 of sweep '{NAME}' (baseline {origin.baseline[:7]}): 2 of 4 experiments, 2 already" in task.stdout
+    )
+    assert "done: 0 ran, 0 pushed, 2 skipped, 0 failed" in task.stdout
+    assert list(scratch.iterdir()) == []
+
+    task = sbatch(submit, {k: v for k, v in env.items() if k != "SLURM_ARRAY_TASK_ID"})
+    assert task.returncode == 1
+    assert task.stderr.startswith("error: not an array task: submit with sbatch --array=0-(N-1)")
+
+
+def sbatch(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    grid = [arg for axis in GRID for arg in ("-S", axis)]
+    return subprocess.run(
+        ["bash", "slurm/sweep.sbatch", *grid], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
