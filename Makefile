@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
-.PHONY: sweep-plan sweep-worker sweep-collect
+.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -107,6 +107,9 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmark
+
+bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
+	python -m tools.sweep_bench $(ARGS)
 
 push: install ## dvc push --run-cache to the default DVC remote (ARGS="-r NAME ..."), plus what the run-cache needs
 	python -m tools.remote push --run-cache $(ARGS)
