@@ -24,7 +24,7 @@ worker   run shard I of N (counted from 0) in this clone, -j K at a time (`dvc e
          is pushed without running again. Runs the stages up to --target (default evaluate: the
          validation and test metrics, no pictures). Each experiment's log: .dvc/tmp/sweep/NAME.log.
 collect  fetch the sweep's experiments (git refs only, no data), print the comparison, and name the
-         best by a validation metric (--metric, default final_val_accuracy; ties by --tiebreak).
+         best by a validation metric (--metric, default eval.accuracy; ties by --tiebreak).
          Metrics of the stages that read the test split are shown, marked (test), and can never pick
          the best. --over train.seed also ranks the settings (experiments that differ only in that
          key) by their mean. --apply brings the best into the workspace and completes its pipeline
@@ -68,14 +68,17 @@ from omegaconf import OmegaConf
 if __package__ in (None, ""):  # run as `python tools/sweep.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stages.common import Paths, PipelineError, parse_params, run_cli, stage_parser
+from penguins.cli import run_cli, stage_parser
+from penguins.errors import PipelineError
+from penguins.params import parse_params
+from penguins.paths import Paths
 from tools.workspace import BIN, flatten
 
 PARAMS_FILE = "params.yaml"
 DEFAULT_NAME = "sweep"
 DEFAULT_TARGET = "evaluate"  # validation (train) and test (evaluate) metrics; pictures only for the best
-DEFAULT_METRIC = "final_val_accuracy"  # metrics/train.json: accuracy on the validation rows, last epoch
-DEFAULT_TIEBREAK = "final_val_loss"  # validation accuracy on 54 rows moves in steps of 1/54: ties are common
+DEFAULT_METRIC = "eval.accuracy"  # dvclive/metrics.json: accuracy on the validation rows at the last epoch
+DEFAULT_TIEBREAK = "eval.loss"  # validation accuracy on 54 rows moves in steps of 1/54: ties are common
 DEFAULT_SHOW = ("accuracy", "f1_macro", "loss", "trainable_params")  # as `make exp-show`
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,59}")  # one git ref component, short enough to read
 DIGITS = 10  # hex digits of the params hash in a name: a collision in 1,000 experiments has odds ~5e-7
@@ -201,10 +204,6 @@ def plan_sweep(raw_params: Mapping[str, Any], grid: Sequence[str], sweep: str) -
         except PipelineError as exc:
             raise PipelineError(f"{exc}{where}") from None
         keys = [override_key(o) for o in overrides]
-        for section in dict.fromkeys(k.split(".")[0] for k in keys):
-            if section not in raw_params:
-                known = ", ".join(raw_params)
-                raise PipelineError(f"{PARAMS_FILE}: unknown section '{section}' (known: {known}){where}")
         values = tuple((key, lookup(applied, key)) for key in keys)
         exp = Experiment(experiment_name(sweep, values), tuple(overrides), values)
         if exp.name in experiments:

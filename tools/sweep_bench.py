@@ -201,7 +201,7 @@ def per_experiment(root: Path) -> None:
         for name, seconds in parts:
             print(f"| {name} | {seconds:.1f} |")
 
-    from tools import sweep  # noqa: PLC0415  (imports DVC and Hydra: not needed before this point)
+    from tools import sweep  # imports DVC and Hydra: not needed before this point
 
     baseline = run(["git", "rev-parse", "HEAD"], cwd=worker).stdout.strip()
     commit = sweep.local_experiments(worker, baseline)["e"]
