@@ -339,8 +339,10 @@ def parse_refs(listing: str, baseline: str) -> dict[str, str]:
     return found
 
 
-def remote_experiments(repo: Path, git_remote: str, baseline: str) -> dict[str, str]:
-    return parse_refs(git(repo, "ls-remote", git_remote, f"{exp_ref_prefix(baseline)}*"), baseline)
+def remote_experiments(repo: Path, git_remote: str, baseline: str, name: str = "*") -> dict[str, str]:
+    """The baseline's experiments on the git remote (or the one called ``name``: a check after a push
+    lists one ref, not all of a 1,000-experiment sweep)."""
+    return parse_refs(git(repo, "ls-remote", git_remote, f"{exp_ref_prefix(baseline)}{name}"), baseline)
 
 
 def local_experiments(repo: Path, baseline: str) -> dict[str, str]:
@@ -485,7 +487,7 @@ def push_experiment(repo: Path, name: str, commit: str, *, git_remote: str, base
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         if transfer_data(repo, "push", commit, log).returncode == 0:
             command(["git", "push", "--quiet", git_remote, f"{commit}:{ref}"], cwd=repo, timeout=GIT_TIMEOUT_S, log=log)
-            remote = remote_experiments(repo, git_remote, baseline).get(name)
+            remote = remote_experiments(repo, git_remote, baseline, name).get(name)
             if remote == commit:
                 return ""
             if remote:

@@ -13,7 +13,8 @@ In fresh clones of this working tree, with the real dvc, git and Keras, it measu
      core each (`taskset -c 0` / `-c 1`), each in its own clone, pushing to a bare git origin and a
      local DVC remote, then `collect` in a fresh clone; wall time from the start to the comparison.
 Every figure is printed with the load average before and after it (the machine may be shared).
-It is a benchmark, not a test: nothing is asserted. Takes about 6 minutes on 2 idle cores.
+Each per-experiment variant runs 3 times (--repeat), in turn; medians are shown. It is a benchmark, not a
+test: nothing is asserted. Takes about 8 minutes on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,14 +168,14 @@ def worker_run(target: str, name: str, learning_rate: str) -> list[str]:
     ]
 
 
-def per_experiment(root: Path) -> None:
+def per_experiment(root: Path, repeat: int) -> None:
     """Part 1: imports, one experiment split by stage (as users run it, as a worker runs it), one push."""
     python = str(BIN / "python")
     print("| import, for scale | seconds | load before -> after |\n| --- | ---: | --- |")
     imports = (
-        ("pandas + yaml (stages.common)", "stages.common"),
-        ("TensorFlow + Keras (stages.modeling)", "stages.modeling"),
-        ("matplotlib + seaborn (stages.plotting)", "stages.plotting"),
+        ("pandas + pydantic (penguins.io, penguins.params)", "penguins.io, penguins.params"),
+        ("TensorFlow + Keras (penguins.modeling)", "penguins.modeling"),
+        ("matplotlib + seaborn (penguins.plotting)", "penguins.plotting"),
     )
     for what, module in imports:
         before = load()
@@ -186,63 +188,80 @@ def per_experiment(root: Path) -> None:
     dvc("repro", "--pull", "split", "encode", cwd=worker)  # what a worker does once, before its experiments
     local = clone_worktree(root / "local")
     dvc("repro", cwd=local)
-    runs = [
-        ("`dvc exp run -S train.learning_rate=0.002` (workspace, every stage it affects)", local,
-         ["exp", "run", "-S", "train.learning_rate=0.002"]),
-        ("worker: `dvc exp run --temp evaluate --pull --allow-missing -S train.learning_rate=0.003`", worker,
-         worker_run("evaluate", "e", "0.003")),
-        ("worker: `dvc exp run --temp train --pull --allow-missing -S train.learning_rate=0.004`", worker,
-         worker_run("train", "t", "0.004")),
+    variants = [
+        ("`dvc exp run -S train.learning_rate=...` (workspace: every stage it affects)", local,
+         lambda i: ["exp", "run", "-S", f"train.learning_rate=0.00{i + 2}"]),
+        ("worker: `dvc exp run --temp evaluate --pull --allow-missing -S ...`", worker,
+         lambda i: worker_run("evaluate", f"e{i}", f"0.01{i + 2}")),
+        ("worker: `dvc exp run --temp train --pull --allow-missing -S ...`", worker,
+         lambda i: worker_run("train", f"t{i}", f"0.02{i + 2}")),
     ]  # fmt: skip
-    for title, repo, dvc_args in runs:
-        before = load()
-        parts, total = stage_times([str(BIN / "dvc"), *dvc_args], repo)
-        print(f"\n{title}: {total:.1f} s (load {before} -> {load()})\n\n| part | seconds |\n| --- | ---: |")
-        for name, seconds in parts:
-            print(f"| {name} | {seconds:.1f} |")
+    results: list[list[tuple[dict[str, float], float, str]]] = [[] for _ in variants]
+    for i in range(repeat):  # the variants in turn, so that a change of load hits them alike
+        for runs, (_, repo, dvc_args) in zip(results, variants, strict=True):
+            before = load()
+            parts, total = stage_times([str(BIN / "dvc"), *dvc_args(i)], repo)
+            runs.append((dict(parts), total, f"{before} -> {load()}"))
+    for (title, _, _), runs in zip(variants, results, strict=True):
+        totals = sorted(total for _, total, _ in runs)
+        loads = "; ".join(span for _, _, span in runs)
+        spread = f"{totals[0]:.1f}-{totals[-1]:.1f}"
+        print(f"\n{title}: median {statistics.median(totals):.1f} s of {repeat} runs ({spread}; load {loads})")
+        print("\n| part | median seconds |\n| --- | ---: |")
+        for name in runs[0][0]:
+            print(f"| {name} | {statistics.median(parts.get(name, 0.0) for parts, _, _ in runs):.1f} |")
 
     from tools import sweep  # imports DVC and Hydra: not needed before this point
 
     baseline = run(["git", "rev-parse", "HEAD"], cwd=worker).stdout.strip()
-    commit = sweep.local_experiments(worker, baseline)["e"]
+    commit = sweep.local_experiments(worker, baseline)["e0"]
     before = load()
     log = root / "push.log"
-    push = timed(lambda: sweep.push_experiment(worker, "e", commit, git_remote="origin", baseline=baseline, log=log))
+    push = timed(lambda: sweep.push_experiment(worker, "e0", commit, git_remote="origin", baseline=baseline, log=log))
     print(f"\npush of one experiment (data + run-cache, then the ref): {push:.1f} s (load {before} -> {load()})")
 
 
-def whole_grid(root: Path, experiments: int) -> None:
+def whole_grid(root: Path, experiments: int, workers_first: bool) -> None:
     """Part 2: the grid on one machine with dvc queue, and over two pinned workers."""
     grid = [f"train.seed=range({experiments})", "train.learning_rate=0.002"]
     print(f"\n{experiments} experiments ({' '.join(grid)}):\n")
     print("| how | seconds | load before -> after |\n| --- | ---: | --- |")
-    queue = "one machine, `dvc queue start -j 2`"
-    before = load()
-    seconds = one_machine_queue(root / "queue-full", grid, experiments, None)
-    print(f"| {queue}, whole pipeline (+ `dvc exp show`) | {seconds:.1f} | {before} -> {load()} |")
-    before = load()
-    seconds = one_machine_queue(root / "queue-evaluate", grid, experiments, "evaluate")
-    print(f"| {queue}, up to evaluate (+ `dvc exp show`) | {seconds:.1f} | {before} -> {load()} |")
-    before = load()
-    workers, collect, total = two_workers(root / "two", grid)
-    what = "two workers, one core each (taskset), up to evaluate: clone, run, push"
-    print(f"| {what} | {workers:.1f} | {before} -> {load()} |")
-    print(f"| then `collect` in a fresh clone | {collect:.1f} | |")
-    print(f"| two workers, whole sweep | {total:.1f} | |")
+
+    def queue(target: str | None) -> None:
+        before = load()
+        seconds = one_machine_queue(root / f"queue-{target or 'all'}", grid, experiments, target)
+        what = "whole pipeline" if target is None else f"up to {target}"
+        print(
+            f"| one machine, `dvc queue start -j 2`, {what} (+ `dvc exp show`) | {seconds:.1f} | {before} -> {load()} |"
+        )
+
+    def workers() -> None:
+        before = load()
+        run_s, collect_s, total = two_workers(root / "two", grid)
+        what = "two workers, one core each (taskset), up to evaluate: clone, run, push"
+        print(f"| {what} | {run_s:.1f} | {before} -> {load()} |")
+        print(f"| then `collect` in a fresh clone | {collect_s:.1f} | |")
+        print(f"| two workers, whole sweep | {total:.1f} | |")
+
+    steps = [lambda: queue(None), lambda: queue("evaluate"), workers]
+    for step in reversed(steps) if workers_first else steps:
+        step()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiments", type=int, default=8, help="size of the grid (seeds 0..N-1)")
     parser.add_argument("--part", choices=("all", "experiment", "grid"), default="all", help="what to measure")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each per-experiment variant (medians shown)")
+    parser.add_argument("--workers-first", action="store_true", help="time the workers before the queues (load drifts)")
     args = parser.parse_args(argv)
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     print(f"Machine: {machine}; load average (1/5/15 min) at start {load()}\n")
     with tempfile.TemporaryDirectory(prefix="penguins-sweep-bench-") as tmp:
         if args.part in ("all", "experiment"):
-            per_experiment(Path(tmp))
+            per_experiment(Path(tmp), args.repeat)
         if args.part in ("all", "grid"):
-            whole_grid(Path(tmp), args.experiments)
+            whole_grid(Path(tmp), args.experiments, args.workers_first)
 
 
 if __name__ == "__main__":
