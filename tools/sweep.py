@@ -465,8 +465,8 @@ def run_experiment(repo: Path, exp: Experiment, *, target: str, baseline: str, l
 # git ref with the git CLI. Two reasons not to call `dvc exp push` itself: it sends the ref first and
 # the data after, so a push stopped half-way leaves a ref without its data, which a restarted worker
 # would then skip for good (here a ref on the remote means its data are there); and its built-in git
-# client (dulwich, via scmrepo) does not use what the git CLI is set up with: credential helpers,
-# `http.extraheader` as written by actions/checkout, ssh configuration.
+# client (dulwich, via scmrepo) does not honour all of what the git CLI is set up with, such as the
+# `http.extraheader` token actions/checkout writes (treeverse/scmrepo#262).
 DATA = (
     "import sys; from dvc.repo import Repo; "
     "repo = Repo('.', _wait_for_lock=True); "
