@@ -1,6 +1,7 @@
-"""tools.sweep with real git, DVC and Keras: a bare repository as `origin`, a local directory as the DVC
-remote, three worker clones run as separate processes (one killed mid-shard and started again), and
-collect in a fourth, fresh clone. Experiments train 2 epochs and stop at the train stage."""
+"""tools.sweep with real git, DVC and Keras: a bare repository as `origin`, an S3 API on 127.0.0.1 (a moto
+server) as the default DVC remote, three worker clones run as separate processes (one killed mid-shard
+and started again), collect in a fourth, fresh clone; two pushes at once to a local-directory remote.
+Experiments train 2 epochs and stop at the train stage."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import dvc, run
+from tests.conftest import run
+from tests.remote_fixtures import free_port, sh
 from tools import sweep
-from tools.workspace import ENV
+from tools.moto_s3 import S3Server
+from tools.workspace import BIN, ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +46,15 @@ def sweep_args(command: str, *grid: str) -> list[str]:
 class Origin:
     root: Path
     git: Path  # bare repository: the workers' `origin`
-    store: Path  # the DVC remote (default remote in the committed .dvc/config)
+    s3: S3Server  # the default DVC remote of the committed .dvc/config
+    env: dict[str, str]  # what every process needs to reach it (keys, region; nothing outside 127.0.0.1)
     baseline: str
+
+    def sh(self, cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return sh(cmd, cwd=cwd, env=self.env, check=check)
+
+    def dvc(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.sh([str(BIN / "dvc"), *args], cwd=cwd, check=check)
 
     def clone(self, name: str) -> Path:
         dest = self.root / name
@@ -55,29 +67,64 @@ class Origin:
 
 
 @pytest.fixture(scope="module")
-def origin(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Origin:
-    """The shared pipeline clone with a DVC remote committed and its data pushed, as `git clone --bare`."""
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server in a process of its own on 127.0.0.1, without IAM auth (fake keys). Not the remote
+    tests' in-process server: moto's auth switch is global to a process, and theirs has it on."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.1)
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = S3Server(endpoint, "sweep", "fake-key-id", "fake-secret")
+        s3.client().create_bucket(Bucket=s3.bucket)
+        yield s3
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def origin(pipeline: dict[str, Any], s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Origin:
+    """The shared pipeline clone with its S3 remote committed (the default; keys only in the environment)
+    and its data pushed there, as `git clone --bare`."""
     root = tmp_path_factory.mktemp("sweep")
-    src, store = root / "src", root / "store"
+    src = root / "src"
     shutil.copytree(pipeline["repo"], src, symlinks=True)
-    store.mkdir()
-    dvc("remote", "add", "-d", "store", str(store), cwd=src)
+    env = s3.env(root)
+    origin = Origin(root, root / "origin.git", s3, env, baseline="")
+    origin.dvc("remote", "add", "-d", "s3", s3.url("penguins"), cwd=src)
+    origin.dvc("remote", "modify", "s3", "endpointurl", s3.endpoint, cwd=src)
     run(["git", "add", "-A"], cwd=src)
     run(["git", "commit", "-q", "-m", "DVC remote for the sweep"], cwd=src)
-    dvc("push", "--run-cache", cwd=src)
-    run(["git", "clone", "-q", "--bare", str(src), str(root / "origin.git")], cwd=root)
-    baseline = run(["git", "rev-parse", "HEAD"], cwd=src).stdout.strip()
-    return Origin(root, root / "origin.git", store, baseline)
+    origin.dvc("push", "--run-cache", cwd=src)
+    run(["git", "clone", "-q", "--bare", str(src), str(origin.git)], cwd=root)
+    origin.baseline = run(["git", "rev-parse", "HEAD"], cwd=src).stdout.strip()
+    return origin
 
 
-def start_worker(repo: Path, shard: int, log: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
+def model_md5(lock_text: str) -> str:
+    lock = yaml.safe_load(lock_text)
+    return {out["path"]: out["md5"] for out in lock["stages"]["train"]["outs"]}["models/model.keras"]
+
+
+def start_worker(origin: Origin, repo: Path, shard: int, log: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
     """A worker in its own process group, so that it can be killed with everything it started."""
     args = [*sweep_args("worker"), "--shard", f"{shard}/{SHARDS}", "--target", TARGET, "-j", str(jobs)]
     with log.open("wb") as out:
         return subprocess.Popen(
             args,
             cwd=repo,
-            env=ENV,
+            env={**ENV, **origin.env},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -101,7 +148,7 @@ def swept(origin: Origin) -> dict[str, Any]:
     assert len(shard0) == 2
     clones = [origin.clone(f"worker{i}") for i in range(SHARDS)]
     logs = [origin.root / f"worker{i}.log" for i in range(SHARDS)]
-    procs = [start_worker(clone, i, log) for i, (clone, log) in enumerate(zip(clones, logs, strict=True))]
+    procs = [start_worker(origin, clone, i, log) for i, (clone, log) in enumerate(zip(clones, logs, strict=True))]
 
     deadline = time.monotonic() + TIMEOUT_S
     while not shard0 & set(origin.experiments()):
@@ -114,7 +161,7 @@ def swept(origin: Origin) -> dict[str, Any]:
     first_log = logs[0].read_text()
 
     outputs = {i: wait(procs[i], logs[i]) for i in (1, 2)}
-    restart = start_worker(clones[0], 0, logs[0], jobs=2)  # the skipped one and the other side by side
+    restart = start_worker(origin, clones[0], 0, logs[0], jobs=2)  # the skipped one and the other side by side
     outputs[0] = wait(restart, logs[0])
     return {
         "planned": planned, "shard0": shard0, "after_kill": after_kill, "first_log": first_log,
@@ -124,15 +171,19 @@ def swept(origin: Origin) -> dict[str, Any]:
 
 def test_bad_grid_value_is_refused_by_plan_and_worker_before_training(origin: Origin) -> None:
     repo = origin.clone("refused")
-    dvc_run = dvc("exp", "run", "-S", "train.epochs=0", "-S", "train.seed=0", cwd=repo, check=False)
+    dvc_run = origin.dvc("exp", "run", "-S", "train.epochs=0", "-S", "train.seed=0", cwd=repo, check=False)
     message = next(
         line for line in dvc_run.stderr.splitlines() if line.startswith("error: params.yaml:")
     )  # validate_params
     run(["git", "checkout", "--", "params.yaml"], cwd=repo)  # what `dvc exp run -S` wrote
-    plan = run([*sweep_args("plan", "train.epochs=2,0", "train.seed=0,1"), "--shards", "2"], cwd=repo, check=False)
+    plan = origin.sh(
+        [*sweep_args("plan", "train.epochs=2,0", "train.seed=0,1"), "--shards", "2"], cwd=repo, check=False
+    )
     assert plan.returncode == 1
     assert plan.stderr.splitlines() == [f"{message} (grid experiment: train.epochs=0 train.seed=0)"]
-    worker = run([*sweep_args("worker", "train.epochs=2,0", "train.seed=0,1"), "--shard", "0/2"], cwd=repo, check=False)
+    worker = origin.sh(
+        [*sweep_args("worker", "train.epochs=2,0", "train.seed=0,1"), "--shard", "0/2"], cwd=repo, check=False
+    )
     assert worker.returncode == 1
     assert worker.stderr == plan.stderr
     assert worker.stdout == ""  # nothing ran: no experiment, no inputs pulled
@@ -145,8 +196,12 @@ def test_three_shards_then_collect_in_a_fresh_clone_lists_every_experiment_once(
 ) -> None:
     names = {exp.name for exp in swept["planned"]}
     assert set(origin.experiments()) == names
+    in_s3 = set(origin.s3.keys("penguins/"))
+    for commit in origin.experiments().values():  # each pushed with its model, to the S3 remote
+        md5 = model_md5(run(["git", "show", f"{commit}:dvc.lock"], cwd=origin.git).stdout)
+        assert f"penguins/files/md5/{md5[:2]}/{md5[2:]}" in in_s3
     repo = origin.clone("collector")
-    shown = run([*sweep_args("collect"), "--target", TARGET], cwd=repo).stdout
+    shown = origin.sh([*sweep_args("collect"), "--target", TARGET], cwd=repo).stdout
     table = [line.split() for line in shown.splitlines() if line.startswith(f"{NAME}-")]
     assert sorted(row[0] for row in table) == sorted(names)  # each exactly once
     assert all(len(row) == len(table[0]) and row[3] != "-" for row in table), shown  # epochs, seed, val accuracy
@@ -154,7 +209,9 @@ def test_three_shards_then_collect_in_a_fresh_clone_lists_every_experiment_once(
     best = shown.splitlines()[-1]
     assert best.startswith("Best experiment by dvclive/metrics.json:eval.accuracy (validation")
 
-    exps = [e for b in json.loads(dvc("exp", "show", "--json", cwd=repo).stdout) for e in b.get("experiments") or []]
+    exps = [
+        e for b in json.loads(origin.dvc("exp", "show", "--json", cwd=repo).stdout) for e in b.get("experiments") or []
+    ]
     assert sorted(e["name"] for e in exps) == sorted(names)
     assert all(e["revs"][0]["data"]["metrics"]["dvclive/metrics.json"]["data"]["step"] == 1 for e in exps)  # 2 epochs
 
@@ -185,23 +242,21 @@ def test_killed_worker_run_again_leaves_no_duplicate_and_no_missing_experiment(
 
 def test_worker_model_is_byte_identical_to_a_local_run(origin: Origin, swept: dict[str, Any]) -> None:
     exp = next(e for e in swept["planned"] if dict(e.values)["train.seed"] == 1)
-    lock = yaml.safe_load(run(["git", "show", f"{origin.experiments()[exp.name]}:dvc.lock"], cwd=origin.git).stdout)
-    remote_md5 = {o["path"]: o["md5"] for o in lock["stages"]["train"]["outs"]}["models/model.keras"]
+    remote_md5 = model_md5(run(["git", "show", f"{origin.experiments()[exp.name]}:dvc.lock"], cwd=origin.git).stdout)
 
     local = origin.clone("local-run")
-    dvc("exp", "run", TARGET, "--pull", "-S", "train.epochs=2", "-S", "train.seed=1", cwd=local)
-    local_lock = yaml.safe_load((local / "dvc.lock").read_text())
-    assert {o["path"]: o["md5"] for o in local_lock["stages"]["train"]["outs"]}["models/model.keras"] == remote_md5
+    origin.dvc("exp", "run", TARGET, "--pull", "-S", "train.epochs=2", "-S", "train.seed=1", cwd=local)
+    assert model_md5((local / "dvc.lock").read_text()) == remote_md5
 
 
 def test_collect_apply_brings_the_best_and_draws_its_pictures_only(origin: Origin, swept: dict[str, Any]) -> None:
     repo = origin.clone("apply")
-    shown = run([*sweep_args("collect"), "--target", TARGET, "--apply"], cwd=repo).stdout
+    shown = origin.sh([*sweep_args("collect"), "--target", TARGET, "--apply"], cwd=repo).stdout
     best = shown.split("(validation, higher is better, ties by eval.loss): ")[1].split()[0]
     applied = yaml.safe_load((repo / "dvc.lock").read_text())
     remote = yaml.safe_load(run(["git", "show", f"{origin.experiments()[best]}:dvc.lock"], cwd=origin.git).stdout)
     assert applied["stages"]["train"] == remote["stages"]["train"]
-    assert "Data and pipelines are up to date." in dvc("status", cwd=repo).stdout  # evaluate and figures ran
+    assert "Data and pipelines are up to date." in origin.dvc("status", cwd=repo).stdout  # evaluate and figures ran
     changed = run(["git", "status", "--porcelain"], cwd=repo).stdout
     assert "plots/training_curves.png" in changed
     assert "metrics/metrics.json" in changed
@@ -216,7 +271,7 @@ def test_two_workers_pushing_at_the_same_moment_both_land(origin: Origin, swept:
     pushers = []
     for clone in swept["clones"][1:]:
         run(["git", "remote", "add", "second", str(second_git)], cwd=clone)
-        dvc("remote", "add", "--local", "-d", "second", str(second_store), cwd=clone)
+        origin.dvc("remote", "add", "--local", "-d", "second", str(second_store), cwd=clone)
         (name, commit), *_ = sweep.local_experiments(clone, origin.baseline).items()
         pushers.append((clone, name, commit))
 
@@ -239,8 +294,7 @@ def test_two_workers_pushing_at_the_same_moment_both_land(origin: Origin, swept:
     landed = sweep.remote_experiments(swept["clones"][1], str(second_git), origin.baseline)
     assert landed == {name: commit for _, name, commit in pushers}
     for _, _, commit in pushers:  # with its model in the DVC remote
-        lock = yaml.safe_load(run(["git", "show", f"{commit}:dvc.lock"], cwd=second_git).stdout)
-        md5 = {o["path"]: o["md5"] for o in lock["stages"]["train"]["outs"]}["models/model.keras"]
+        md5 = model_md5(run(["git", "show", f"{commit}:dvc.lock"], cwd=second_git).stdout)
         assert (second_store / "files/md5" / md5[:2] / md5[2:]).is_file()
 
 
@@ -253,7 +307,8 @@ def test_slurm_array_task_runs_its_shard_in_a_scratch_clone(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {
-        **ENV, "SLURM_ARRAY_JOB_ID": "77", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": str(SHARDS),
+        **ENV, **origin.env,
+        "SLURM_ARRAY_JOB_ID": "77", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": str(SHARDS),
         "SLURM_SUBMIT_DIR": str(submit), "SWEEP_NAME": NAME, "SWEEP_TARGET": TARGET, "SWEEP_VENV": sys.prefix,
         "SWEEP_SCRATCH": str(scratch),
     }  # fmt: skip
