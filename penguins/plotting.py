@@ -54,8 +54,12 @@ def save_png(figure: Figure, path: Path) -> None:
         plt.close(figure)
 
 
-def pairplot(complete: pd.DataFrame, features: Sequence[str], target: str, hue_order: Sequence[str]) -> Figure:
-    """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels."""
+def pairplot(
+    complete: pd.DataFrame, features: Sequence[str], target: str, hue_order: Sequence[str], of_rows: int | None = None
+) -> Figure:
+    """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels.
+
+    ``of_rows``: when ``complete`` is a sample of a larger table, that table's row count, said in the title."""
     labels = {feature: axis_label(feature) for feature in features}
     grid = sns.pairplot(
         complete.rename(columns=labels),
@@ -65,8 +69,13 @@ def pairplot(complete: pd.DataFrame, features: Sequence[str], target: str, hue_o
         height=2.2,
         plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
     )
+    shown = (
+        f"{len(complete)} rows with every measurement"
+        if of_rows is None or of_rows == len(complete)
+        else f"a random sample of {len(complete):,} of the {of_rows:,} rows with every measurement, stratified"
+    )
     grid.figure.suptitle(
-        f"Palmer penguins: measurements by {target} ({len(complete)} rows with every measurement)",
+        f"Palmer penguins: measurements by {target} ({shown})",
         y=1.02,
         fontsize="large",
         fontweight="bold",
