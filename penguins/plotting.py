@@ -27,7 +27,7 @@ DPI = 100
 # matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 CURVES = (("loss", "Loss (categorical cross-entropy)"), ("accuracy", "Accuracy"))
-CONFUSION_COLUMNS = ("actual", "predicted")
+CONFUSION_COLUMNS = ("actual", "predicted")  # and "count" (evaluate's file); without it, a row is one sample
 
 
 @contextlib.contextmanager
@@ -98,7 +98,10 @@ def training_curves(history: pd.DataFrame) -> Figure:
 
 
 def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) -> pd.DataFrame:
-    """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted."""
+    """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted.
+
+    Each row of ``pairs`` counts ``count`` samples (evaluate's aggregated plots/confusion.csv), or one where
+    there is no such column (a per-sample file, as evaluate wrote before)."""
     for column in CONFUSION_COLUMNS:
         unknown = ~pairs[column].isin(classes)
         if unknown.any():
@@ -106,8 +109,9 @@ def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) ->
                 f"{source}: column {column!r} has label {pairs[column][unknown].iloc[0]!r}, not one of data.classes "
                 f"({', '.join(classes)}); run `dvc repro` so evaluate and figures use the same params"
             )
-    counts = pd.crosstab(pairs["actual"], pairs["predicted"])
-    return counts.reindex(index=list(classes), columns=list(classes), fill_value=0)
+    weights = pairs["count"] if "count" in pairs else pd.Series(1, index=pairs.index)
+    counts = weights.groupby([pairs["actual"], pairs["predicted"]]).sum().unstack(fill_value=0)
+    return counts.reindex(index=list(classes), columns=list(classes), fill_value=0).astype("int64")
 
 
 def confusion_heatmap(table: pd.DataFrame, target: str) -> Figure:

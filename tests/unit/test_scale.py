@@ -1,19 +1,26 @@
-"""Large data sets (issue 14): explore's stratified plot sample, the synthetic data of `make bench-scale`."""
+"""Large data sets (issue 14): explore's stratified plot sample, the synthetic data of `make bench-scale`, the
+confusion matrix as aggregated counts in git and the DVC template that draws them."""
 
 from __future__ import annotations
 
+import copy
 import io
+import json
+import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
+from penguins.evaluation import confusion_counts
 from penguins.params import DataParams
-from penguins.plotting import pairplot, theme
+from penguins.plotting import confusion_table, pairplot, theme
 from penguins.sources import read_package_csv
 from penguins.summary import complete_rows, plot_sample, sample_quotas
 from tools.bench_scale import MEASUREMENTS, synthetic_penguins
+from tools.report import static_spec
 
 DATA = DataParams(features=MEASUREMENTS, target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
 
@@ -72,3 +79,54 @@ def test_synthetic_penguins_are_seeded_with_the_real_class_balance() -> None:
         assert abs(data[column].mean() / real[column].mean() - 1) < 0.01
         assert data[column].isna().mean() == pytest.approx(real[column].isna().mean(), abs=0.005)
     assert data.duplicated(subset=list(MEASUREMENTS)).mean() < 0.05
+
+
+# ---- the confusion matrix in git: aggregated counts ------------------------------------------
+
+CLASSES = ("Adelie", "Chinstrap", "Gentoo")
+ACTUAL = ["Adelie"] * 5 + ["Chinstrap"] * 2 + ["Gentoo"] * 3
+PREDICTED = ["Adelie"] * 4 + ["Gentoo"] + ["Chinstrap"] * 2 + ["Gentoo"] * 3
+TEMPLATE = Path(__file__).resolve().parents[2] / ".dvc/plots/confusion_counts.json"
+
+
+def test_confusion_counts_have_every_pair_of_classes_whatever_the_test_size() -> None:
+    counts = confusion_counts(ACTUAL * 1000, PREDICTED * 1000, CLASSES)
+    assert list(counts.columns) == ["actual", "predicted", "count"] and len(counts) == 9
+    assert counts["count"].tolist() == [4000, 0, 1000, 0, 2000, 0, 0, 0, 3000]
+    assert counts[["actual", "predicted"]].to_numpy().tolist()[:2] == [["Adelie", "Adelie"], ["Adelie", "Chinstrap"]]
+
+
+def test_heatmap_table_from_counts_equals_the_one_from_samples() -> None:
+    samples = pd.DataFrame({"actual": ACTUAL, "predicted": PREDICTED})
+    counts = confusion_counts(ACTUAL, PREDICTED, CLASSES)
+    assert confusion_table(counts, CLASSES, "c.csv").equals(confusion_table(samples, CLASSES, "c.csv"))
+
+
+def test_the_template_is_dvcs_confusion_template_weighted_by_count() -> None:
+    from dvc_render.vega_templates import ConfusionTemplate
+
+    ours = json.loads(TEMPLATE.read_text())
+    transform = ours["spec"].pop("transform")
+    dvcs = copy.deepcopy(ConfusionTemplate.DEFAULT_CONTENT)  # a dvc-render upgrade that changes it fails here
+    dvcs_transform = dvcs["spec"].pop("transform")
+    assert {k: v for k, v in ours.items() if k != "description"} == dvcs
+    assert transform[0]["as"] == "xy_weight" and transform[2:] == dvcs_transform[1:]
+
+
+@pytest.mark.parametrize("kind", ["aggregated (now)", "per sample (older revisions)"])
+def test_the_template_draws_the_right_matrix(kind: str) -> None:
+    """Rendered offline (vl-convert), as `make report` renders it: the cells show the counts."""
+    import vl_convert as vlc
+    from dvc_render import VegaRenderer
+
+    counts = confusion_counts(ACTUAL, PREDICTED, CLASSES).astype({"count": str})  # DVC reads CSV cells as text
+    rows = counts if kind.startswith("aggregated") else pd.DataFrame({"actual": ACTUAL, "predicted": PREDICTED})
+    datapoints = [{**row, "rev": "workspace"} for row in rows.to_dict("records")]
+    renderer = VegaRenderer(
+        datapoints, "plots/confusion.csv", template=str(TEMPLATE), x="predicted", y="actual", title="t"
+    )
+    svg = vlc.vegalite_to_svg(static_spec(renderer.get_filled_template()), allowed_base_urls=[])
+    numbers = re.findall(r'<text[^>]*class="[^"]*"[^>]*>(\d+)</text>|>(\d+)</text>', svg)
+    shown = sorted(int(a or b) for a, b in numbers)
+    assert [n for n in (4, 1, 2, 3) if n in shown] == [4, 1, 2, 3]
+    assert shown.count(0) >= 5  # the empty cells say 0
