@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 
     model = modeling.load_model(Paths.MODEL)
-    probabilities = model.predict(test[features].to_numpy("float32"), verbose=0)
+    probabilities = modeling.predict(model, test[features].to_numpy("float32"))  # in bounded chunks
     actual = np.asarray(classes)[test[onehot].to_numpy().argmax(axis=1)]
 
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -130,3 +131,21 @@ def test_the_template_draws_the_right_matrix(kind: str) -> None:
     shown = sorted(int(a or b) for a, b in numbers)
     assert [n for n in (4, 1, 2, 3) if n in shown] == [4, 1, 2, 3]
     assert shown.count(0) >= 5  # the empty cells say 0
+
+
+# ---- prediction in bounded chunks --------------------------------------------------------------
+
+
+def test_chunked_prediction_is_bit_identical_to_one_call(default_params: Any) -> None:
+    from penguins import modeling
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(5000, 4)) * [5, 2, 14, 800] + [44, 17, 200, 4200]).astype("float32")
+    modeling.configure_determinism(0, op_determinism=True)
+    model = modeling.build_model(4, 3, default_params.train, x[:100])
+    one_call = model.predict(x, batch_size=64, verbose=0)
+    chunked = modeling.predict(model, x, batch=64, chunk=64 * 7)  # 5000 = 11 chunks of 448 rows and 72 more
+    np.testing.assert_array_equal(chunked, one_call)
+    assert modeling.predict(model, x[:0], batch=64, chunk=128).shape == (0, 3)
+    with pytest.raises(ValueError, match="must be a multiple of batch"):
+        modeling.predict(model, x, batch=64, chunk=100)
