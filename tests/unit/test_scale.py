@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from penguins.data import clean, encode, split
 from penguins.evaluation import confusion_counts
+from penguins.io import write_csv
 from penguins.params import DataParams
 from penguins.plotting import confusion_table, pairplot, theme
 from penguins.sources import read_package_csv
@@ -149,3 +151,36 @@ def test_chunked_prediction_is_bit_identical_to_one_call(default_params: Any) ->
     assert modeling.predict(model, x[:0], batch=64, chunk=128).shape == (0, 3)
     with pytest.raises(ValueError, match="must be a multiple of batch"):
         modeling.predict(model, x, batch=64, chunk=100)
+
+
+# ---- split: scikit-learn's stratify labels made once per distinct row -----------------------------
+
+
+@pytest.mark.parametrize("rows", [342, 20_000])
+def test_split_is_the_one_scikit_learn_makes_of_the_one_hot_frame(default_params: Any, rows: int) -> None:
+    from sklearn.model_selection import train_test_split
+
+    raw = pd.read_csv(io.BytesIO(read_package_csv())) if rows == 342 else synthetic_penguins(rows, seed=2)
+    encoded = encode(clean(raw, default_params.data), default_params.data)
+    onehot = [c for c in encoded.columns if c.startswith("species_")]
+    train, test = split(encoded, default_params.split, onehot)
+    s = default_params.split
+    expected = train_test_split(encoded, test_size=s.test_size, random_state=s.random_state, stratify=encoded[onehot])
+    assert train.equals(expected[0]) and test.equals(expected[1])
+    assert train.index.equals(expected[0].index)
+
+
+def test_write_csv_writes_the_bytes_pandas_writes(tmp_path: Path) -> None:
+    awkward = [39.1, -0.0, 0.0, np.nan, 1e-7, 1e16, 123456789.123, np.inf, -np.inf, 1 / 3, 3750.0, 2.5e-310]
+    frame = pd.DataFrame(
+        {
+            "species": ["Adelie", "Gentoo, ok", None] * 4,
+            "x": awkward,
+            "y": np.array(awkward[::-1]),
+            "n": np.arange(12),
+            "f32": np.array(awkward, dtype="float32"),
+        }
+    )
+    write_csv(tmp_path / "a.csv", frame)
+    assert (tmp_path / "a.csv").read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode()
+    assert frame["x"].iloc[1] == 0 and np.signbit(frame["x"].iloc[1])  # the frame itself is left as it was
