@@ -6,9 +6,10 @@ For each size it writes a synthetic data set (the real 344 rows resampled with r
 measurement multiplied by 1 + 1 % Gaussian noise, seeded: `synthetic_penguins`), makes a fresh clone of
 this working tree whose params.yaml fetches that file (`fetch.source: url`, a file:// URL and its sha256)
 and trains `--epochs` epochs, then runs a cold `dvc repro` there, the real CLI. It prints, per stage,
-the wall time (from the moment DVC prints "Running stage" to the next stage's line) and the peak
-resident memory of the stage's process (its VmHWM, read from /proc while it runs; Linux only), plus the
-total and the sizes of the git-tracked outputs. Every row carries the load average before and after it:
+the wall time (from the moment DVC prints "Running stage" to the next stage's line), the CPU time of
+the stage's process (user + system: on a shared machine a steadier measure than the wall time) and its
+peak resident memory (VmHWM), both read from /proc while it runs (Linux only), plus the total and the
+sizes of the git-tracked outputs. Every row carries the load average before and after it:
 the machine may be shared. A benchmark, not a test: nothing is asserted. About 2 minutes for the three
 default sizes on 2 cores.
 """
@@ -79,6 +80,7 @@ def point_params(repo: Path, data_file: Path, sha256: str, epochs: int) -> None:
 class StageRecord:
     seconds: float = 0.0
     peak_bytes: int = 0
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -111,9 +113,9 @@ def stage_name(process: psutil.Process) -> str | None:
     return None
 
 
-def watch_memory(root_pid: int, peaks: dict[str, int], stop: threading.Event) -> None:
-    """Until ``stop``: the largest VmHWM seen per stage among ``root_pid``'s descendants. VmHWM only grows, so a
-    peak is missed only if it happens in a stage's last POLL_S seconds."""
+def watch_stages(root_pid: int, peaks: dict[str, int], cpu: dict[str, float], stop: threading.Event) -> None:
+    """Until ``stop``: the largest VmHWM and CPU time seen per stage among ``root_pid``'s descendants. Both only
+    grow, so what is missed is a stage's last POLL_S seconds."""
     try:
         root = psutil.Process(root_pid)
     except psutil.Error:
@@ -127,17 +129,22 @@ def watch_memory(root_pid: int, peaks: dict[str, int], stop: threading.Event) ->
             name = stage_name(child)
             if name:
                 peaks[name] = max(peaks.get(name, 0), high_water_mark(child.pid))
+                try:
+                    times = child.cpu_times()
+                except psutil.Error:
+                    continue
+                cpu[name] = max(cpu.get(name, 0.0), times.user + times.system)
         stop.wait(POLL_S)
 
 
 def cold_repro(repo: Path) -> Run:
     """`dvc repro` in ``repo``, its wall time split at DVC's "Running stage" lines, peak memory per stage."""
-    result, peaks, stop = Run(), {}, threading.Event()
+    result, peaks, cpu, stop = Run(), {}, {}, threading.Event()
     marks: list[tuple[str, float]] = []
     start = time.perf_counter()
     with subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo, env=STREAM_ENV, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:  # fmt: skip
-        watcher = threading.Thread(target=watch_memory, args=(proc.pid, peaks, stop), daemon=True)
+        watcher = threading.Thread(target=watch_stages, args=(proc.pid, peaks, cpu, stop), daemon=True)
         watcher.start()
         assert proc.stdout is not None
         output = []
@@ -153,7 +160,7 @@ def cold_repro(repo: Path) -> Run:
         raise RuntimeError(f"dvc repro exited {proc.returncode} in {repo}:\n{''.join(output)}")
     result.startup_s = marks[0][1] if marks else result.total_s
     for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", result.total_s)], strict=True):
-        result.stages[name] = StageRecord(until - at, peaks.get(name, 0))
+        result.stages[name] = StageRecord(until - at, peaks.get(name, 0), cpu.get(name, 0.0))
     return result
 
 
@@ -182,13 +189,14 @@ def table(rows: int, result: Run, sizes: dict[str, int], loads: str) -> str:
     lines = [
         f"### {rows:,} rows (load average 1/5/15 min: {loads})",
         "",
-        "| stage | seconds | peak memory (MB) |",
-        "| --- | ---: | ---: |",
-        f"| DVC start-up | {result.startup_s:.1f} | |",
+        "| stage | wall seconds | CPU seconds | peak memory (MB) |",
+        "| --- | ---: | ---: | ---: |",
+        f"| DVC start-up | {result.startup_s:.1f} | | |",
     ]
     for name, record in result.stages.items():
-        lines.append(f"| {name} | {record.seconds:.1f} | {record.peak_bytes / 2**20:.0f} |")
-    lines.append(f"| **cold `dvc repro`, total** | **{result.total_s:.1f}** | |")
+        lines.append(f"| {name} | {record.seconds:.1f} | {record.cpu_s:.1f} | {record.peak_bytes / 2**20:.0f} |")
+    cpu_total = sum(record.cpu_s for record in result.stages.values())
+    lines.append(f"| **cold `dvc repro`, total** | **{result.total_s:.1f}** | {cpu_total:.1f} (stages) | |")
     largest = next(iter(sizes.items()), ("(none)", 0))
     lines += ["", f"Largest git-tracked output: `{largest[0]}`, {largest[1] / 1024:.0f} KB "]
     lines[-1] += f"(all {len(sizes)} files: {sum(sizes.values()) / 1024:.0f} KB)."
