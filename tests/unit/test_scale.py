@@ -142,11 +142,11 @@ def test_chunked_prediction_is_bit_identical_to_one_call(default_params: Any) ->
     from penguins import modeling
 
     rng = np.random.default_rng(0)
-    x = (rng.normal(size=(5000, 4)) * [5, 2, 14, 800] + [44, 17, 200, 4200]).astype("float32")
+    x = (rng.normal(size=(1000, 4)) * [5, 2, 14, 800] + [44, 17, 200, 4200]).astype("float32")
     modeling.configure_determinism(0, op_determinism=True)
     model = modeling.build_model(4, 3, default_params.train, x[:100])
-    one_call = model.predict(x, batch_size=64, verbose=0)
-    chunked = modeling.predict(model, x, batch=64, chunk=64 * 7)  # 5000 = 11 chunks of 448 rows and 72 more
+    one_call = model.predict(x, batch_size=16, verbose=0)
+    chunked = modeling.predict(model, x, batch=16, chunk=16 * 7)  # 1000 = 8 chunks of 112 rows and 104 more
     np.testing.assert_array_equal(chunked, one_call)
     assert modeling.predict(model, x[:0], batch=64, chunk=128).shape == (0, 3)
     with pytest.raises(ValueError, match="must be a multiple of batch"):
@@ -184,3 +184,37 @@ def test_write_csv_writes_the_bytes_pandas_writes(tmp_path: Path) -> None:
     write_csv(tmp_path / "a.csv", frame)
     assert (tmp_path / "a.csv").read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode()
     assert frame["x"].iloc[1] == 0 and np.signbit(frame["x"].iloc[1])  # the frame itself is left as it was
+
+
+# ---- make bench-scale's bookkeeping ----------------------------------------------------------------
+
+
+def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
+    import subprocess
+
+    import yaml
+
+    from tools.bench_scale import point_params, write_synthetic
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "params.yaml").write_text((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "config", "user.name", "t"],
+        ["git", "config", "user.email", "t@t.invalid"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "x"],
+    ):
+        subprocess.run(cmd, cwd=repo, check=True)
+    sha256 = write_synthetic(tmp_path / "data.csv", 2000)
+    point_params(repo, tmp_path / "data.csv", sha256, epochs=1)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert params["fetch"] | {"timeout_s": None} == {
+        "source": "url",
+        "url": (tmp_path / "data.csv").as_uri(),
+        "sha256": sha256,
+        "timeout_s": None,
+    }
+    assert params["train"]["epochs"] == 1
+    assert len((tmp_path / "data.csv").read_text().splitlines()) == 2001
