@@ -108,6 +108,11 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmark
 
+.PHONY: bench-scale
+ROWS ?= 10000 100000 1000000
+bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
+	python -m tools.bench_scale --rows $(ROWS) $(ARGS)
+
 bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
 	python -m tools.sweep_bench $(ARGS)
 

@@ -29,6 +29,18 @@ def prediction_table(
     return table
 
 
+def confusion_counts(actual: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> pd.DataFrame:
+    """The confusion matrix as rows actual, predicted, count: every pair of classes in class order, zeros included.
+
+    Its size depends on the number of classes only, not on the test set's: what git tracks (plots/confusion.csv),
+    while the per-sample pairs stay in data/predictions/test.csv (DVC's cache)."""
+    labels = list(classes)
+    index = pd.MultiIndex.from_product([labels, labels], names=["actual", "predicted"])
+    pairs = pd.DataFrame({"actual": list(actual), "predicted": list(predicted)})
+    counts = pairs.value_counts().reindex(index, fill_value=0)
+    return counts.rename("count").astype("int64").reset_index()
+
+
 def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
     """Accuracy, categorical cross-entropy, macro F1 and per-class precision/recall/F1/support."""
     # Imported here: predict uses prediction_table and should not pay for scikit-learn's metrics.

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from penguins.errors import PipelineError
@@ -45,7 +46,21 @@ def write_json(path: Path, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def float_text(values: np.ndarray) -> np.ndarray:
+    """What pandas' to_csv writes for a float64 column (NumPy's shortest repr, "" for NaN), formatted once per
+    distinct value: a million rows of measurements have a few thousand, so writing takes half the time."""
+    bits, inverse = np.unique(values.view(np.int64), return_inverse=True)  # by bits: -0.0 is not 0.0
+    distinct = bits.view(np.float64)
+    text = distinct.astype(str).astype(object)
+    text[np.isnan(distinct)] = ""
+    return text[inverse.reshape(-1)]
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """``frame.to_csv`` without the index, "\n" line ends; the same bytes, float64 columns formatted faster."""
+    floats = [column for column, dtype in frame.dtypes.items() if dtype == np.float64]
+    if floats and frame.columns.is_unique:
+        frame = frame.assign(**{str(c): float_text(frame[c].to_numpy()) for c in floats})
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
 

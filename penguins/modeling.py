@@ -111,6 +111,23 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
     )
 
 
+# Prediction: Keras' predict() in steps of PREDICT_BATCH rows (its default, 32, takes ~10 s for 200,000 rows,
+# this ~0.5 s), handed PREDICT_CHUNK rows at a time, so that what Keras holds per call stays bounded. The chunk
+# is a multiple of the batch, so the steps are the very ones one call on all rows would make: identical bits
+# (tested). Another batch size can change the last bits: 8192 changed 76 of 200,000 rows by up to 7.5e-9 here.
+PREDICT_BATCH = 1024
+PREDICT_CHUNK = 64 * PREDICT_BATCH
+
+
+def predict(model: keras.Model, x: np.ndarray, batch: int = PREDICT_BATCH, chunk: int = PREDICT_CHUNK) -> np.ndarray:
+    """The model's outputs for every row of ``x``, predicted ``chunk`` rows at a time in steps of ``batch`` rows;
+    bit for bit what one ``model.predict(x, batch_size=batch)`` returns."""
+    if chunk % batch:
+        raise ValueError(f"chunk ({chunk} rows) must be a multiple of batch ({batch} rows)")
+    parts = [model.predict(x[start : start + chunk], batch_size=batch, verbose=0) for start in range(0, len(x), chunk)]
+    return np.concatenate(parts) if parts else np.zeros((0, model.output_shape[-1]), dtype="float32")
+
+
 def trainable_parameter_count(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 

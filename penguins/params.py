@@ -84,6 +84,14 @@ class DataParams(Section):
         return self
 
 
+class ExploreParams(Section):
+    """explore's pairplot draws at most ``max_points`` rows: a seeded sample, stratified by class, above that.
+    The pairplot's cost then stays the same at any data size; data_summary.json still counts every row."""
+
+    max_points: Annotated[int, Field(ge=100, le=100_000)]  # below 100 a class may vanish; above, seconds per 10k
+    seed: Seed
+
+
 class SplitParams(Section):
     test_size: Fraction
     random_state: Seed
@@ -116,6 +124,7 @@ class CheckParams(Section):
 class Params(Section):
     fetch: FetchParams
     data: DataParams
+    explore: ExploreParams
     split: SplitParams
     train: TrainParams
     check: CheckParams
@@ -124,7 +133,7 @@ class Params(Section):
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate the whole params mapping at once and return typed, immutable params."""
     if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, split, train, check)")
+        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, explore, split, train, check)")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

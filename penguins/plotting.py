@@ -27,7 +27,7 @@ DPI = 100
 # matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 CURVES = (("loss", "Loss (categorical cross-entropy)"), ("accuracy", "Accuracy"))
-CONFUSION_COLUMNS = ("actual", "predicted")
+CONFUSION_COLUMNS = ("actual", "predicted")  # and "count" (evaluate's file); without it, a row is one sample
 
 
 @contextlib.contextmanager
@@ -54,8 +54,12 @@ def save_png(figure: Figure, path: Path) -> None:
         plt.close(figure)
 
 
-def pairplot(complete: pd.DataFrame, features: Sequence[str], target: str, hue_order: Sequence[str]) -> Figure:
-    """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels."""
+def pairplot(
+    complete: pd.DataFrame, features: Sequence[str], target: str, hue_order: Sequence[str], of_rows: int | None = None
+) -> Figure:
+    """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels.
+
+    ``of_rows``: when ``complete`` is a sample of a larger table, that table's row count, said in the title."""
     labels = {feature: axis_label(feature) for feature in features}
     grid = sns.pairplot(
         complete.rename(columns=labels),
@@ -65,8 +69,13 @@ def pairplot(complete: pd.DataFrame, features: Sequence[str], target: str, hue_o
         height=2.2,
         plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
     )
+    shown = (
+        f"{len(complete)} rows with every measurement"
+        if of_rows is None or of_rows == len(complete)
+        else f"a random sample of {len(complete):,} of the {of_rows:,} rows with every measurement, stratified"
+    )
     grid.figure.suptitle(
-        f"Palmer penguins: measurements by {target} ({len(complete)} rows with every measurement)",
+        f"Palmer penguins: measurements by {target} ({shown})",
         y=1.02,
         fontsize="large",
         fontweight="bold",
@@ -89,7 +98,10 @@ def training_curves(history: pd.DataFrame) -> Figure:
 
 
 def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) -> pd.DataFrame:
-    """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted."""
+    """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted.
+
+    Each row of ``pairs`` counts ``count`` samples (evaluate's aggregated plots/confusion.csv), or one where
+    there is no such column (a per-sample file, as evaluate wrote before)."""
     for column in CONFUSION_COLUMNS:
         unknown = ~pairs[column].isin(classes)
         if unknown.any():
@@ -97,8 +109,9 @@ def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) ->
                 f"{source}: column {column!r} has label {pairs[column][unknown].iloc[0]!r}, not one of data.classes "
                 f"({', '.join(classes)}); run `dvc repro` so evaluate and figures use the same params"
             )
-    counts = pd.crosstab(pairs["actual"], pairs["predicted"])
-    return counts.reindex(index=list(classes), columns=list(classes), fill_value=0)
+    weights = pairs["count"] if "count" in pairs else pd.Series(1, index=pairs.index)
+    counts = weights.groupby([pairs["actual"], pairs["predicted"]]).sum().unstack(fill_value=0)
+    return counts.reindex(index=list(classes), columns=list(classes), fill_value=0).astype("int64")
 
 
 def confusion_heatmap(table: pd.DataFrame, target: str) -> Figure:

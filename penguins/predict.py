@@ -286,8 +286,8 @@ def predict(model_path: Path, values: pd.DataFrame, card: ModelCard, card_source
         str(model_path),
         card_source,
     )
-    # Exactly evaluate's call (Keras batches internally): the same rows give the same bits.
-    return model.predict(values[list(card.features)].to_numpy("float32"), verbose=0)
+    # Exactly evaluate's call (in bounded chunks of whole batches): the same rows give the same bits.
+    return modeling.predict(model, values[list(card.features)].to_numpy("float32"))
 
 
 # --------------------------------------------------------------------------------------------

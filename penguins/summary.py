@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from penguins.errors import PipelineError
@@ -47,3 +48,37 @@ def data_summary(raw: pd.DataFrame, complete: pd.DataFrame, data: DataParams) ->
             name: round(int(counts.get(name, 0)) / max(len(labels), 1), FRACTION_DIGITS) for name in order
         },
     }
+
+
+def sample_quotas(counts: Sequence[int], size: int) -> list[int]:
+    """How many rows of each class a stratified sample of ``size`` rows takes: proportional to ``counts``, the
+    rounding left-overs to the largest remainders (ties: the earlier class), and at least one row of every
+    class that has rows (taken from the class with the most, while it has two), so that no colour vanishes."""
+    total = sum(counts)
+    exact = [count * size / total for count in counts]
+    quotas = [int(q) for q in exact]
+    by_remainder = sorted(range(len(counts)), key=lambda i: (-(exact[i] - quotas[i]), i))
+    for i in by_remainder[: size - sum(quotas)]:
+        quotas[i] += 1
+    for i, count in enumerate(counts):
+        donor = max(range(len(counts)), key=lambda j: (quotas[j], -j))
+        if count and not quotas[i] and quotas[donor] > 1:  # (more classes than rows: some must go)
+            quotas[i] += 1
+            quotas[donor] -= 1
+    return quotas
+
+
+def plot_sample(complete: pd.DataFrame, target: str, max_points: int, seed: int) -> pd.DataFrame:
+    """``complete`` itself if it has at most ``max_points`` rows; otherwise a seeded random sample of exactly
+    ``max_points`` rows, stratified by ``target`` (each class in its share), in the original row order.
+
+    A picture of a sample costs the same at any data size; the same data and seed give the same sample."""
+    if len(complete) <= max_points:
+        return complete
+    labels = complete[target].astype(str).to_numpy()
+    classes = sorted(set(labels))
+    members = [np.flatnonzero(labels == name) for name in classes]
+    quotas = sample_quotas([len(rows) for rows in members], max_points)
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate([rng.choice(rows, size=n, replace=False) for rows, n in zip(members, quotas, strict=True)])
+    return complete.iloc[np.sort(chosen)].reset_index(drop=True)

@@ -2,7 +2,9 @@
 
 Input:  models/model.keras, models/model.json, data/split/test.csv
 Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-class precision/recall/f1/support
-        plots/confusion.csv         one row per test sample: actual,predicted (DVC's `confusion` template)
+        plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
+                                    so its size does not grow with the test set (git tracks it; dvc.yaml draws
+                                    it with .dvc/plots/confusion_counts.json, DVC's confusion template by count)
         data/predictions/test.csv   each test row's features, actual, predicted and one prob_<class> per class
                                     (4 decimals: the precision that is the same on every CPU)
 """
@@ -16,7 +18,7 @@ import numpy as np
 from penguins.card import read_card
 from penguins.cli import run_cli, stage_parser
 from penguins.columns import target_columns
-from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
+from penguins.evaluation import PROBABILITY_DIGITS, confusion_counts, prediction_table, score
 from penguins.io import read_csv, write_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
@@ -33,13 +35,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 
     model = modeling.load_model(Paths.MODEL)
-    probabilities = model.predict(test[features].to_numpy("float32"), verbose=0)
+    probabilities = modeling.predict(model, test[features].to_numpy("float32"))  # in bounded chunks
     actual = np.asarray(classes)[test[onehot].to_numpy().argmax(axis=1)]
 
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)
     predictions.insert(len(features), "actual", actual)
     write_json(Paths.METRICS, score(actual, probabilities, classes))
-    write_csv(Paths.CONFUSION, predictions[["actual", "predicted"]])
+    write_csv(Paths.CONFUSION, confusion_counts(actual, predictions["predicted"], classes))
     write_csv(Paths.PREDICTIONS, predictions)
 
 

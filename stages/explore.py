@@ -2,10 +2,13 @@
 
 Input:  data/raw/penguins.csv
 Output: plots/pairplot.png          seaborn pairplot of data.features coloured by data.target (rows with
-                                    every measurement; the lesson's first picture)
+                                    every measurement; the lesson's first picture). Above explore.max_points
+                                    such rows it draws a seeded sample of that many, stratified by class, and
+                                    its title says so: the picture costs the same at any data size
         metrics/data_summary.json   rows, columns, rows_complete (what clean keeps), missing values per
                                     column, class balance (class_counts, class_fractions)
-Params: data.features, data.target, data.classes (the colour order; other labels found are added after)
+Params: data.features, data.target, data.classes (the colour order; other labels found are added after),
+        explore.max_points, explore.seed
 """
 
 from __future__ import annotations
@@ -17,17 +20,20 @@ from penguins.io import read_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.plotting import pairplot, save_png, theme
-from penguins.summary import class_order, complete_rows, data_summary
+from penguins.summary import class_order, complete_rows, data_summary, plot_sample
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
-    data = load_params().data
-    raw = read_csv(Paths.RAW)
+    params = load_params()
+    data = params.data
+    raw = read_csv(Paths.RAW)  # every column: the summary counts missing values in each
     complete = complete_rows(raw, data)
+    drawn = plot_sample(complete, data.target, params.explore.max_points, params.explore.seed)
     with theme():
         hue_order = class_order(complete[data.target], data.classes)
-        save_png(pairplot(complete, data.features, data.target, hue_order), Paths.PAIRPLOT)
+        figure = pairplot(drawn, data.features, data.target, hue_order, of_rows=len(complete))
+        save_png(figure, Paths.PAIRPLOT)
     write_json(Paths.DATA_SUMMARY, data_summary(raw, complete, data))
 
 

@@ -1,7 +1,7 @@
 """figures: the lesson's pictures of training and evaluation, as PNG files.
 
 Input:  dvclive/plots/metrics/   per epoch: train/loss, train/accuracy and (with validation) eval/loss, eval/accuracy
-        plots/confusion.csv      per test sample: actual, predicted
+        plots/confusion.csv      the confusion matrix: actual, predicted, count
 Output: plots/training_curves.png    loss and accuracy per epoch, training and validation, side by side
         plots/confusion_heatmap.png  the lesson's annotated seaborn heatmap of the confusion matrix,
                                      data.classes on both axes (rows: actual, columns: predicted)

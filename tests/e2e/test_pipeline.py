@@ -79,8 +79,11 @@ def test_reloaded_model_predicts_what_evaluate_wrote(pipeline: dict[str, Any]) -
     probabilities = model.predict(test[card["features"]].to_numpy("float32"), verbose=0).astype("float64")
     np.testing.assert_array_equal(written[[f"prob_{c}" for c in card["classes"]]].to_numpy(), probabilities.round(4))
     assert written["predicted"].tolist() == [card["classes"][i] for i in probabilities.argmax(axis=1)]
-    confusion = pd.read_csv(repo / "plots/confusion.csv")
-    assert list(confusion.columns) == ["actual", "predicted"] and len(confusion) == 69
+    confusion = pd.read_csv(repo / "plots/confusion.csv")  # aggregated: 3 x 3 rows whatever the test set's size
+    assert list(confusion.columns) == ["actual", "predicted", "count"] and len(confusion) == 9
+    pairs = pd.crosstab(written["actual"], written["predicted"]).stack()
+    assert confusion.set_index(["actual", "predicted"])["count"][pairs.index].tolist() == pairs.tolist()
+    assert confusion["count"].sum() == 69
 
 
 def test_metrics_and_plots_are_declared_for_dvc(pipeline: dict[str, Any], tmp_path: Path) -> None:
@@ -93,6 +96,11 @@ def test_metrics_and_plots_are_declared_for_dvc(pipeline: dict[str, Any], tmp_pa
     plots = json.loads(dvc("plots", "show", "--json", "--split", "-o", str(tmp_path), cwd=repo).stdout)["data"]
     assert list(plots) == [IMAGE_PLOTS[0], "Loss", "Accuracy", IMAGE_PLOTS[1], "plots/confusion.csv", IMAGE_PLOTS[2]]
     assert all(plots[name][0]["type"] == "image" for name in IMAGE_PLOTS)
+    # the confusion plot sums `count` (.dvc/plots/confusion_counts.json): DVC's `confusion` template counts rows
+    confusion = plots["plots/confusion.csv"][0]
+    assert {"op": "sum", "field": "xy_weight", "as": "xy_count"} in confusion["content"]["spec"]["transform"][1][
+        "aggregate"
+    ]
     assert "Data and pipelines are up to date." in dvc("status", cwd=repo).stdout
 
 

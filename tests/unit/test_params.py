@@ -88,7 +88,7 @@ def test_activation_names_every_choice(raw_params: dict[str, Any]) -> None:
     ("edit", "message"),
     [
         (lambda p: p["train"].update(epoch=5), f"unknown key train.epoch (known in 'train': {TRAIN_KEYS})"),
-        (lambda p: p.update(extra={}), "unknown key extra (known: fetch, data, split, train, check)"),
+        (lambda p: p.update(extra={}), "unknown key extra (known: fetch, data, explore, split, train, check)"),
         (lambda p: p["train"].pop("seed"), "train.seed must be set"),
         (lambda p: p.pop("split"), "split must be set"),
         (lambda p: p.update(train=[1]), "train must be a mapping, got [1]"),
@@ -127,5 +127,7 @@ def test_unreadable_params_file(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match=r"^params\.yaml is not valid YAML: "):
         load_params(path)
     path.write_text("- a list\n")
-    with pytest.raises(PipelineError, match=r"^params\.yaml: expected a mapping of sections \(fetch, data, split, "):
+    with pytest.raises(
+        PipelineError, match=r"^params\.yaml: expected a mapping of sections \(fetch, data, explore, split, "
+    ):
         load_params(path)
