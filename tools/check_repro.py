@@ -30,12 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from penguins.environment import environment_record
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
-from penguins.params import load_params
+from penguins.params import load_params, read_yaml
 from tools.workspace import dvc, flatten, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
@@ -192,7 +190,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         clone = Path(tmp) / "clone"
         run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(clone)], cwd=repo)
         head = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
-        committed_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        committed_lock = read_yaml(clone / "dvc.lock")
         committed_metrics = read_metrics(clone, metric_files)
         repro = dvc("repro", cwd=clone, check=False)
         if repro.returncode != 0:
@@ -200,13 +198,13 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
             output = (repro.stdout + repro.stderr)[-3000:]
             report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{output}\n```")
             return
-        reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        reproduced_lock = read_yaml(clone / "dvc.lock")
         reproduced_metrics = read_metrics(clone, metric_files)
         committed_model, first_model = output_md5(committed_lock, model_path), output_md5(reproduced_lock, model_path)
         second_model = None
         if first_model != committed_model:  # another platform, or training that is not deterministic here?
             dvc("repro", "--force", "--single-item", MODEL_STAGE, cwd=clone)
-            second_model = output_md5(yaml.safe_load((clone / "dvc.lock").read_text()), model_path)
+            second_model = output_md5(read_yaml(clone / "dvc.lock"), model_path)
 
     verdict = model_verdict(committed_model, first_model, second_model)
     old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
@@ -308,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
+    pipeline = read_yaml(repo / "dvc.yaml")
     report = Report()
     check_lock_in_step(repo, pipeline, report)
     if not report.failures:

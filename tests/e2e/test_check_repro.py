@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+from dvc.utils.serialize import modify_yaml
 
 from tests.conftest import BIN, edit_params, run
 from tools.workspace import clone_worktree
@@ -28,15 +28,14 @@ def commit(repo: Path, message: str) -> None:
 def set_lock_md5(repo: Path, path: str, md5: str | None = None) -> None:
     """Write ``md5`` (default: the file's real md5) for output ``path`` into dvc.lock."""
     lock_file = repo / "dvc.lock"
-    lock = yaml.safe_load(lock_file.read_text())
-    for entry in lock["stages"].values():
-        for out in entry.get("outs", []):
-            if out["path"] == path and md5:
-                out["md5"] = md5
-            elif out["path"] == path:
-                out["md5"] = hashlib.md5((repo / path).read_bytes()).hexdigest()
-                out["size"] = (repo / path).stat().st_size
-    lock_file.write_text(yaml.safe_dump(lock, sort_keys=False))
+    with modify_yaml(lock_file) as lock:  # as DVC reads and writes it
+        for entry in lock["stages"].values():
+            for out in entry.get("outs", []):
+                if out["path"] == path and md5:
+                    out["md5"] = md5
+                elif out["path"] == path:
+                    out["md5"] = hashlib.md5((repo / path).read_bytes()).hexdigest()
+                    out["size"] = (repo / path).stat().st_size
 
 
 @pytest.fixture
