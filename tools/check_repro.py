@@ -155,10 +155,115 @@ def model_verdict(committed: str, first: str, second: str | None) -> str:
     return "nondeterministic" if second != first else "other platform"
 
 
+def producer_of(path: str, producers: Mapping[str, str]) -> str | None:
+    """The output of the pipeline that ``path`` is, or lies in (a file inside an output directory), else None."""
+    for out in producers:
+        if path == out or path.startswith(out.rstrip("/") + "/"):
+            return out
+    return None
+
+
+def stage_order(pipeline: Mapping[str, Any]) -> list[str]:
+    """The stages, each after every stage whose outputs it reads (dvc.yaml order among independent ones)."""
+    producers = produced_paths(pipeline)
+    stages = pipeline["stages"]
+    upstream = {
+        stage: {producers[out] for dep in spec.get("deps", []) if (out := producer_of(dep, producers))} - {stage}
+        for stage, spec in stages.items()
+    }
+    order: list[str] = []
+    while len(order) < len(stages):
+        ready = [s for s in stages if s not in order and upstream[s] <= set(order)]
+        if not ready:
+            raise PipelineError(f"dvc.yaml: the stages {sorted(set(stages) - set(order))} depend on each other")
+        order.append(ready[0])
+    return order
+
+
+IDENTICAL, DERIVED, OTHER_PLATFORM, MUST_MATCH = "identical", "derived", "other platform", "must match"
+
+
+def output_verdicts(
+    pipeline: Mapping[str, Any],
+    committed: Mapping[str, tuple[str, str]],
+    reproduced: Mapping[str, tuple[str, str]],
+    verdict: str,
+    model_stage: str = MODEL_STAGE,
+) -> dict[str, tuple[str, str]]:
+    """{output: (judgement, why)} along the derivation graph. An output may differ from the committed one only
+    when something it is derived from differs (DERIVED, naming that input), or when it is the model's and the
+    model was made on another platform (OTHER_PLATFORM: two re-runs here agree, the commit does not). An output
+    whose inputs all reproduced byte-identically must be identical itself (MUST_MATCH when it is not), whatever
+    the platform: so a hand-edited metrics file fails even when the model it derives from differs elsewhere."""
+    producers = produced_paths(pipeline)
+    differs = {
+        p for p in set(committed) | set(reproduced) if committed.get(p, ("", "-"))[1] != reproduced.get(p, ("", "-"))[1]
+    }
+    judged: dict[str, tuple[str, str]] = {}
+    for stage in stage_order(pipeline):
+        spec = pipeline["stages"][stage]
+        changed_inputs = sorted(
+            {out for dep in spec.get("deps", []) if (out := producer_of(dep, producers)) and out in differs}
+        )
+        for path in (p for p, owner in producers.items() if owner == stage):
+            if path not in differs:
+                judged[path] = (IDENTICAL, "")
+            elif changed_inputs:
+                judged[path] = (DERIVED, f"derived from {', '.join(changed_inputs)}, which differs")
+            elif stage == model_stage and verdict == "other platform":
+                judged[path] = (OTHER_PLATFORM, "the model stage, on another platform")
+            elif stage == model_stage:
+                judged[path] = (MUST_MATCH, "must match exactly on the same platform")
+            else:
+                judged[path] = (
+                    MUST_MATCH,
+                    "must match exactly: all it is derived from reproduced byte-identically",
+                )
+    return judged
+
+
+def compare_outputs(
+    pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any], reproduced_lock: Mapping[str, Any], verdict: str
+) -> tuple[list[str], list[str], set[str]]:
+    """Markdown rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
+    old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
+    judged = output_verdicts(pipeline, old, new, verdict)
+    order = stage_order(pipeline)
+    rows, failures = [], []
+    for path in sorted(set(old) | set(new), key=lambda p: (order.index((old.get(p) or new.get(p))[0]), p)):
+        stage, old_md5 = old.get(path, (new[path][0], "-"))
+        new_md5 = new.get(path, ("", "-"))[1]
+        judgement, why = judged.get(path, (MUST_MATCH, "not declared in dvc.yaml"))
+        if judgement == IDENTICAL:
+            result = "✅ identical"
+        elif judgement == OTHER_PLATFORM:
+            result = "≈ differs (other platform: metrics checked below)"
+        elif judgement == DERIVED:
+            result = f"≈ differs ({why})"
+        else:
+            result = "❌ differs"
+            failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+    return rows, failures, {p for p, (judgement, _) in judged.items() if judgement in (DERIVED, OTHER_PLATFORM)}
+
+
 # ---- steps -------------------------------------------------------------------------------------
 
 
+def missing_lock(repo: Path) -> str | None:
+    """One line when there is no dvc.lock to check against (then `dvc status` would call every output changed)."""
+    if (repo / "dvc.lock").is_file():
+        return None
+    if run(["git", "cat-file", "-e", "HEAD:dvc.lock"], cwd=repo, check=False).returncode == 0:
+        return "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one"
+    return "dvc.lock is not committed: run `dvc repro` and commit dvc.lock"
+
+
 def check_lock_in_step(repo: Path, pipeline: Mapping[str, Any], report: Report) -> None:
+    if missing := missing_lock(repo):
+        report.failures.append(f"{missing} (the check stops here, nothing was re-run)")
+        report.sections.append(f"### 1. dvc.lock in step with code, params and data\n\n- ❌ {missing}")
+        return
     status = json.loads(dvc("status", "--json", cwd=repo).stdout or "{}")
     problems = lock_problems(status, produced_paths(pipeline))
     if run(["git", "status", "--porcelain", "--", "dvc.lock"], cwd=repo).stdout.strip():
@@ -184,7 +289,6 @@ def output_md5(lock: Mapping[str, Any], path: str) -> str:
 
 def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, report: Report) -> None:
     metric_files = list(pipeline.get("metrics", []))
-    dependent = model_dependent_stages(pipeline)
     model_path = next(iter(produced_paths({"stages": {MODEL_STAGE: pipeline["stages"][MODEL_STAGE]}})))
     with tempfile.TemporaryDirectory(prefix="check-repro-") as tmp:
         clone = Path(tmp) / "clone"
@@ -207,23 +311,8 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
             second_model = output_md5(read_yaml(clone / "dvc.lock"), model_path)
 
     verdict = model_verdict(committed_model, first_model, second_model)
-    old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
-    order = list(pipeline["stages"])
-    rows = []
-    for path in sorted(set(old) | set(new), key=lambda p: (order.index((old.get(p) or new.get(p))[0]), p)):
-        stage, old_md5 = old.get(path, (new[path][0], "-"))
-        new_md5 = new.get(path, ("", "-"))[1]
-        if old_md5 == new_md5:
-            result = "✅ identical"
-        elif stage in dependent and verdict == "other platform":
-            result = "≈ differs (other platform: metrics checked below)"
-        else:
-            result = "❌ differs"
-            why = "must match exactly on the same platform" if stage in dependent else "data must match exactly"
-            report.failures.append(
-                f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})"
-            )
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+    rows, failures, tolerated = compare_outputs(pipeline, committed_lock, reproduced_lock, verdict)
+    report.failures += failures
 
     model_text = {
         "identical": "The model is byte-identical to the committed one.",
@@ -247,8 +336,9 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         environment_lines(environment_record())
     )
     section = [f"### 2. Re-run from a clean clone of {head}", model_text, table, machine]
-    if verdict == "other platform":
-        metric_rows, metric_failures = compare_metrics(committed_metrics, reproduced_metrics, tolerance)
+    checked = {path: values for path, values in committed_metrics.items() if path in tolerated}
+    if verdict == "other platform" and checked:  # metrics of byte-identical inputs were compared exactly above
+        metric_rows, metric_failures = compare_metrics(checked, reproduced_metrics, tolerance)
         report.failures += metric_failures
         section.append(
             f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"

@@ -95,3 +95,15 @@ def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path, accurac
     if not passes:
         assert "metric accuracy (metrics/metrics.json): committed" in proc.stdout
         assert "beyond tolerance 0.05" in proc.stdout
+
+
+def test_deleted_lock_is_one_line(fresh_clone: Path) -> None:
+    (fresh_clone / "dvc.lock").unlink()
+    proc = check(fresh_clone)
+    assert proc.returncode == 1
+    failures = [line for line in proc.stdout.splitlines() if line.startswith("- ")]
+    assert failures == [
+        "- dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one "
+        "(the check stops here, nothing was re-run)",
+        "- ❌ dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one",
+    ], proc.stdout
