@@ -6,13 +6,17 @@
    command for any stage (outputs that are merely absent, as in a fresh clone, are fine), and dvc.lock
    must have no uncommitted changes. Failing here names the stage and what changed; nothing is re-run.
 2. Re-run: `git clone` HEAD into a temporary directory, `dvc repro` there and compare every output's md5
-   with the committed dvc.lock. Outputs of stages that do not depend on the model (validate_params, fetch,
-   clean, encode, split, ...) must match exactly. When the model and what derives from it (train, evaluate
-   and stages downstream) match too, the check passes. When they differ, train is run once more: a second
-   model unlike the first means training is not deterministic on this machine (a failure); two equal models
-   mean the committed one was made on another platform (other CPU, OS or build), and then every metric must
-   stay within params.yaml's check.metric_tolerance. This machine's environment (CPU, versions, pinned knobs)
-   is printed in the report: it is not a pipeline output, so it never makes dvc.lock differ between machines.
+   with the committed dvc.lock, along the derivation graph: an output may differ only when something it is
+   derived from differs, so everything derived from byte-identical outputs must be byte-identical (data stages,
+   and, when the model reproduces, evaluate and the pictures: a hand-edited metrics file fails whatever the
+   platform). When the model differs, train is run once more: a second model unlike the first means training is
+   not deterministic on this machine (a failure); two equal models mean the committed one was made on another
+   platform (other CPU, OS or build). Then the committed model, if this repository's DVC cache has it, is put in
+   place and the stages downstream of it are re-run: their outputs must equal the committed ones exactly.
+   Without it (`dvc pull` brings it), what derives from the model is judged by params.yaml's
+   check.metric_tolerance only. This machine's environment (CPU, versions, pinned knobs) is printed in the
+   report: it is not a pipeline output, so it never makes dvc.lock differ between machines. A missing dvc.lock
+   is reported in one line.
 3. Changes against a base revision (default: `main` when HEAD is not main, else HEAD~1):
    `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment.
 
@@ -287,6 +291,64 @@ def output_md5(lock: Mapping[str, Any], path: str) -> str:
     return lock_outputs(lock).get(path, ("", "-"))[1]
 
 
+def cached_object(repo: Path, md5: str) -> Path | None:
+    """Where ``repo``'s DVC cache keeps the file with this md5, or None when it is not there."""
+    from dvc.repo import Repo  # DVC's own cache layout (and cache.dir setting)
+
+    with Repo(str(repo)) as dvc_repo:
+        path = Path(dvc_repo.cache.local.oid_to_path(md5))
+    return path if path.is_file() else None
+
+
+def rederive_from_committed_model(
+    repo: Path, clone: Path, pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any]
+) -> tuple[dict[str, tuple[str, str]], str] | None:
+    """Put the committed model stage's outputs (from ``repo``'s DVC cache) into ``clone`` and re-run the stages
+    downstream of it there: {output: (stage, md5)} of what they made, and the stages re-run. None when the
+    committed model is not in the cache (a clean clone without `dvc pull`)."""
+    committed = lock_outputs(committed_lock)
+    model_outs = [(path, md5) for path, (stage, md5) in committed.items() if stage == MODEL_STAGE]
+    found = {}
+    for path, md5 in model_outs:
+        if (repo / path).is_dir() or md5.endswith(".dir"):
+            continue  # a directory output (DVCLive's, git-tracked here): restored by git below
+        if (source := cached_object(repo, md5)) is None:
+            return None
+        found[md5] = source
+    for md5, source in found.items():
+        target = clone / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    run(["git", "checkout", "--", "."], cwd=clone)  # the committed dvc.lock and git-tracked outputs
+    dvc("checkout", "--force", MODEL_STAGE, cwd=clone)
+    downstream = [s for s in stage_order(pipeline) if s in model_dependent_stages(pipeline) - {MODEL_STAGE}]
+    for stage in downstream:
+        dvc("repro", "--force", "--single-item", stage, cwd=clone)
+    made = lock_outputs(read_yaml(clone / "dvc.lock"))
+    return {path: made[path] for path, (stage, _) in committed.items() if stage in downstream and path in made}, (
+        ", ".join(downstream)
+    )
+
+
+def rederived_rows(
+    committed_lock: Mapping[str, Any], rederived: Mapping[str, tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Rows and failures for outputs re-made from the committed model: they must equal the committed ones."""
+    committed = lock_outputs(committed_lock)
+    rows, failures = [], []
+    for path, (stage, md5) in rederived.items():
+        old_md5 = committed[path][1]
+        if md5 == old_md5:
+            rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ✅ identical |")
+            continue
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ❌ differs |")
+        failures.append(
+            f"output {path} (stage {stage}): committed md5 {old_md5}, re-derived from the committed model {md5} "
+            "(must match exactly: the committed model is byte-identical to itself on any platform)"
+        )
+    return rows, failures
+
+
 def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, report: Report) -> None:
     metric_files = list(pipeline.get("metrics", []))
     model_path = next(iter(produced_paths({"stages": {MODEL_STAGE: pipeline["stages"][MODEL_STAGE]}})))
@@ -306,9 +368,18 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         reproduced_metrics = read_metrics(clone, metric_files)
         committed_model, first_model = output_md5(committed_lock, model_path), output_md5(reproduced_lock, model_path)
         second_model = None
+        rederived = None
         if first_model != committed_model:  # another platform, or training that is not deterministic here?
             dvc("repro", "--force", "--single-item", MODEL_STAGE, cwd=clone)
             second_model = output_md5(read_yaml(clone / "dvc.lock"), model_path)
+            if second_model == first_model:  # another platform: what derives from the committed model is exact
+                try:
+                    rederived = rederive_from_committed_model(repo, clone, pipeline, committed_lock)
+                except RuntimeError as exc:  # a dvc command failed: its output, shortened, in the report
+                    report.failures.append("re-deriving the outputs from the committed model failed (see below)")
+                    report.sections.append(
+                        f"### 2. Re-derived from the committed model\n\n```\n{str(exc)[-3000:]}\n```"
+                    )
 
     verdict = model_verdict(committed_model, first_model, second_model)
     rows, failures, tolerated = compare_outputs(pipeline, committed_lock, reproduced_lock, verdict)
@@ -336,6 +407,20 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         environment_lines(environment_record())
     )
     section = [f"### 2. Re-run from a clean clone of {head}", model_text, table, machine]
+    if verdict == "other platform" and rederived is None:
+        section.append(
+            "The committed model is not in this repository's DVC cache, so what derives from it could not be "
+            "re-made from it exactly (`dvc pull` first for that check): it is judged by the metric tolerance only."
+        )
+    elif rederived is not None:
+        outputs, stages = rederived
+        exact_rows, exact_failures = rederived_rows(committed_lock, outputs)
+        report.failures += exact_failures
+        section.append(
+            f"Re-derived from the committed model (from this repository's DVC cache: {stages} re-run on it); "
+            "these must match the commit exactly:\n\n| stage | output | committed | re-derived | result |\n"
+            "| --- | --- | --- | --- | --- |\n" + "\n".join(exact_rows)
+        )
     checked = {path: values for path, values in committed_metrics.items() if path in tolerated}
     if verdict == "other platform" and checked:  # metrics of byte-identical inputs were compared exactly above
         metric_rows, metric_failures = compare_metrics(checked, reproduced_metrics, tolerance)
