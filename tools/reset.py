@@ -51,6 +51,20 @@ def git(repo: Path, *args: str, strip: bool = True) -> str:
     return proc.stdout.strip() if strip else proc.stdout
 
 
+def checkout_problem(output: str) -> str:
+    """`dvc checkout`'s failure as one line: the outputs missing from the DVC cache, or its last error."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if any("Checkout failed for following targets" in line for line in lines):
+        start = next(i for i, line in enumerate(lines) if "Checkout failed for following targets" in line) + 1
+        missing = [line for line in lines[start:] if not line.startswith(("Is your cache", "<http"))]
+        return (
+            f"dvc checkout: {len(missing)} output(s) missing from the DVC cache ({', '.join(sorted(missing))}); "
+            "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
+        )
+    errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR")]
+    return f"dvc checkout failed: {(errors or lines or ['no output'])[-1]}"
+
+
 def reset(repo: Path) -> list[str]:
     """Restore every tracked file to HEAD and DVC's outputs to the committed dvc.lock; return what was restored."""
     git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
@@ -66,12 +80,7 @@ def reset(repo: Path) -> list[str]:
     git(repo, "reset", "--hard", "--quiet", "HEAD")
     checkout = dvc("checkout", "--force", cwd=repo, check=False)
     if checkout.returncode != 0:
-        lines = [line for line in (checkout.stderr + checkout.stdout).splitlines() if line.strip()]
-        detail = next((line for line in lines if "ERROR" in line), lines[-1] if lines else "")
-        raise PipelineError(
-            f"dvc checkout could not restore every output ({detail.removeprefix('ERROR: ').strip()}); "
-            "`dvc pull` (from a remote) or `dvc repro` makes what the cache lacks"
-        )
+        raise PipelineError(checkout_problem(checkout.stderr + checkout.stdout))
     left = differing_files(repo)
     if left:
         raise PipelineError(f"still differing from HEAD after the reset: {', '.join(left)}")

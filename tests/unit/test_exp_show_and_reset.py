@@ -94,3 +94,15 @@ def test_reset_finds_a_change_that_the_index_hides(tmp_path: Path) -> None:
 def test_porcelain_paths() -> None:
     assert reset.parse_status(" M params.yaml\0 D metrics/metrics.json\0") == ["params.yaml", "metrics/metrics.json"]
     assert reset.parse_status("") == []
+
+
+def test_outputs_missing_from_the_cache_are_one_line() -> None:
+    output = (
+        "ERROR: Checkout failed for following targets:\nmodels/model.keras\ndata/raw/penguins.csv\n"
+        "Is your cache up to date?\n<https://error.dvc.org/missing-files>\n"
+    )
+    assert reset.checkout_problem(output) == (
+        "dvc checkout: 2 output(s) missing from the DVC cache (data/raw/penguins.csv, models/model.keras); "
+        "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
+    )
+    assert reset.checkout_problem("ERROR: unable to acquire lock\n") == "dvc checkout failed: unable to acquire lock"
