@@ -291,12 +291,17 @@ def output_md5(lock: Mapping[str, Any], path: str) -> str:
     return lock_outputs(lock).get(path, ("", "-"))[1]
 
 
-def cached_object(repo: Path, md5: str) -> Path | None:
-    """Where ``repo``'s DVC cache keeps the file with this md5, or None when it is not there."""
-    from dvc.repo import Repo  # DVC's own cache layout (and cache.dir setting)
+def cache_path(repo: Path, md5: str) -> Path:
+    """Where ``repo``'s DVC cache keeps (or would keep) the file with this md5: DVC's own layout and cache.dir."""
+    from dvc.repo import Repo
 
     with Repo(str(repo)) as dvc_repo:
-        path = Path(dvc_repo.cache.local.oid_to_path(md5))
+        return Path(dvc_repo.cache.local.oid_to_path(md5))
+
+
+def cached_object(repo: Path, md5: str) -> Path | None:
+    """The file with this md5 in ``repo``'s DVC cache, or None when it is not there."""
+    path = cache_path(repo, md5)
     return path if path.is_file() else None
 
 
@@ -316,10 +321,12 @@ def rederive_from_committed_model(
             return None
         found[md5] = source
     for md5, source in found.items():
-        target = clone / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+        target = cache_path(clone, md5)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source.read_bytes())
-    run(["git", "checkout", "--", "."], cwd=clone)  # the committed dvc.lock and git-tracked outputs
+    # The committed dvc.lock and git-tracked outputs, compared by content (read-tree drops the index's timestamps)
+    run(["git", "read-tree", "HEAD"], cwd=clone)
+    run(["git", "checkout", "--", "."], cwd=clone)
     dvc("checkout", "--force", MODEL_STAGE, cwd=clone)
     downstream = [s for s in stage_order(pipeline) if s in model_dependent_stages(pipeline) - {MODEL_STAGE}]
     for stage in downstream:
