@@ -12,6 +12,8 @@ from tools.check_repro import (
     IDENTICAL,
     MUST_MATCH,
     OTHER_PLATFORM,
+    Report,
+    check_lock_in_step,
     compare_metrics,
     compare_outputs,
     environment_lines,
@@ -190,3 +192,10 @@ def test_a_missing_lock_is_one_line(tmp_path: Path) -> None:
     assert missing_lock(tmp_path) == (
         "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one"
     )
+    report = Report()
+    check_lock_in_step(tmp_path, {"stages": {}}, report)  # stops before `dvc status` (45 lines of "modified")
+    assert report.failures == [
+        "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one "
+        "(the check stops here, nothing was re-run)"
+    ]
+    assert report.markdown().count("\n- ") == 2  # the verdict's line and step 1's
