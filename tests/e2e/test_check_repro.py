@@ -72,7 +72,7 @@ def test_tampered_md5_fails_naming_the_output(fresh_clone: Path) -> None:
     proc = check(fresh_clone)
     assert proc.returncode == 1
     assert f"output data/split/test.csv (stage split): committed md5 {'0' * 32}, reproduced " in proc.stdout
-    assert "(data must match exactly)" in proc.stdout
+    assert "(must match exactly: all it is derived from reproduced byte-identically)" in proc.stdout
 
 
 def shift_accuracy(repo: Path, shift: float) -> None:
