@@ -68,8 +68,9 @@ def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
     dvc("exp", "run", "--queue", "-n", "bad-epochs", "-S", "train.epochs=abc", cwd=pipeline_copy)
     shown = run(["make", "exp-show", f"VENV={sys.prefix}", "ARGS=--csv"], cwd=pipeline_copy)
     assert "bad-epochs" not in shown.stdout, shown.stdout
-    rows = [line.split(",") for line in shown.stdout.splitlines()[1:] if line.count(",") > 3]
-    assert len([row for row in rows if row[1] not in ("workspace", "main")]) == 2, shown.stdout  # the two seeds
+    rows = [line.split(",") for line in shown.stdout.splitlines() if line.count(",") > 3]
+    assert rows[0][:2] == ["Experiment", "rev"], shown.stdout
+    assert len([row for row in rows[1:] if row[1] not in ("workspace", "main")]) == 2, shown.stdout  # the seeds
     assert "exp-show: left out 1 queued experiment(s), not run yet: bad-epochs" in shown.stderr, shown.stderr
 
 
