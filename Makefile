@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
-.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep
+.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -78,12 +78,15 @@ browser: ## Install Chromium for the report's browser test if missing (Debian ap
 	{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; } || \
 	echo "make: could not install chromium; the browser test will be skipped (fails under CI=true)" >&2
 
-# Metrics that matter, plus only the params that differ between the experiments shown.
-# eval.accuracy is DVCLive's last-epoch accuracy on the validation rows (what to choose a setting by).
-EXP_SHOW_DROP := ^(per_class|train\.loss|train\.accuracy|eval\.loss|step$$|n_test$$|State$$|Executor$$|data/|models/|plots/|stages/|penguins/|dvclive)
-EXP_SHOW_KEEP := ^(Experiment|Created|accuracy|f1_macro|loss|eval\.accuracy|trainable_params)$$
-exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, validation accuracy, trainable_params, changed params
-	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' --keep '$(EXP_SHOW_KEEP)' $(ARGS)
+# Metrics that matter, plus only the params that differ between the experiments shown (tools/exp_show.py);
+# failed and queued experiments are named after the table instead of shown with their baseline's metrics.
+exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, validation accuracy, params; no failed runs
+	python -m tools.exp_show $(ARGS)
+
+# Back to the committed baseline after a failed experiment: every tracked file (params.yaml included, whatever
+# git's timestamps say) and DVC's outputs as dvc.lock lists them; discarded edits are kept as a git stash.
+reset: install ## Return the workspace to HEAD after a failed experiment: tracked files by content, then dvc checkout
+	python -m tools.reset $(ARGS)
 
 # Sweeps over many machines (README "Sweeps on many machines", python -m tools.sweep --help). GRID holds
 # -S values separated by spaces, e.g. GRID="train.seed=range(5) train.learning_rate=0.001,0.01".

@@ -4,6 +4,7 @@
     python tasks.py test [PYTEST_ARGS...]      the same set-up, then the test suite                = make test
     python tasks.py install                    only the set-up: .venv, the lock, the project       = make install
     python tasks.py lock [UV_COMPILE_ARGS...]  re-lock requirements.txt from pyproject.toml        = make lock
+    python tasks.py reset                      back to HEAD after a failed experiment (git + dvc)  = make reset
 
 Options go before the command: --venv DIR (default .venv, or $VENV), --installer uv|pip, --dry-run.
 
@@ -109,6 +110,8 @@ def task_command(task: str, venv: Path, args: Sequence[str], windows: bool = WIN
         return [program(venv, "python", windows), "-m", "pytest", *args]
     if task == "lock":
         return [program(venv, "uv", windows), *LOCK_COMPILE, *args, "-o", LOCK]
+    if task == "reset":
+        return [program(venv, "python", windows), "-m", "tools.reset", *args]
     raise ValueError(task)
 
 
@@ -168,7 +171,7 @@ def ensure_uv(run: Runner) -> None:
     run(uv_bootstrap_command(run.venv, pin))
 
 
-TASKS = ("run", "test", "install", "lock")
+TASKS = ("run", "test", "install", "lock", "reset")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -176,7 +179,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     split = next((i + 1 for i, arg in enumerate(argv) if arg in TASKS), len(argv))
     parser = argparse.ArgumentParser(
         prog="tasks.py",
-        usage="%(prog)s [--venv DIR] [--installer {uv,pip}] [--dry-run] {run,test,install,lock} [ARGS...]",
+        usage="%(prog)s [--venv DIR] [--installer {uv,pip}] [--dry-run] {run,test,install,lock,reset} [ARGS...]",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("task", choices=TASKS)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from dvc.utils.serialize import modify_yaml
 
-from penguins.params import Params, parse_params
+from penguins.params import Params, load_params, loads_yaml, read_yaml
 from tools import workspace
 from tools.workspace import BIN, clone_worktree
 
@@ -54,24 +54,23 @@ def network_references(page: str) -> list[str]:
 
 
 def edit_params(repo: Path, **changes: Any) -> None:
-    """Set params.yaml keys given as section__key=value (e.g. train__epochs=5)."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split("__")
-        params[section][key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    """Set params.yaml keys given as section__key=value (e.g. train__epochs=5), as `dvc exp run -S` writes them
+    (DVC's own YAML reader and writer, comments kept)."""
+    with modify_yaml(repo / "params.yaml") as params:
+        for dotted, value in changes.items():
+            section, key = dotted.split("__")
+            params[section][key] = value
 
 
 @pytest.fixture(scope="session")
 def default_params() -> Params:
-    return parse_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    return load_params(ROOT / "params.yaml")
 
 
 @pytest.fixture
 def raw_params() -> dict[str, Any]:
     """params.yaml as a fresh, mutable mapping."""
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+    return read_yaml(ROOT / "params.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -90,9 +89,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     dvc("repro", "-f", cwd=repo)
     return {
         "repo": repo,
-        "committed_lock": yaml.safe_load(committed_lock),
-        "first_lock": yaml.safe_load(first_lock),
-        "second_lock": yaml.safe_load((repo / "dvc.lock").read_text()),
+        "committed_lock": loads_yaml(committed_lock),
+        "first_lock": loads_yaml(first_lock),
+        "second_lock": read_yaml(repo / "dvc.lock"),
         "status_after_first": status_after_first,
     }
 

@@ -25,9 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from penguins.cli import run_cli, stage_parser
+from penguins.params import read_yaml
 from tools.moto_s3 import s3_server
 from tools.workspace import BIN, ENV, clone_worktree
 
@@ -55,7 +54,7 @@ def load() -> str:
 
 def data_size(repo: Path) -> tuple[int, int]:
     """(files, bytes) of the DVC-cached outputs in dvc.lock: what a push or pull moves."""
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock = read_yaml(repo / "dvc.lock")
     outs = [o for s in lock["stages"].values() for o in s.get("outs", []) if (repo / o["path"]).exists()]
     cached = [o for o in outs if not sh(["git", "ls-files", "--error-unmatch", o["path"]], repo, {}, False).stdout]
     return len(cached), sum(o.get("size", 0) for o in cached)

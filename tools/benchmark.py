@@ -23,8 +23,9 @@ from pathlib import Path
 from tools.workspace import BIN, clone_worktree, dvc, run, run_queue
 
 IN_PROCESS = """
-import time, yaml
+import time
 from pathlib import Path
+from dvc.utils.serialize import modify_yaml
 from stages import validate_params, fetch, explore, clean, encode, split, train, evaluate, figures
 start = time.perf_counter()
 for stage in (validate_params, fetch, explore, clean, encode, split, train, evaluate, figures):
@@ -33,9 +34,8 @@ pipeline = time.perf_counter() - start
 start = time.perf_counter()
 params_file = Path("params.yaml")
 for seed in (11, 12, 13, 14):
-    params = yaml.safe_load(params_file.read_text())
-    params["train"]["seed"] = seed
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    with modify_yaml(params_file) as params:  # as `dvc exp run -S train.seed=...` writes it
+        params["train"]["seed"] = seed
     for stage in (train, evaluate, figures):  # what a train-param experiment re-runs
         stage.main([])
 print(pipeline, time.perf_counter() - start)

@@ -6,13 +6,17 @@
    command for any stage (outputs that are merely absent, as in a fresh clone, are fine), and dvc.lock
    must have no uncommitted changes. Failing here names the stage and what changed; nothing is re-run.
 2. Re-run: `git clone` HEAD into a temporary directory, `dvc repro` there and compare every output's md5
-   with the committed dvc.lock. Outputs of stages that do not depend on the model (validate_params, fetch,
-   clean, encode, split, ...) must match exactly. When the model and what derives from it (train, evaluate
-   and stages downstream) match too, the check passes. When they differ, train is run once more: a second
-   model unlike the first means training is not deterministic on this machine (a failure); two equal models
-   mean the committed one was made on another platform (other CPU, OS or build), and then every metric must
-   stay within params.yaml's check.metric_tolerance. This machine's environment (CPU, versions, pinned knobs)
-   is printed in the report: it is not a pipeline output, so it never makes dvc.lock differ between machines.
+   with the committed dvc.lock, along the derivation graph: an output may differ only when something it is
+   derived from differs, so everything derived from byte-identical outputs must be byte-identical (data stages,
+   and, when the model reproduces, evaluate and the pictures: a hand-edited metrics file fails whatever the
+   platform). When the model differs, train is run once more: a second model unlike the first means training is
+   not deterministic on this machine (a failure); two equal models mean the committed one was made on another
+   platform (other CPU, OS or build). Then the committed model, if this repository's DVC cache has it, is put in
+   place and the stages downstream of it are re-run: their outputs must equal the committed ones exactly.
+   Without it (`dvc pull` brings it), what derives from the model is judged by params.yaml's
+   check.metric_tolerance only. This machine's environment (CPU, versions, pinned knobs) is printed in the
+   report: it is not a pipeline output, so it never makes dvc.lock differ between machines. A missing dvc.lock
+   is reported in one line.
 3. Changes against a base revision (default: `main` when HEAD is not main, else HEAD~1):
    `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment.
 
@@ -30,12 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from penguins.environment import environment_record
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
-from penguins.params import load_params
+from penguins.params import load_params, read_yaml
 from tools.workspace import dvc, flatten, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
@@ -157,10 +159,115 @@ def model_verdict(committed: str, first: str, second: str | None) -> str:
     return "nondeterministic" if second != first else "other platform"
 
 
+def producer_of(path: str, producers: Mapping[str, str]) -> str | None:
+    """The output of the pipeline that ``path`` is, or lies in (a file inside an output directory), else None."""
+    for out in producers:
+        if path == out or path.startswith(out.rstrip("/") + "/"):
+            return out
+    return None
+
+
+def stage_order(pipeline: Mapping[str, Any]) -> list[str]:
+    """The stages, each after every stage whose outputs it reads (dvc.yaml order among independent ones)."""
+    producers = produced_paths(pipeline)
+    stages = pipeline["stages"]
+    upstream = {
+        stage: {producers[out] for dep in spec.get("deps", []) if (out := producer_of(dep, producers))} - {stage}
+        for stage, spec in stages.items()
+    }
+    order: list[str] = []
+    while len(order) < len(stages):
+        ready = [s for s in stages if s not in order and upstream[s] <= set(order)]
+        if not ready:
+            raise PipelineError(f"dvc.yaml: the stages {sorted(set(stages) - set(order))} depend on each other")
+        order.append(ready[0])
+    return order
+
+
+IDENTICAL, DERIVED, OTHER_PLATFORM, MUST_MATCH = "identical", "derived", "other platform", "must match"
+
+
+def output_verdicts(
+    pipeline: Mapping[str, Any],
+    committed: Mapping[str, tuple[str, str]],
+    reproduced: Mapping[str, tuple[str, str]],
+    verdict: str,
+    model_stage: str = MODEL_STAGE,
+) -> dict[str, tuple[str, str]]:
+    """{output: (judgement, why)} along the derivation graph. An output may differ from the committed one only
+    when something it is derived from differs (DERIVED, naming that input), or when it is the model's and the
+    model was made on another platform (OTHER_PLATFORM: two re-runs here agree, the commit does not). An output
+    whose inputs all reproduced byte-identically must be identical itself (MUST_MATCH when it is not), whatever
+    the platform: so a hand-edited metrics file fails even when the model it derives from differs elsewhere."""
+    producers = produced_paths(pipeline)
+    differs = {
+        p for p in set(committed) | set(reproduced) if committed.get(p, ("", "-"))[1] != reproduced.get(p, ("", "-"))[1]
+    }
+    judged: dict[str, tuple[str, str]] = {}
+    for stage in stage_order(pipeline):
+        spec = pipeline["stages"][stage]
+        changed_inputs = sorted(
+            {out for dep in spec.get("deps", []) if (out := producer_of(dep, producers)) and out in differs}
+        )
+        for path in (p for p, owner in producers.items() if owner == stage):
+            if path not in differs:
+                judged[path] = (IDENTICAL, "")
+            elif changed_inputs:
+                judged[path] = (DERIVED, f"derived from {', '.join(changed_inputs)}, which differs")
+            elif stage == model_stage and verdict == "other platform":
+                judged[path] = (OTHER_PLATFORM, "the model stage, on another platform")
+            elif stage == model_stage:
+                judged[path] = (MUST_MATCH, "must match exactly on the same platform")
+            else:
+                judged[path] = (
+                    MUST_MATCH,
+                    "must match exactly: all it is derived from reproduced byte-identically",
+                )
+    return judged
+
+
+def compare_outputs(
+    pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any], reproduced_lock: Mapping[str, Any], verdict: str
+) -> tuple[list[str], list[str], set[str]]:
+    """Markdown rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
+    old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
+    judged = output_verdicts(pipeline, old, new, verdict)
+    order = stage_order(pipeline)
+    rows, failures = [], []
+    for path in sorted(set(old) | set(new), key=lambda p: (order.index((old.get(p) or new.get(p))[0]), p)):
+        stage, old_md5 = old.get(path, (new[path][0], "-"))
+        new_md5 = new.get(path, ("", "-"))[1]
+        judgement, why = judged.get(path, (MUST_MATCH, "not declared in dvc.yaml"))
+        if judgement == IDENTICAL:
+            result = "✅ identical"
+        elif judgement == OTHER_PLATFORM:
+            result = "≈ differs (other platform: metrics checked below)"
+        elif judgement == DERIVED:
+            result = f"≈ differs ({why})"
+        else:
+            result = "❌ differs"
+            failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+    return rows, failures, {p for p, (judgement, _) in judged.items() if judgement in (DERIVED, OTHER_PLATFORM)}
+
+
 # ---- steps -------------------------------------------------------------------------------------
 
 
+def missing_lock(repo: Path) -> str | None:
+    """One line when there is no dvc.lock to check against (then `dvc status` would call every output changed)."""
+    if (repo / "dvc.lock").is_file():
+        return None
+    if run(["git", "cat-file", "-e", "HEAD:dvc.lock"], cwd=repo, check=False).returncode == 0:
+        return "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one"
+    return "dvc.lock is not committed: run `dvc repro` and commit dvc.lock"
+
+
 def check_lock_in_step(repo: Path, pipeline: Mapping[str, Any], report: Report) -> None:
+    if missing := missing_lock(repo):
+        report.failures.append(f"{missing} (the check stops here, nothing was re-run)")
+        report.sections.append(f"### 1. dvc.lock in step with code, params and data\n\n- ❌ {missing}")
+        return
     status = json.loads(dvc("status", "--json", cwd=repo).stdout or "{}")
     problems = lock_problems(status, produced_paths(pipeline))
     if run(["git", "status", "--porcelain", "--", "dvc.lock"], cwd=repo).stdout.strip():
@@ -184,15 +291,79 @@ def output_md5(lock: Mapping[str, Any], path: str) -> str:
     return lock_outputs(lock).get(path, ("", "-"))[1]
 
 
+def cache_path(repo: Path, md5: str) -> Path:
+    """Where ``repo``'s DVC cache keeps (or would keep) the file with this md5: DVC's own layout and cache.dir."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        return Path(dvc_repo.cache.local.oid_to_path(md5))
+
+
+def cached_object(repo: Path, md5: str) -> Path | None:
+    """The file with this md5 in ``repo``'s DVC cache, or None when it is not there."""
+    path = cache_path(repo, md5)
+    return path if path.is_file() else None
+
+
+def rederive_from_committed_model(
+    repo: Path, clone: Path, pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any]
+) -> tuple[dict[str, tuple[str, str]], str] | None:
+    """Put the committed model stage's outputs (from ``repo``'s DVC cache) into ``clone`` and re-run the stages
+    downstream of it there: {output: (stage, md5)} of what they made, and the stages re-run. None when the
+    committed model is not in the cache (a clean clone without `dvc pull`)."""
+    committed = lock_outputs(committed_lock)
+    model_outs = [(path, md5) for path, (stage, md5) in committed.items() if stage == MODEL_STAGE]
+    found = {}
+    for path, md5 in model_outs:
+        if (repo / path).is_dir() or md5.endswith(".dir"):
+            continue  # a directory output (DVCLive's, git-tracked here): restored by git below
+        if (source := cached_object(repo, md5)) is None:
+            return None
+        found[md5] = source
+    for md5, source in found.items():
+        target = cache_path(clone, md5)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    # The committed dvc.lock and git-tracked outputs, compared by content (read-tree drops the index's timestamps)
+    run(["git", "read-tree", "HEAD"], cwd=clone)
+    run(["git", "checkout", "--", "."], cwd=clone)
+    dvc("checkout", "--force", MODEL_STAGE, cwd=clone)
+    downstream = [s for s in stage_order(pipeline) if s in model_dependent_stages(pipeline) - {MODEL_STAGE}]
+    for stage in downstream:
+        dvc("repro", "--force", "--single-item", stage, cwd=clone)
+    made = lock_outputs(read_yaml(clone / "dvc.lock"))
+    return {path: made[path] for path, (stage, _) in committed.items() if stage in downstream and path in made}, (
+        ", ".join(downstream)
+    )
+
+
+def rederived_rows(
+    committed_lock: Mapping[str, Any], rederived: Mapping[str, tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Rows and failures for outputs re-made from the committed model: they must equal the committed ones."""
+    committed = lock_outputs(committed_lock)
+    rows, failures = [], []
+    for path, (stage, md5) in rederived.items():
+        old_md5 = committed[path][1]
+        if md5 == old_md5:
+            rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ✅ identical |")
+            continue
+        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ❌ differs |")
+        failures.append(
+            f"output {path} (stage {stage}): committed md5 {old_md5}, re-derived from the committed model {md5} "
+            "(must match exactly: the committed model is byte-identical to itself on any platform)"
+        )
+    return rows, failures
+
+
 def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, report: Report) -> None:
     metric_files = list(pipeline.get("metrics", []))
-    dependent = model_dependent_stages(pipeline)
     model_path = next(iter(produced_paths({"stages": {MODEL_STAGE: pipeline["stages"][MODEL_STAGE]}})))
     with tempfile.TemporaryDirectory(prefix="check-repro-") as tmp:
         clone = Path(tmp) / "clone"
         run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(clone)], cwd=repo)
         head = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
-        committed_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        committed_lock = read_yaml(clone / "dvc.lock")
         committed_metrics = read_metrics(clone, metric_files)
         repro = dvc("repro", cwd=clone, check=False)
         if repro.returncode != 0:
@@ -200,32 +371,26 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
             output = (repro.stdout + repro.stderr)[-3000:]
             report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{output}\n```")
             return
-        reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+        reproduced_lock = read_yaml(clone / "dvc.lock")
         reproduced_metrics = read_metrics(clone, metric_files)
         committed_model, first_model = output_md5(committed_lock, model_path), output_md5(reproduced_lock, model_path)
         second_model = None
+        rederived = None
         if first_model != committed_model:  # another platform, or training that is not deterministic here?
             dvc("repro", "--force", "--single-item", MODEL_STAGE, cwd=clone)
-            second_model = output_md5(yaml.safe_load((clone / "dvc.lock").read_text()), model_path)
+            second_model = output_md5(read_yaml(clone / "dvc.lock"), model_path)
+            if second_model == first_model:  # another platform: what derives from the committed model is exact
+                try:
+                    rederived = rederive_from_committed_model(repo, clone, pipeline, committed_lock)
+                except RuntimeError as exc:  # a dvc command failed: its output, shortened, in the report
+                    report.failures.append("re-deriving the outputs from the committed model failed (see below)")
+                    report.sections.append(
+                        f"### 2. Re-derived from the committed model\n\n```\n{str(exc)[-3000:]}\n```"
+                    )
 
     verdict = model_verdict(committed_model, first_model, second_model)
-    old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
-    order = list(pipeline["stages"])
-    rows = []
-    for path in sorted(set(old) | set(new), key=lambda p: (order.index((old.get(p) or new.get(p))[0]), p)):
-        stage, old_md5 = old.get(path, (new[path][0], "-"))
-        new_md5 = new.get(path, ("", "-"))[1]
-        if old_md5 == new_md5:
-            result = "✅ identical"
-        elif stage in dependent and verdict == "other platform":
-            result = "≈ differs (other platform: metrics checked below)"
-        else:
-            result = "❌ differs"
-            why = "must match exactly on the same platform" if stage in dependent else "data must match exactly"
-            report.failures.append(
-                f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})"
-            )
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+    rows, failures, tolerated = compare_outputs(pipeline, committed_lock, reproduced_lock, verdict)
+    report.failures += failures
 
     model_text = {
         "identical": "The model is byte-identical to the committed one.",
@@ -249,8 +414,23 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         environment_lines(environment_record())
     )
     section = [f"### 2. Re-run from a clean clone of {head}", model_text, table, machine]
-    if verdict == "other platform":
-        metric_rows, metric_failures = compare_metrics(committed_metrics, reproduced_metrics, tolerance)
+    if verdict == "other platform" and rederived is None:
+        section.append(
+            "The committed model is not in this repository's DVC cache, so what derives from it could not be "
+            "re-made from it exactly (`dvc pull` first for that check): it is judged by the metric tolerance only."
+        )
+    elif rederived is not None:
+        outputs, stages = rederived
+        exact_rows, exact_failures = rederived_rows(committed_lock, outputs)
+        report.failures += exact_failures
+        section.append(
+            f"Re-derived from the committed model (from this repository's DVC cache: {stages} re-run on it); "
+            "these must match the commit exactly:\n\n| stage | output | committed | re-derived | result |\n"
+            "| --- | --- | --- | --- | --- |\n" + "\n".join(exact_rows)
+        )
+    checked = {path: values for path, values in committed_metrics.items() if path in tolerated}
+    if verdict == "other platform" and checked:  # metrics of byte-identical inputs were compared exactly above
+        metric_rows, metric_failures = compare_metrics(checked, reproduced_metrics, tolerance)
         report.failures += metric_failures
         section.append(
             f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"
@@ -308,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
+    pipeline = read_yaml(repo / "dvc.yaml")
     report = Report()
     check_lock_in_step(repo, pipeline, report)
     if not report.failures:

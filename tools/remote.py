@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dvc.cli import main as dvc_main
 from dvc.lock import LockError
 from dvc.repo import Repo
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
+from penguins.params import read_yaml
 from penguins.paths import ROOT
 
 # Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
@@ -340,7 +340,7 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
 def check_pulled(root: Path, stdout: str, remote: Remote) -> None:
     """Every file the pull wrote must have dvc.lock's md5; one that does not is removed (workspace and cache)."""
     lock = root / "dvc.lock"
-    expected = lock_md5s(yaml.safe_load(lock.read_text()) or {}) if lock.exists() else {}
+    expected = lock_md5s(read_yaml(lock) or {}) if lock.exists() else {}
     bad = corrupt_files(root, pulled_paths(stdout), expected)
     for rel, want, _ in bad:
         (root / rel).unlink()

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
+from penguins.params import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("penguins", "stages", "tools")
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with dvc.yaml's deps; exit 1 on a difference")
     args = parser.parse_args(argv)
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    pipeline = read_yaml(ROOT / "dvc.yaml")
     if args.check:
         found = problems(pipeline)
         for line in found:

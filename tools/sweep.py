@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import yaml
 from dvc.utils.collections import to_omegaconf
 from dvc.utils.hydra import get_hydra_sweeps, to_hydra_overrides
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -70,7 +69,7 @@ if __package__ in (None, ""):  # run as `python tools/sweep.py`
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.params import parse_params
+from penguins.params import parse_params, read_yaml
 from penguins.paths import Paths
 from tools.workspace import BIN, flatten
 
@@ -385,11 +384,9 @@ def check_clean(repo: Path, when: str) -> None:
 
 def read_params(repo: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load((repo / PARAMS_FILE).read_text())
+        raw = read_yaml(repo / PARAMS_FILE)  # as DVC reads it (YAML 1.2: 1e-3 is a number)
     except FileNotFoundError:
         raise PipelineError(f"{PARAMS_FILE} not found in {repo}; run from a clone of the project") from None
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"{PARAMS_FILE} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise PipelineError(f"{PARAMS_FILE}: expected a mapping of sections (fetch, data, split, train, check)")
     return raw
@@ -397,7 +394,7 @@ def read_params(repo: Path) -> dict[str, Any]:
 
 def read_pipeline(repo: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load((repo / "dvc.yaml").read_text()) or {}
+        return read_yaml(repo / "dvc.yaml") or {}
     except FileNotFoundError:
         raise PipelineError(f"dvc.yaml not found in {repo}; run from a clone of the project") from None
 

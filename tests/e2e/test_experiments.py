@@ -63,6 +63,16 @@ def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
     seeds = sorted(exp["params"]["seed"] for exp in experiments(pipeline_copy).values())
     assert seeds == [1, 2]
 
+    # An experiment with no results of its own (queued here; a failed one alike: unit-tested) is named
+    # after the table, not listed with its baseline's metrics as if they were its own.
+    dvc("exp", "run", "--queue", "-n", "bad-epochs", "-S", "train.epochs=abc", cwd=pipeline_copy)
+    shown = run(["make", "exp-show", f"VENV={sys.prefix}", "ARGS=--csv"], cwd=pipeline_copy)
+    assert "bad-epochs" not in shown.stdout, shown.stdout
+    rows = [line.split(",") for line in shown.stdout.splitlines() if line.count(",") > 3]
+    assert rows[0][:2] == ["Experiment", "rev"], shown.stdout
+    assert len([row for row in rows[1:] if row[1] not in ("workspace", "main")]) == 2, shown.stdout  # the seeds
+    assert "exp-show: left out 1 queued experiment(s), not run yet: bad-epochs" in shown.stderr, shown.stderr
+
 
 @pytest.mark.parametrize("override", ["train.epochs=0", "train.activation=relu6x", "split.test_size=1.5"])
 def test_bad_set_param_fails_fast_and_keeps_outputs(pipeline_copy: Path, override: str) -> None:

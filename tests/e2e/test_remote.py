@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
+from penguins.params import read_yaml
 from tests.remote_fixtures import *  # noqa: F403 (the fixtures)
 from tests.remote_fixtures import (
     KINDS,
@@ -50,7 +50,7 @@ MODEL = "penguin-classifier"
 
 
 def lock_md5(repo: Path, path: str) -> str:
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock = read_yaml(repo / "dvc.lock")
     return next(o["md5"] for s in lock["stages"].values() for o in s.get("outs", []) if o["path"] == path)
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from penguins.params import loads_yaml, read_yaml
 from tests.conftest import run
 from tests.remote_fixtures import free_port, sh
 from tools import sweep
@@ -113,7 +113,7 @@ def origin(pipeline: dict[str, Any], s3: S3Server, tmp_path_factory: pytest.Temp
 
 
 def model_md5(lock_text: str) -> str:
-    lock = yaml.safe_load(lock_text)
+    lock = loads_yaml(lock_text)
     return {out["path"]: out["md5"] for out in lock["stages"]["train"]["outs"]}["models/model.keras"]
 
 
@@ -143,7 +143,7 @@ def wait(proc: subprocess.Popen[bytes], log: Path) -> str:
 def swept(origin: Origin) -> dict[str, Any]:
     """Three workers at once; shard 0 (two experiments) is killed once its first experiment is on origin,
     then started again. Returns the planned experiments, the logs and what origin held after the kill."""
-    planned = sweep.plan_sweep(yaml.safe_load((origin.root / "src/params.yaml").read_text()), GRID, NAME)
+    planned = sweep.plan_sweep(read_yaml(origin.root / "src/params.yaml"), GRID, NAME)
     shard0 = {exp.name for exp in sweep.shard_of(planned, 0, SHARDS)}
     assert len(shard0) == 2
     clones = [origin.clone(f"worker{i}") for i in range(SHARDS)]
@@ -235,7 +235,7 @@ def test_killed_worker_run_again_leaves_no_duplicate_and_no_missing_experiment(
     # no experiment twice: every exp commit on origin has a distinct seed, and their number is the grid's
     seeds = []
     for commit in origin.experiments().values():
-        params = yaml.safe_load(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)
+        params = loads_yaml(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)
         seeds.append(params["train"]["seed"])
     assert sorted(seeds) == [0, 1, 2, 3]
 
@@ -253,8 +253,8 @@ def test_collect_apply_brings_the_best_and_draws_its_pictures_only(origin: Origi
     repo = origin.clone("apply")
     shown = origin.sh([*sweep_args("collect"), "--target", TARGET, "--apply"], cwd=repo).stdout
     best = shown.split("(validation, higher is better, ties by eval.loss): ")[1].split()[0]
-    applied = yaml.safe_load((repo / "dvc.lock").read_text())
-    remote = yaml.safe_load(run(["git", "show", f"{origin.experiments()[best]}:dvc.lock"], cwd=origin.git).stdout)
+    applied = read_yaml(repo / "dvc.lock")
+    remote = loads_yaml(run(["git", "show", f"{origin.experiments()[best]}:dvc.lock"], cwd=origin.git).stdout)
     assert applied["stages"]["train"] == remote["stages"]["train"]
     assert "Data and pipelines are up to date." in origin.dvc("status", cwd=repo).stdout  # evaluate and figures ran
     changed = run(["git", "status", "--porcelain"], cwd=repo).stdout

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from tools.check_repro import (
+    DERIVED,
+    IDENTICAL,
+    MUST_MATCH,
+    OTHER_PLATFORM,
+    Report,
+    check_lock_in_step,
     compare_metrics,
+    compare_outputs,
     environment_lines,
+    lock_outputs,
     lock_problems,
     markdown_table_or,
+    missing_lock,
     model_dependent_stages,
     model_verdict,
     numeric_leaves,
+    output_verdicts,
+    produced_paths,
+    stage_order,
 )
 
 PIPELINE = {
@@ -84,3 +99,103 @@ def test_empty_dvc_diff_table_reads_as_no_changes() -> None:
     assert markdown_table_or("", "No param changes.") == "No param changes."
     row = header + "| params.yaml | train.epochs | 100 | 200 |\n"
     assert markdown_table_or(row, "none") == row.strip()
+
+
+# ---- the derivation graph: what may differ, and why ---------------------------------------------------------
+
+GRAPH = {
+    "stages": {
+        "split": {"deps": ["data/in.csv"], "outs": ["data/train.csv", "data/test.csv"]},
+        "explore": {"deps": ["data/in.csv"], "outs": ["plots/pair.png"]},
+        "train": {"deps": ["data/train.csv"], "outs": ["models/m.keras", {"dvclive": {"cache": False}}]},
+        "figures": {"deps": ["dvclive/metrics.json", "metrics/metrics.json"], "outs": ["plots/f.png"]},
+        "evaluate": {"deps": ["models/m.keras", "data/test.csv"], "outs": [{"metrics/metrics.json": {"cache": False}}]},
+    }
+}
+STAGE_OF = {out: stage for stage, spec in GRAPH["stages"].items() for out in produced_paths({"stages": {stage: spec}})}
+
+
+def locks(changed: set[str]) -> tuple[dict, dict]:
+    """Committed and reproduced dvc.lock contents where exactly the ``changed`` outputs differ."""
+
+    def lock(suffix: str) -> dict:
+        stages: dict = {}
+        for path, stage in STAGE_OF.items():
+            md5 = f"{path}-{suffix if path in changed else 'same'}"
+            stages.setdefault(stage, {"outs": []})["outs"].append({"path": path, "md5": md5})
+        return {"stages": stages}
+
+    return lock("committed"), lock("reproduced")
+
+
+def test_stages_are_ordered_by_what_they_read() -> None:
+    order = stage_order(GRAPH)
+    assert order.index("evaluate") < order.index("figures")  # figures reads evaluate's metrics (dvc.yaml: after)
+    assert order.index("split") < order.index("train") < order.index("evaluate")
+
+
+def test_hand_edited_metrics_of_an_identical_model_fail_even_on_another_platform() -> None:
+    """The verdict "other platform" excuses the model stage only: metrics derived from byte-identical inputs must
+    be byte-identical, so an edited metrics file with its md5 written into dvc.lock cannot pass as rounding."""
+    committed, reproduced = locks({"metrics/metrics.json"})
+    for verdict in ("identical", "other platform"):
+        rows, failures, tolerated = compare_outputs(GRAPH, committed, reproduced, verdict)
+        assert failures == [
+            "output metrics/metrics.json (stage evaluate): committed md5 metrics/metrics.json-committed, reproduced "
+            "metrics/metrics.json-reproduced (must match exactly: all it is derived from reproduced byte-identically)"
+        ]
+        assert tolerated == set()
+        assert sum("❌" in row for row in rows) == 1
+
+
+def test_what_derives_from_a_model_of_another_platform_may_differ_and_nothing_else() -> None:
+    committed, reproduced = locks({"models/m.keras", "metrics/metrics.json", "plots/f.png", "plots/pair.png"})
+    judged = output_verdicts(GRAPH, lock_outputs(committed), lock_outputs(reproduced), "other platform")
+    assert judged["models/m.keras"] == (OTHER_PLATFORM, "the model stage, on another platform")
+    assert judged["metrics/metrics.json"] == (DERIVED, "derived from models/m.keras, which differs")
+    assert judged["plots/f.png"] == (DERIVED, "derived from metrics/metrics.json, which differs")
+    assert judged["dvclive"] == (IDENTICAL, "")
+    assert judged["plots/pair.png"][0] == MUST_MATCH  # data pictures: derived from identical inputs only
+    _, failures, tolerated = compare_outputs(GRAPH, committed, reproduced, "other platform")
+    assert tolerated == {"models/m.keras", "metrics/metrics.json", "plots/f.png"}
+    assert [f.split(" (stage")[0] for f in failures] == ["output plots/pair.png"]
+
+
+def test_a_model_differing_on_the_same_platform_fails_and_excuses_what_derives_from_it() -> None:
+    committed, reproduced = locks({"models/m.keras", "metrics/metrics.json"})
+    for verdict in ("identical", "nondeterministic"):  # identical: dvclive matched but the model file did not
+        _, failures, _ = compare_outputs(GRAPH, committed, reproduced, verdict)
+        assert [f.split(" (stage")[0] for f in failures] == ["output models/m.keras"]
+        assert failures[0].endswith("(must match exactly on the same platform)")
+
+
+def test_a_differing_data_output_excuses_its_downstream_but_is_itself_a_failure() -> None:
+    committed, reproduced = locks({"data/train.csv", "models/m.keras", "dvclive"})
+    judged = output_verdicts(GRAPH, lock_outputs(committed), lock_outputs(reproduced), "identical")
+    assert judged["data/train.csv"][0] == MUST_MATCH
+    assert judged["models/m.keras"] == (DERIVED, "derived from data/train.csv, which differs")
+    assert judged["dvclive"] == (DERIVED, "derived from data/train.csv, which differs")
+
+
+def test_a_missing_lock_is_one_line(tmp_path: Path) -> None:
+    for cmd in (["git", "init", "-q"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                                        "--allow-empty", "-m", "empty"]):  # fmt: skip
+        subprocess.run(cmd, cwd=tmp_path, check=True)
+    assert missing_lock(tmp_path) == "dvc.lock is not committed: run `dvc repro` and commit dvc.lock"
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
+    subprocess.run(["git", "add", "dvc.lock"], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "lock"], cwd=tmp_path, check=True
+    )
+    assert missing_lock(tmp_path) is None
+    (tmp_path / "dvc.lock").unlink()
+    assert missing_lock(tmp_path) == (
+        "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one"
+    )
+    report = Report()
+    check_lock_in_step(tmp_path, {"stages": {}}, report)  # stops before `dvc status` (45 lines of "modified")
+    assert report.failures == [
+        "dvc.lock is deleted in the working tree: `git checkout dvc.lock` restores the committed one "
+        "(the check stops here, nothing was re-run)"
+    ]
+    assert report.markdown().count("\n- ") == 2  # the verdict's line and step 1's

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
+from penguins.params import read_yaml
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_every_param_is_documented_in_the_readme() -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = read_yaml(ROOT / "params.yaml")
     documented = set(re.findall(r"`([a-z_]+\.[a-z_0-9]+)`", README))
     missing = [
         f"{section}.{key}"
@@ -32,6 +31,6 @@ def test_make_targets_named_in_the_readme_exist() -> None:
 
 
 def test_stages_named_in_the_readme_are_the_pipeline() -> None:
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    stages = read_yaml(ROOT / "dvc.yaml")["stages"]
     for stage in stages:
         assert f"| `{stage}` |" in README, f"stage {stage} missing from README's pipeline table"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 
-import yaml
-
+from penguins.params import read_yaml
 from tests.conftest import ROOT
 from tools.stage_deps import problems
 
 
 def pipeline() -> dict:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    return read_yaml(ROOT / "dvc.yaml")
 
 
 def test_every_stage_lists_exactly_the_modules_it_imports() -> None:

@@ -13,6 +13,7 @@ import yaml
 from dvc.repo.artifacts import check_name_format
 
 from penguins.errors import PipelineError
+from penguins.params import read_yaml
 from tests.conftest import ROOT
 from tools.remote import (
     Remote,
@@ -152,7 +153,7 @@ def test_corrupt_files_are_the_pulled_ones_whose_md5_is_not_the_lock_s(tmp_path:
 
 
 def dvc_yaml() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    return read_yaml(ROOT / "dvc.yaml")
 
 
 def test_the_model_is_declared_as_an_artifact() -> None:
@@ -170,7 +171,7 @@ def test_the_model_is_declared_as_an_artifact() -> None:
 
 
 def workflow_steps() -> list[dict[str, Any]]:
-    workflow = yaml.safe_load((ROOT / ".github/workflows/pipeline.yml").read_text())
+    workflow = yaml.safe_load((ROOT / ".github/workflows/pipeline.yml").read_text())  # GitHub reads it, not DVC
     return workflow["jobs"]["test-and-check"]["steps"]
 
 

@@ -7,15 +7,14 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
 
 from penguins.errors import PipelineError
-from penguins.params import parse_params
+from penguins.params import parse_params, read_yaml
 from tests.conftest import ROOT
 from tools import sweep
 from tools.sweep import Row
 
-PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+PIPELINE = read_yaml(ROOT / "dvc.yaml")
 SEEDS = "train.seed=0,1,2"
 
 

@@ -58,7 +58,7 @@ def tasks_dry_run(target: str, venv: Path, installer: str) -> list[str]:
 
 
 @pytest.mark.skipif(os.name == "nt" or shutil.which("make") is None, reason="compares with the Makefile's recipes")
-@pytest.mark.parametrize("target", ["install", "run", "test", "lock"])
+@pytest.mark.parametrize("target", ["install", "run", "test", "lock", "reset"])
 def test_tasks_runs_what_make_runs(target: str, tmp_path: Path) -> None:
     venv = tmp_path / "venv"  # missing, so both print the whole set-up
     bindir = tasks.venv_bin(venv, windows=False)

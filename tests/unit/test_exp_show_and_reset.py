@@ -1,0 +1,108 @@
+"""make exp-show (tools/exp_show.py) names failed and unfinished experiments instead of showing their baseline's
+metrics; make reset (tools/reset.py) compares files by content, not by git's timestamps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from dulwich.index import index_entry_from_stat
+from dulwich.repo import Repo
+
+from tools import reset
+from tools.exp_show import notes, show_command, unfinished
+
+# Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
+SHOWN = [
+    {"rev": "workspace", "name": None, "data": {}, "error": None, "experiments": None},
+    {
+        "rev": "89ed21f",
+        "name": "main",
+        "data": {},
+        "experiments": [
+            {"name": "seed-1", "executor": None, "revs": [{"rev": "1d57ab5", "name": "seed-1"}]},
+            {"name": "done", "executor": {"state": "success"}, "revs": [{"rev": "aaaaaaa"}]},
+            {
+                "name": "bad-epochs",
+                "executor": {"state": "failed", "local": {"returncode": 255}},
+                "revs": [{"rev": "2a65858", "name": "bad-epochs", "error": {"msg": "Experiment run failed"}}],
+            },
+            {"name": None, "executor": {"state": "queued"}, "revs": [{"rev": "3b7c9d1e0f", "name": None}]},
+            {"name": "seed-3", "executor": {"state": "running"}, "revs": [{"rev": "4c4c4c4"}]},
+        ],
+    },
+]
+
+
+def test_failed_queued_and_running_experiments_are_found() -> None:
+    assert unfinished(SHOWN) == {"failed": ["bad-epochs"], "queued": ["3b7c9d1"], "running": ["seed-3"]}
+    assert unfinished(SHOWN[:1]) == {}
+
+
+def test_failed_and_queued_are_hidden_and_named() -> None:
+    states = {"failed": ["bad-epochs"], "queued": ["q1", "q2"]}
+    cmd = show_command(states, ["--md"])
+    assert {"--hide-failed", "--hide-queued", "--only-changed"} <= set(cmd) and cmd[-1] == "--md"
+    assert "|State$" in cmd[cmd.index("--drop") + 1]  # nothing running: the State column is not needed
+    assert notes(states) == [
+        "exp-show: left out 1 failed experiment(s), which have no results of their own: bad-epochs "
+        "(why: `dvc queue logs bad-epochs`; `dvc queue remove --failed` forgets them)",
+        "exp-show: left out 2 queued experiment(s), not run yet: q1, q2 (`dvc queue start` runs them)",
+    ]
+
+
+def test_a_running_experiment_keeps_the_state_column() -> None:
+    cmd = show_command({"running": ["seed-3"]}, [])
+    assert "State" not in cmd[cmd.index("--drop") + 1]
+    assert notes({"running": ["seed-3"]})[0].startswith("exp-show: 1 experiment(s) still running")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def test_reset_finds_a_change_that_the_index_hides(tmp_path: Path) -> None:
+    """DVC's git library records params.yaml's stat in git's index while the file still holds the committed text,
+    then the file is rewritten with the same size in the same second: git takes it for unchanged. Made here with
+    dulwich (what DVC's scmrepo uses), the index entry of HEAD's blob carrying the rewritten file's stat."""
+    git(tmp_path, "init", "-q")
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  epochs: 100\n")
+    git(tmp_path, "add", "params.yaml")
+    git(tmp_path, "commit", "-qm", "baseline")
+    params.write_text("train:\n  epochs: abc\n")
+    earlier = params.stat().st_mtime - 10  # written seconds before git next writes its index: not "racily clean"
+    os.utime(params, (earlier, earlier))
+    index = Repo(str(tmp_path)).open_index()
+    entry = index[b"params.yaml"]
+    index[b"params.yaml"] = index_entry_from_stat(params.stat(), entry.sha, mode=entry.mode)
+    index.write()
+    git(tmp_path, "checkout", "--", ".")  # the old advice restores nothing
+    assert git(tmp_path, "status", "--porcelain") == ""
+    assert "abc" in params.read_text()
+
+    assert reset.differing_files(tmp_path) == ["params.yaml"]
+
+
+def test_porcelain_paths() -> None:
+    assert reset.parse_status(" M params.yaml\0 D metrics/metrics.json\0") == ["params.yaml", "metrics/metrics.json"]
+    assert reset.parse_status("") == []
+
+
+def test_outputs_missing_from_the_cache_are_one_line() -> None:
+    output = (
+        "ERROR: Checkout failed for following targets:\nmodels/model.keras\ndata/raw/penguins.csv\n"
+        "Is your cache up to date?\n<https://error.dvc.org/missing-files>\n"
+    )
+    assert reset.checkout_problem(output) == (
+        "dvc checkout: 2 output(s) missing from the DVC cache (data/raw/penguins.csv, models/model.keras); "
+        "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
+    )
+    assert reset.checkout_problem("ERROR: unable to acquire lock\n") == "dvc checkout failed: unable to acquire lock"
