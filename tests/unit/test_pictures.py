@@ -187,7 +187,10 @@ def test_pngs_are_byte_identical_and_carry_no_metadata(tmp_path: Path) -> None:
                 save_png(make(), tmp_path / f"{name}{run}.png")
         first = (tmp_path / f"{name}1.png").read_bytes()
         assert first == (tmp_path / f"{name}2.png").read_bytes(), name
-        kinds = {kind for kind, _ in png_chunks(first)}
+        chunks = png_chunks(first)
+        kinds = {kind for kind, _ in chunks}
         assert not kinds & {b"tEXt", b"zTXt", b"iTXt", b"tIME"}, (name, kinds)
+        assert chunks[0][0] == b"IHDR" and chunks[0][1][9] == 3, name  # colour type 3: a palette, not RGBA
+        assert b"PLTE" in kinds, name
     expected = sorted(f"{name}{run}.png" for name in ("curves", "heatmap", "pairplot") for run in (1, 2))
     assert sorted(p.name for p in tmp_path.iterdir()) == expected  # no temporary files left
