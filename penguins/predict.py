@@ -221,7 +221,9 @@ def values_from_csv(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Measurements read from a CSV as floats in card order, and the warnings about them."""
     features = select_features(frame, card, source, ignore_extra)
-    values = to_numeric_features(features, card.features, source, hint="every measurement must be a number")
+    values = to_numeric_features(
+        features, card.features, source, hint="every measurement must be a number", column_hint=None
+    )
     return values, check_values(values, csv_cell(source))
 
 

@@ -18,7 +18,7 @@ from penguins.cli import run_cli, stage_parser
 from penguins.io import read_csv, read_json, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.training import rows_to_fit
+from penguins.training import check_rows_of_every_class, rows_to_fit
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     n_fit = rows_to_fit(len(frame), params.train, str(Paths.TRAIN))
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
+    check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
 
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 

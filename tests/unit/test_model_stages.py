@@ -20,7 +20,7 @@ from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
-from penguins.training import rows_to_fit
+from penguins.training import check_rows_of_every_class, rows_to_fit
 
 keras = modeling.keras
 tf = modeling.tf
@@ -243,6 +243,30 @@ def test_rows_to_fit_follow_validation_split(default_params: Params) -> None:
         "train.csv: 4 rows cannot be divided with train.validation_split=0.2; "
         "use a value that leaves at least one row on each side (or 0 for no validation)"
     )
+
+
+def test_every_class_needs_rows_to_fit_and_to_validate(default_params: Params) -> None:
+    """Keras validates on the last rows, unstratified: a class may miss either side, and must not silently."""
+    onehot = np.eye(3, dtype="float32")
+    fitted = [0, 1, 2] * 4  # 12 rows fitted, the last 3 of 15 validate (validation_split 0.2)
+    check_rows_of_every_class(onehot[[*fitted, 0, 1, 2]], 12, CLASSES, default_params.train, "train.csv")
+    with pytest.raises(PipelineError) as err:
+        check_rows_of_every_class(onehot[[0, 2] * 6 + [0, 1, 1]], 12, CLASSES, default_params.train, "train.csv")
+    assert str(err.value) == (
+        "train.csv: class 'Chinstrap' has no rows to fit on: all 2 of its rows are among the validation rows "
+        "(the last 3 of 15, train.validation_split=0.2); lower train.validation_split or add rows of 'Chinstrap'"
+    )
+    with pytest.raises(PipelineError) as err:
+        check_rows_of_every_class(onehot[[*fitted, 0, 1, 1]], 12, CLASSES, default_params.train, "train.csv")
+    assert str(err.value) == (
+        "train.csv: class 'Gentoo' has no validation rows (the last 3 of 15, train.validation_split=0.2; its 4 "
+        "rows are all fitted on), so eval.accuracy would leave it out; raise train.validation_split, "
+        "add rows of 'Gentoo', or set train.validation_split: 0 for no validation"
+    )
+    no_validation = default_params.train.model_copy(update={"validation_split": 0.0})
+    check_rows_of_every_class(onehot[fitted], 12, CLASSES, no_validation, "train.csv")
+    with pytest.raises(PipelineError, match=r"^train\.csv: class 'Chinstrap' has no rows; re-run split"):
+        check_rows_of_every_class(onehot[[0, 2, 0, 2]], 4, CLASSES, no_validation, "train.csv")
 
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
