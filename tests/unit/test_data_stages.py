@@ -7,8 +7,12 @@ file, line and column of the problem."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
-from collections.abc import Callable
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +93,59 @@ def test_fetch_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setattr(sources, "PACKAGE", "no_such_package_here")
     assert message_of(sources.read_package_csv) == "package 'no_such_package_here' is not installed; run `make install`"
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a 25-byte body one byte every 0.2 s: each read waits far less than any timeout, the whole takes 5 s."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "25")
+        self.end_headers()
+        try:
+            for _ in range(25):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the client gave up: what the test wants
+            pass
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def trickling_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/penguins.csv"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) -> None:
+    """A server that trickles bytes used to keep fetch running as long as it liked (timeout_s bounded each read)."""
+    start = time.monotonic()
+    message = message_of(sources.download, trickling_url, 1.0)
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0, f"download ran {elapsed:.1f} s with fetch.timeout_s=1"
+    assert re.fullmatch(
+        rf"could not download fetch\.url '{re.escape(trickling_url)}' within fetch\.timeout_s=1 s \(\d+ bytes "
+        r"received\); check the network or the server, raise fetch\.timeout_s, or set fetch\.source: package",
+        message,
+    ), message
+
+
+def test_a_missing_file_url_is_not_a_network_problem(tmp_path: Path) -> None:
+    url = (tmp_path / "nowhere.csv").as_uri()
+    assert message_of(sources.download, url, 5) == (
+        f"could not read fetch.url {url!r}: No such file or directory; check the path (a file:// URL is a local file)"
+    )
 
 
 # ---- io: every read problem is one line naming the file -------------------------------------------
