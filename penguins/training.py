@@ -1,4 +1,5 @@
-"""What train checks before it imports TensorFlow: how the training rows divide into fitting and validation."""
+"""What train checks before it imports TensorFlow: how the training rows divide into fitting and validation, and
+whether every class has rows on each side."""
 
 from __future__ import annotations
 

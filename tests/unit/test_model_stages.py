@@ -4,8 +4,10 @@ saving, safe loading, scores and the prediction table (real Keras on tiny data: 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, get_args
@@ -120,13 +122,59 @@ def test_history_reads_back_what_was_logged(trained: tuple[Any, Path]) -> None:
     assert metrics["step"] == 1
 
 
-def test_fit_is_deterministic(default_params: Params, trained: tuple[Any, Path], tmp_path: Path) -> None:
+def test_fit_is_deterministic(
+    default_params: Params, trained: tuple[Any, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """... and reports its progress on stderr only: one line per epoch below 10 epochs."""
     model, live_dir = trained
     again = train(two_epochs(default_params), tmp_path)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert re.fullmatch(
+        r"train: epoch 1/2, \d+\.\d s elapsed, about \d+\.\d s left\ntrain: epoch 2/2, \d+\.\d s elapsed, done\n", err
+    ), err
     for first, second in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(first, second)
     for name in ("metrics.json", "plots/metrics/train/loss.tsv", "plots/metrics/eval/accuracy.tsv"):
         assert (tmp_path / name).read_bytes() == (live_dir / name).read_bytes(), name
+
+
+class Clock:
+    def __init__(self, *times: float) -> None:
+        self.times = list(times)
+
+    def __call__(self) -> float:
+        return self.times.pop(0)
+
+
+def test_progress_lines_are_few_and_say_what_is_left() -> None:
+    """A line per tenth of the epochs (10 for 100 epochs), elapsed and estimated time left; the last says done."""
+    stream = io.StringIO()
+    progress = modeling.Progress(100, stream, clock=Clock(0.0, *[0.05 * n for n in range(0, 101)]))
+    progress.start()
+    for epoch in range(1, 101):
+        progress.epoch_done(epoch)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[0] == "train: epoch 10/100, 0.5 s elapsed, about 4.5 s left"
+    assert lines[-1] == "train: epoch 100/100, 5.0 s elapsed, done"
+
+
+def test_progress_of_slow_epochs_every_30_seconds() -> None:
+    """1000 epochs of 4 s: a line at least every 30 s (the 8th epoch), not only every 100 epochs."""
+    progress = modeling.Progress(1000, io.StringIO(), clock=Clock(0.0, *[4.0 * n for n in range(1, 11)]))
+    progress.start()
+    assert [progress.line(epoch) for epoch in range(1, 9)][-1] == (
+        "train: epoch 8/1000, 32.0 s elapsed, about 1 h 06 min left"
+    )
+    assert progress.line(9) is None
+    assert [modeling.duration(s) for s in (0.04, 59.94, 65, 3599, 7380)] == [
+        "0.0 s",
+        "59.9 s",
+        "1 min 05 s",
+        "59 min 59 s",
+        "2 h 03 min",
+    ]
 
 
 def test_a_run_without_validation_leaves_no_stale_eval_history(default_params: Params, tmp_path: Path) -> None:
@@ -160,6 +208,21 @@ def test_load_model_refuses_foreign_and_missing_files(tmp_path: Path) -> None:
         modeling.load_model(tmp_path / "missing.keras")
     assert str(err.value) == (
         f"{tmp_path}/missing.keras: model file not found; run `dvc repro train` or pass another --model"
+    )
+
+
+def test_a_truncated_model_is_not_called_missing(trained: tuple[Any, Path], tmp_path: Path) -> None:
+    """Keras says "File not found" for a .keras file cut short (an interrupted copy or download)."""
+    model, _ = trained
+    whole, cut = tmp_path / "whole.keras", tmp_path / "cut.keras"
+    modeling.save_model(model, whole)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(PipelineError) as err:
+        modeling.load_model(cut)
+    assert str(err.value) == (
+        f"{cut}: cannot load as a Keras model (not a complete .keras zip archive: truncated or not a model, "
+        f"{cut.stat().st_size} bytes); make it again (`dvc repro train`, or `dvc checkout` to restore the "
+        "committed one) or pass another --model"
     )
 
 
