@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from stages import fetch as fetch_stage
@@ -31,3 +34,12 @@ def test_fetch_help_tells_what_dvc_does_to_the_previous_raw_file(pipeline_copy: 
     assert "`dvc checkout data/raw/penguins.csv` brings it back" in fetch_stage.__doc__  # --help shows it
     dvc("checkout", "data/raw/penguins.csv", cwd=pipeline_copy)
     assert raw.read_bytes() == before
+
+
+def test_the_card_records_each_features_range_in_the_fitted_rows(pipeline: dict[str, Any]) -> None:
+    """predict's checks come from these (issue 13 item 8): the rows fitted on, not the validation rows."""
+    repo = pipeline["repo"]
+    card = json.loads((repo / "models/model.json").read_text())
+    fitted = pd.read_csv(repo / "data/split/train.csv").iloc[:219]  # 273 rows, the last 54 validate
+    assert card["ranges"] == {f: [fitted[f].min(), fitted[f].max()] for f in card["features"]}
+    assert card["ranges"]["body_mass_g"] == [2700.0, 6300.0]
