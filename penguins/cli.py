@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from penguins.errors import PipelineError
+from penguins.paths import remove_stale_temporaries
 
 
 class CliParser(argparse.ArgumentParser):
@@ -34,8 +35,12 @@ def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
 
 
 def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> None:
-    """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1."""
+    """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1.
+
+    First, the temporaries that killed writers left beside the pipeline's outputs are removed (a stage killed
+    while saving its model leaves models/.model.keras.<pid>.<random>.keras; nothing else ever removes it)."""
     try:
+        remove_stale_temporaries()
         main(argv)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)

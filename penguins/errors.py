@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 
 class PipelineError(Exception):
     """A problem the user can fix. `penguins.cli.run_cli` prints it as `error: ...` and exits with status 1."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Field metadata (``Annotated[int, Field(le=...), Hint("...")]``): what to say after "must be less than ..."
+    for a value above a field's upper bound (why the bound, and what to do), appended by one_line."""
+
+    above: str
+
+
+TOO_LARGE = ("less_than_equal", "less_than", "too_long")
+
+
+def _field(model: type[BaseModel], loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The field an error location points to (its innermost named field: train.hidden_units[1] -> hidden_units)."""
+    found, fields = None, model.model_fields
+    for part in loc:
+        if isinstance(part, str) and part in fields:
+            found = fields[part]
+            annotation = found.annotation
+            fields = (
+                annotation.model_fields if isinstance(annotation, type) and issubclass(annotation, BaseModel) else {}
+            )
+    return found
 
 
 def distinct_names(values: tuple[str, ...], key: str) -> None:
@@ -48,4 +74,6 @@ def one_line(error: ValidationError, model: type[BaseModel], source: str) -> str
     text = re.sub(r" after validation, not \d+$", "", text)  # "must have at least 2 items"
     text = text.replace("a valid tuple", "a list").replace("a valid dictionary", "a mapping")
     text = re.sub(r" or instance of \w+$", "", text)
-    return f"{source}: {key} {text}, got {first['input']!r}"
+    field = _field(model, first["loc"]) if kind in TOO_LARGE else None
+    hint = next((m.above for m in field.metadata if isinstance(m, Hint)), None) if field else None
+    return f"{source}: {key} {text}, got {first['input']!r}" + (f"; {hint}" if hint else "")

@@ -15,17 +15,20 @@ import numpy as np
 import pandas as pd
 
 from penguins.errors import PipelineError
-from penguins.paths import resolve
+from penguins.paths import resolve, temporary_prefix
 
 PARAMS_HINT = "check data.features / data.target in params.yaml"
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A process killed in the block (SIGKILL) leaves the temporary behind: the next stage to start removes it
+    (penguins.paths.remove_stale_temporaries, called by penguins.cli.run_cli)."""
     path = resolve(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=suffix or path.suffix)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

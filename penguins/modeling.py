@@ -14,9 +14,12 @@ os.environ.update(PINNED_ENV)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter (not numerics)
 
 import json
+import sys
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import keras
 import numpy as np
@@ -76,6 +79,72 @@ class RoundedDVCLiveCallback(DVCLiveCallback):
         super().on_epoch_end(epoch, {name: round(float(v), HISTORY_DIGITS) for name, v in (logs or {}).items()})
 
 
+def duration(seconds: float) -> str:
+    """12.3 s, 4 min 05 s, 2 h 03 min: for people reading progress lines."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min {int(seconds % 60):02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+class Progress:
+    """Training progress on stderr (`train: epoch 30/100, 0.6 s elapsed, about 1.4 s left`), for `dvc repro` and
+    `dvc queue logs`: a long run is visibly alive, and how long it will take is known early.
+
+    A line every tenth of the epochs (10 lines for any run of 10 epochs or more, one per epoch below that), and
+    one at least every ``every_s`` seconds when epochs are slow, so a long run never looks stuck. stderr is not
+    a pipeline output: nothing DVC hashes changes."""
+
+    def __init__(
+        self,
+        epochs: int,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        every_s: float = 30.0,
+        parts: int = 10,
+    ) -> None:
+        self.epochs, self.stream, self.clock, self.every_s, self.parts = epochs, stream, clock, every_s, parts
+        self.started = self.last_time = clock()
+        self.last_part = 0
+
+    def start(self) -> None:
+        self.started = self.last_time = self.clock()
+        self.last_part = 0
+
+    def line(self, epoch: int) -> str | None:
+        """The line to print after ``epoch`` (1-based) is done, or None when it is not due."""
+        now = self.clock()
+        part = epoch * self.parts // self.epochs
+        if part == self.last_part and now - self.last_time < self.every_s and epoch < self.epochs:
+            return None
+        self.last_part, self.last_time = part, now
+        elapsed = now - self.started
+        left = "done" if epoch >= self.epochs else f"about {duration(elapsed / epoch * (self.epochs - epoch))} left"
+        return f"train: epoch {epoch}/{self.epochs}, {duration(elapsed)} elapsed, {left}"
+
+    def epoch_done(self, epoch: int) -> None:
+        text = self.line(epoch)
+        if text is not None:
+            stream = self.stream or sys.stderr
+            print(text, file=stream, flush=True)
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Reports Progress after each epoch (epoch hooks only: Keras' graph calls are unchanged)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.progress.start()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.progress.epoch_done(epoch + 1)
+
+
 def open_live(directory: Path) -> Live:
     """A DVCLive logger that writes only into ``directory``: dvc.yaml declares the metrics and plots itself
     (dvcyaml=False: DVCLive would otherwise rewrite dvc.yaml), and no experiment is saved by DVCLive
@@ -85,7 +154,8 @@ def open_live(directory: Path) -> Live:
 
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams, live: Live) -> None:
     """Train on the first ``n_fit`` rows, validating on the rest (Keras' validation_split semantics); every
-    epoch's loss and accuracy go to ``live`` (train/..., and eval/... when there are validation rows).
+    epoch's loss and accuracy go to ``live`` (train/..., and eval/... when there are validation rows), and
+    progress lines to stderr (Progress).
 
     The data are tf.data pipelines built once and cached; the training rows are reshuffled every epoch
     with a seeded shuffle. This avoids Keras re-slicing NumPy arrays every epoch (3-4x faster here)
@@ -107,7 +177,7 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
         epochs=params.epochs,
         shuffle=False,  # shuffled above, with the seed
         verbose=0,
-        callbacks=[RoundedDVCLiveCallback(live=live)],
+        callbacks=[RoundedDVCLiveCallback(live=live), ProgressCallback(Progress(params.epochs))],
     )
 
 
@@ -177,11 +247,29 @@ def save_model(model: keras.Model, path: Path) -> None:
             raw.unlink(missing_ok=True)
 
 
+def archive_problem(path: Path) -> str | None:
+    """Why a file cannot be a .keras archive (a zip), or None: truncated (no zip directory at its end), damaged."""
+    if not zipfile.is_zipfile(path):
+        return f"not a complete .keras zip archive: truncated or not a model, {path.stat().st_size} bytes"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return f"a damaged .keras zip archive: {exc}"
+    return f"a damaged .keras zip archive: {bad} fails its checksum" if bad else None
+
+
 def load_model(path: Path) -> keras.Model:
     """keras.saving.load_model in safe mode, with a one-line error for a missing, foreign or unsafe file."""
     full = resolve(path)
     if not full.is_file():
         raise PipelineError(f"{path}: model file not found; run `dvc repro train` or pass another --model")
+    damage = archive_problem(full)
+    if damage:  # Keras says "File not found" for these, which sends people looking for the wrong problem
+        raise PipelineError(
+            f"{path}: cannot load as a Keras model ({damage}); make it again (`dvc repro train`, or "
+            "`dvc checkout` to restore the committed one) or pass another --model"
+        )
     try:
         return keras.saving.load_model(full, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a foreign/corrupt file; all mean "not usable"

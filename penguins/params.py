@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from penguins.errors import PipelineError, distinct_names, one_line
+from penguins.errors import Hint, PipelineError, distinct_names, one_line
 from penguins.paths import PARAMS_FILE
 
 Activation = Literal[
@@ -42,7 +42,11 @@ Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Names = Annotated[tuple[Name, ...], Field(min_length=1, strict=False)]  # YAML lists arrive as lists
 Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
-Seed = Annotated[int, Field(ge=0)]
+SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit: a larger one was a traceback in train
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX), Hint("NumPy and scikit-learn take 32-bit seeds")]
+# Upper bounds: far above anything this data set needs, low enough that a typo (an extra 0, a 1e9) is refused in
+# validate_params instead of training for hours. Each says why when it refuses; README "Params" lists them.
+UNITS_MAX, LAYERS_MAX = 1024, 8
 
 
 def _one_or_many(value: Any) -> Any:
@@ -64,7 +68,11 @@ class FetchParams(Section):
     source: Literal["package", "url"]
     url: Name
     sha256: Annotated[str, AfterValidator(_sha256)] | None
-    timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
+    timeout_s: Annotated[
+        float,
+        Field(gt=0, le=600, allow_inf_nan=False),
+        Hint("the whole download must finish within it; download a slower file yourself and use a file:// URL"),
+    ]
 
     @model_validator(mode="after")
     def _url_needs_checksum(self) -> Self:
@@ -109,12 +117,27 @@ class SplitParams(Section):
 
 
 class TrainParams(Section):
-    hidden_units: Annotated[tuple[Count, ...], Field(min_length=1, strict=False), BeforeValidator(_one_or_many)]
+    hidden_units: Annotated[
+        tuple[Annotated[Count, Field(le=UNITS_MAX)], ...],
+        Field(min_length=1, max_length=LAYERS_MAX, strict=False),
+        BeforeValidator(_one_or_many),
+        Hint(
+            f"the lesson has one layer of 10 units; up to {LAYERS_MAX} layers of up to {UNITS_MAX} units are accepted"
+        ),
+    ]
     activation: Activation
     normalize: bool
-    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
-    epochs: Count
-    batch_size: Count
+    learning_rate: Annotated[
+        float, Field(gt=0, le=1, allow_inf_nan=False), Hint("Adam's useful rates are about 0.0001 to 0.1")
+    ]
+    epochs: Annotated[
+        int,
+        Field(ge=1, le=10_000),
+        Hint("the lesson trains 100 epochs (a few seconds); 10000 take minutes, more is most likely a typo"),
+    ]
+    batch_size: Annotated[
+        int, Field(ge=1, le=65_536), Hint("a batch larger than the training rows is one batch per epoch anyway")
+    ]
     validation_split: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
     seed: Seed
     op_determinism: bool

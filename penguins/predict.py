@@ -12,10 +12,13 @@ Model:  --model (default models/model.keras) is loaded with Keras' safe mode on:
 Input:  --csv FILE (or - for stdin): a header naming the card's features (any order; any other column is
         an error unless --ignore-extra), one penguin per row. Or every one-penguin option, for one penguin.
 Checks: refused with the line and column: a missing column, a non-number, an empty (NA) or infinite
-        value and, for the lesson's four measurements, a value outside the plausible range (half the
-        smallest to twice the largest value of the Palmer data set: catches negative sizes and wrong
-        units). Accepted with a warning on stderr: a value inside that range but outside the data set's
-        own (the prediction is an extrapolation).
+        value and, for every feature, a value outside its plausible range, derived from the feature's
+        smallest and largest value in the rows the model was fitted on (the card's ranges): half the
+        smallest to twice the largest for a feature whose values are all positive (catches negative
+        sizes and wrong units), else that range widened by its own width on each side. Accepted with a
+        warning on stderr: a value inside the plausible range but outside the training rows' own (the
+        prediction is an extrapolation). A card without ranges (written before they were recorded)
+        gets a warning and no range checks.
 Output: table (default)   row, predicted class and one probability per class (3 decimals)
         --format csv      row, the features, predicted, prob_<class> (full precision; evaluate's file rounds to 4)
         --format json     {"model", "features", "classes", "predictions": [{"row", "input", "predicted",
@@ -54,15 +57,14 @@ STDIN = "-"
 FORMATS = ("table", "json", "csv")
 OWN_OPTIONS = ("-h", "--help", "--model", "--card", "--csv", "--ignore-extra", "--format", "--json")
 
-# Smallest and largest value of each of the lesson's measurements in the Palmer penguins data set
-# (its 342 complete rows). A value outside them is an extrapolation: accepted with a warning.
-DATASET_RANGES: Mapping[str, tuple[float, float]] = {
-    "bill_length_mm": (32.1, 59.6),
-    "bill_depth_mm": (13.1, 21.5),
-    "flipper_length_mm": (172.0, 231.0),
-    "body_mass_g": (2700.0, 6300.0),
-}
-PLAUSIBLE_FACTOR = 2.0  # plausible = [smallest / 2, largest * 2]; outside it is refused (a typo or a wrong unit)
+# A feature's range in the training rows comes from the model card (ModelCard.ranges). A value outside it is an
+# extrapolation: accepted with a warning. Outside the plausible range derived from it, refused.
+Ranges = Mapping[str, tuple[float, float]]
+PLAUSIBLE_FACTOR = 2.0  # positive features: plausible = [smallest / 2, largest * 2] (a typo or a wrong unit)
+NO_RANGES = (
+    "the model card has no feature ranges (written before they were recorded), so values are not checked for "
+    "plausibility; re-run `dvc repro train` to record them"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,12 +113,16 @@ def finite_number(text: str) -> float:
     return value
 
 
-def plausible_range(feature: str) -> tuple[float, float] | None:
-    """The range outside which a known measurement is refused (None: unknown feature, no range check)."""
-    if feature not in DATASET_RANGES:
-        return None
-    low, high = DATASET_RANGES[feature]
-    return low / PLAUSIBLE_FACTOR, high * PLAUSIBLE_FACTOR
+def plausible_range(low: float, high: float) -> tuple[float, float]:
+    """The range outside which a value is refused, from a feature's smallest and largest training value.
+
+    All positive (sizes, masses, counts): half the smallest to twice the largest, so a negative value or a wrong
+    unit (kilograms for grams, cm for mm) is refused. Otherwise, where ratios mean nothing (a temperature, a
+    standardised score): the range widened by its own width on each side (by 1 if all values were equal)."""
+    if low > 0:
+        return low / PLAUSIBLE_FACTOR, high * PLAUSIBLE_FACTOR
+    width = (high - low) or 1.0
+    return low - width, high + width
 
 
 def select_features(frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool) -> pd.DataFrame:
@@ -131,42 +137,43 @@ def select_features(frame: pd.DataFrame, card: ModelCard, source: str, ignore_ex
     return frame[list(card.features)]
 
 
-def problem(feature: str, value: float) -> str | None:
+def problem(feature: str, value: float, ranges: Ranges | None) -> str | None:
     """Why one measurement cannot be used (None if it can), phrased to follow the cell's name."""
     if math.isnan(value):
         return "is empty (NA); every measurement is needed"
     if math.isinf(value):
         return f"is not a finite number ({value})"
-    bounds = plausible_range(feature)
-    if bounds is None or bounds[0] <= value <= bounds[1]:
+    if ranges is None:
         return None
-    if value < 0:
-        return f"is negative ({value:g}); sizes are positive"
-    low, high = DATASET_RANGES[feature]
+    low, high = ranges[feature]
+    bounds = plausible_range(low, high)
+    if bounds[0] <= value <= bounds[1]:
+        return None
+    if value < 0 and low > 0:
+        return f"is negative ({value:g}); the model's training rows have {low:g} to {high:g}, all positive"
     return (
-        f"value {value:g} is not plausible: the Palmer data set has {low:g} to {high:g}, "
+        f"value {value:g} is not plausible: the model's training rows have {low:g} to {high:g}, "
         f"predict accepts {bounds[0]:g} to {bounds[1]:g}; check the unit"
     )
 
 
-def first_problem(values: pd.DataFrame) -> tuple[Any, str, str] | None:
+def first_problem(values: pd.DataFrame, ranges: Ranges | None) -> tuple[Any, str, str] | None:
     """(row label, column, reason) of the first unusable value in reading order, or None."""
     ok = pd.DataFrame(np.isfinite(values.to_numpy("float64")), index=values.index, columns=values.columns)
     for feature in values.columns:
-        bounds = plausible_range(feature)
-        if bounds is not None:
-            ok[feature] &= values[feature].between(*bounds)
+        if ranges is not None:
+            ok[feature] &= values[feature].between(*plausible_range(*ranges[feature]))
     bad_rows = ~ok.all(axis=1)
     if not bad_rows.any():
         return None
     row = bad_rows.idxmax()
     column = str((~ok.loc[row]).idxmax())
-    return row, column, str(problem(column, float(values.at[row, column])))
+    return row, column, str(problem(column, float(values.at[row, column]), ranges))
 
 
 @dataclass(frozen=True)
 class Extrapolation:
-    """Values of one feature outside the data set's range (but plausible)."""
+    """Values of one feature outside its range in the training rows (but plausible)."""
 
     column: str
     count: int
@@ -176,13 +183,11 @@ class Extrapolation:
     high: float
 
 
-def extrapolations(values: pd.DataFrame) -> list[Extrapolation]:
-    """Per known feature, the values outside the Palmer data set's range: the model never saw such penguins."""
+def extrapolations(values: pd.DataFrame, ranges: Ranges | None) -> list[Extrapolation]:
+    """Per feature, the values outside its range in the training rows: the model never saw such penguins."""
     found = []
-    for feature in values.columns:
-        if feature not in DATASET_RANGES:
-            continue
-        low, high = DATASET_RANGES[feature]
+    for feature in values.columns if ranges is not None else ():
+        low, high = ranges[feature]
         outside = ~values[feature].between(low, high)
         if outside.any():
             row = outside.idxmax()
@@ -201,18 +206,18 @@ def option_cell(row: Any, column: str) -> str:
     return option_for(column)
 
 
-def check_values(values: pd.DataFrame, locate: Locate) -> list[str]:
-    """Raise on the first unusable value; return the warnings (extrapolations), one line each."""
-    found = first_problem(values)
+def check_values(values: pd.DataFrame, locate: Locate, ranges: Ranges | None) -> list[str]:
+    """Raise on the first unusable value; return the warnings (extrapolations, or no ranges), one line each."""
+    found = first_problem(values, ranges)
     if found is not None:
         row, column, reason = found
         raise PipelineError(f"{locate(row, column)} {reason}")
-    return [
+    return ([NO_RANGES] if ranges is None else []) + [
         f"{locate(e.first_row, e.column)} value {e.first_value:g} "
-        f"is outside the Palmer data set's {e.low:g} to {e.high:g}"
+        f"is outside the model's training rows' {e.low:g} to {e.high:g}"
         + ("" if e.count == 1 else " (as is 1 more row)" if e.count == 2 else f" (as are {e.count - 1} more rows)")
         + "; the prediction is an extrapolation"
-        for e in sorted(extrapolations(values), key=lambda e: values.index.get_loc(e.first_row))
+        for e in sorted(extrapolations(values, ranges), key=lambda e: values.index.get_loc(e.first_row))
     ]
 
 
@@ -221,8 +226,10 @@ def values_from_csv(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Measurements read from a CSV as floats in card order, and the warnings about them."""
     features = select_features(frame, card, source, ignore_extra)
-    values = to_numeric_features(features, card.features, source, hint="every measurement must be a number")
-    return values, check_values(values, csv_cell(source))
+    values = to_numeric_features(
+        features, card.features, source, hint="every measurement must be a number", column_hint=None
+    )
+    return values, check_values(values, csv_cell(source), card.ranges)
 
 
 def values_from_options(
@@ -240,7 +247,7 @@ def values_from_options(
             f"missing {', '.join(missing)}: one penguin needs all of {', '.join(options.values())} (or use --csv FILE)"
         )
     values = pd.DataFrame({f: [given[f]] for f in card.features}, dtype="float64")
-    return values, check_values(values, option_cell)
+    return values, check_values(values, option_cell, card.ranges)
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,9 +392,9 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
     if card is None:
         source.description = f"(the one-penguin options come from the model card, which cannot be read: {card_problem})"
     for feature, option in options.items():
-        bounds = DATASET_RANGES.get(feature)
+        bounds = card.ranges.get(feature) if card and card.ranges else None
         unit = (split_unit(feature)[1] or "value").upper()
-        seen = f" (Palmer data set: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
+        seen = f" (training rows: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
         source.add_argument(
             option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}"
         )

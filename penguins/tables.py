@@ -9,6 +9,7 @@ import pandas as pd
 from penguins.errors import PipelineError
 
 DROP_NA_HINT = "fix the file or leave the cell empty (NA) to drop the row"
+FEATURES_HINT = "data.features lists numeric input columns only: check data.features in params.yaml"
 
 
 def csv_line(index: object) -> int:
@@ -32,18 +33,25 @@ def check_target(labels: pd.Series, classes: Sequence[str], source: str) -> None
 
 
 def to_numeric_features(
-    frame: pd.DataFrame, features: Sequence[str], source: str, hint: str = DROP_NA_HINT
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    source: str,
+    hint: str = DROP_NA_HINT,
+    column_hint: str | None = FEATURES_HINT,
 ) -> pd.DataFrame:
-    """Convert feature columns to floats; a value that is present but not a number is an error ending with ``hint``."""
+    """Convert feature columns to floats; a value that is present but not a number is an error ending with ``hint``.
+
+    A column without a single number (a text column such as island listed as a feature) is not a bad cell but a
+    wrong column: its error ends with ``column_hint`` instead (None: treat it as a bad cell too)."""
     out = frame.copy()
     for column in features:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & frame[column].notna()
         if bad.any():
             first = frame.index[bad.to_numpy()][0]
-            raise PipelineError(
-                f"{source}: line {csv_line(first)}: column {column!r} has non-numeric value "
-                f"{frame.at[first, column]!r}; {hint}"
-            )
+            where, value = f"{source}: line {csv_line(first)}: column {column!r}", frame.at[first, column]
+            if column_hint is not None and values.isna().all():
+                raise PipelineError(f"{where} has non-numeric value {value!r} and no number in any row; {column_hint}")
+            raise PipelineError(f"{where} has non-numeric value {value!r}; {hint}")
         out[column] = values.astype("float64")
     return out

@@ -2,9 +2,12 @@
 
 Sources (params.yaml, section fetch):
   source: package   the CSV shipped inside the `palmerpenguins` package (offline, the default)
-  source: url       download `url` (http(s):// or file://, within timeout_s) and require its `sha256`
-If `sha256` is set it is checked for either source. On any failure the previous
-data/raw/penguins.csv is left untouched.
+  source: url       download `url` (http(s):// or file://) and require its `sha256`; the whole download
+                    must finish within timeout_s seconds
+If `sha256` is set it is checked for either source. A failed fetch writes nothing, but `dvc repro`
+has already deleted the previous data/raw/penguins.csv before running this stage, as it does for every
+stage's outputs; it stays in DVC's cache, and `dvc checkout data/raw/penguins.csv` brings it back.
+(It is not declared `persist: true` in dvc.yaml: DVC keeps no run-cache record of such a stage.)
 
 Output: data/raw/penguins.csv (bytes exactly as published)
 Params: fetch.*

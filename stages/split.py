@@ -4,6 +4,9 @@ Input:  data/encoded/penguins.csv, data/encoded/classes.json
 Output: data/split/train.csv, data/split/test.csv (same columns as the input)
 Params: data.features, split.test_size, split.random_state, split.shuffle, split.stratify
         (the lesson: 0.2, 0, true, true -> 273 train / 69 test rows)
+
+Every class must get rows in both parts: a stratified split refuses a class with fewer rows than
+split.test_size makes necessary (5 for 0.2); an unstratified split is checked after splitting.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from penguins.paths import Paths
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     params = load_params()
-    columns = read_json(Paths.CLASSES)["columns"]
+    record = read_json(Paths.CLASSES)
+    columns = record["columns"]
     encoded = read_csv(Paths.ENCODED, required=[*params.data.features, *columns])
-    train, test = split(encoded, params.split, columns)
+    train, test = split(encoded, params.split, columns, record["classes"])
     write_csv(Paths.TRAIN, train)
     write_csv(Paths.TEST, test)
 

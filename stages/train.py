@@ -2,7 +2,8 @@
 
 Input:  data/split/train.csv, data/encoded/classes.json
 Output: models/model.keras  (loadable with keras.saving.load_model; byte-identical for identical params)
-        models/model.json   (features and class order the model expects: what predict needs)
+        models/model.json   (features and class order the model expects, and each feature's smallest and largest
+                            value in the fitted rows: what predict needs)
         dvclive/            DVCLive's log: metrics.json (last epoch's train/ and eval/ loss and accuracy,
                             trainable_params) and plots/metrics/{train,eval}/{loss,accuracy}.tsv per epoch
 Params: data.features and every train.* key (see README, "Params")
@@ -13,12 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from penguins.card import ModelCard
+from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_cli, stage_parser
 from penguins.io import read_csv, read_json, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.training import rows_to_fit
+from penguins.training import check_rows_of_every_class, rows_to_fit
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     n_fit = rows_to_fit(len(frame), params.train, str(Paths.TRAIN))
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
+    check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
 
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 
@@ -40,7 +42,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         live.log_metric("trainable_params", modeling.trainable_parameter_count(model), plot=False)
         modeling.fit(model, x, y, n_fit, params.train, live)
     modeling.save_model(model, Paths.MODEL)
-    card = ModelCard(features=tuple(features), target=record["target"], classes=tuple(record["classes"]))
+    card = ModelCard(
+        features=tuple(features),
+        target=record["target"],
+        classes=tuple(record["classes"]),
+        ranges=feature_ranges(frame.iloc[:n_fit], features),  # for predict's checks: what the model was fitted on
+    )
     write_json(Paths.MODEL_CARD, card.as_json())
 
 

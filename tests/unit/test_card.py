@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from penguins.card import ModelCard, card_path_for, parse_card, read_card
+from penguins.card import ModelCard, card_path_for, feature_ranges, parse_card, read_card
 from penguins.errors import PipelineError
 
 CARD_JSON = {"features": ["bill_length_mm", "body_mass_g"], "target": "species", "classes": ["Adelie", "Gentoo"]}
@@ -17,7 +18,15 @@ CARD_JSON = {"features": ["bill_length_mm", "body_mass_g"], "target": "species",
 def test_a_card_round_trips_through_json() -> None:
     card = parse_card(CARD_JSON, "m.json")
     assert card == ModelCard(features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Gentoo"))
-    assert card.as_json() == CARD_JSON
+    assert card.as_json() == CARD_JSON  # a card written before ranges were recorded stays valid, without them
+    with_ranges = {**CARD_JSON, "ranges": {"bill_length_mm": [32.1, 59.6], "body_mass_g": [2700.0, 6300.0]}}
+    assert parse_card(with_ranges, "m.json").ranges == {"bill_length_mm": (32.1, 59.6), "body_mass_g": (2700, 6300)}
+    assert parse_card(with_ranges, "m.json").as_json() == with_ranges
+
+
+def test_feature_ranges_are_the_rows_smallest_and_largest_values() -> None:
+    rows = pd.DataFrame({"a": [3.5, -1.0, 2.0], "b": [10.0, 10.0, 10.0], "c": ["x", "y", "z"]})
+    assert feature_ranges(rows, ["a", "b"]) == {"a": (-1.0, 3.5), "b": (10.0, 10.0)}
 
 
 def test_a_card_is_a_json_object() -> None:
@@ -29,7 +38,19 @@ def test_a_card_is_a_json_object() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({**CARD_JSON, "date": "today"}, "unknown key date (known: features, target, classes)"),
+        ({**CARD_JSON, "date": "today"}, "unknown key date (known: features, target, classes, ranges)"),
+        (
+            {**CARD_JSON, "ranges": {"bill_length_mm": [32.1, 59.6]}},
+            "ranges must name each of the features once (bill_length_mm, body_mass_g)",
+        ),
+        (
+            {**CARD_JSON, "ranges": {"bill_length_mm": [32.1, 59.6], "body_mass_g": [6300, 2700]}},
+            "ranges.body_mass_g must be [smallest, largest], got [6300.0, 2700.0]",
+        ),
+        (
+            {**CARD_JSON, "ranges": {"bill_length_mm": [32.1], "body_mass_g": [1, 2]}},
+            "ranges.bill_length_mm[1] must be set",
+        ),
         ({**CARD_JSON, "features": []}, "features must have at least 1 item, got []"),
         ({**CARD_JSON, "classes": ["Adelie", "Adelie"]}, "classes must be distinct names, 'Adelie' is listed twice"),
         ({**CARD_JSON, "classes": ["Adelie"]}, "classes must have at least 2 items, got ['Adelie']"),

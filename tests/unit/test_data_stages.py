@@ -7,8 +7,12 @@ file, line and column of the problem."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
-from collections.abc import Callable
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ import pandas as pd
 import pytest
 
 from penguins import sources
-from penguins.data import class_record, clean, encode, split
+from penguins.data import class_record, clean, encode, rows_per_class_for_stratified_split, split
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, read_csv, read_json, write_csv, write_json
 from penguins.params import DataParams, FetchParams, Params, SplitParams
@@ -89,6 +93,59 @@ def test_fetch_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setattr(sources, "PACKAGE", "no_such_package_here")
     assert message_of(sources.read_package_csv) == "package 'no_such_package_here' is not installed; run `make install`"
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a 25-byte body one byte every 0.2 s: each read waits far less than any timeout, the whole takes 5 s."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "25")
+        self.end_headers()
+        try:
+            for _ in range(25):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the client gave up: what the test wants
+            pass
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def trickling_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/penguins.csv"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) -> None:
+    """A server that trickles bytes used to keep fetch running as long as it liked (timeout_s bounded each read)."""
+    start = time.monotonic()
+    message = message_of(sources.download, trickling_url, 1.0)
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0, f"download ran {elapsed:.1f} s with fetch.timeout_s=1"
+    assert re.fullmatch(
+        rf"could not download fetch\.url '{re.escape(trickling_url)}' within fetch\.timeout_s=1 s \(\d+ bytes "
+        r"received\); check the network or the server, raise fetch\.timeout_s, or set fetch\.source: package",
+        message,
+    ), message
+
+
+def test_a_missing_file_url_is_not_a_network_problem(tmp_path: Path) -> None:
+    url = (tmp_path / "nowhere.csv").as_uri()
+    assert message_of(sources.download, url, 5) == (
+        f"could not read fetch.url {url!r}: No such file or directory; check the path (a file:// URL is a local file)"
+    )
 
 
 # ---- io: every read problem is one line naming the file -------------------------------------------
@@ -185,7 +242,21 @@ def test_to_numeric_features() -> None:
         "t.csv: line 3: column 'y' has non-numeric value 'heavy'; "
         "fix the file or leave the cell empty (NA) to drop the row"
     )
-    assert message_of(to_numeric_features, frame("x\nabc\n"), ["x"], "t.csv", hint="re-run").endswith("'abc'; re-run")
+    assert message_of(to_numeric_features, frame("x\n1\nabc\n"), ["x"], "t.csv", hint="re-run").endswith(
+        "'abc'; re-run"
+    )
+
+
+def test_a_text_column_listed_as_a_feature_hints_at_data_features() -> None:
+    """island in data.features: not a bad cell to fix in the file, but a wrong entry in params.yaml."""
+    text = frame("x,island\n1,Dream\n2,\n3,Biscoe\n")
+    assert message_of(to_numeric_features, text, ["x", "island"], "t.csv") == (
+        "t.csv: line 2: column 'island' has non-numeric value 'Dream' and no number in any row; "
+        "data.features lists numeric input columns only: check data.features in params.yaml"
+    )
+    assert message_of(to_numeric_features, text, ["island"], "t.csv", column_hint=None).endswith(
+        "'Dream'; fix the file or leave the cell empty (NA) to drop the row"
+    )
 
 
 # ---- clean, encode, split ---------------------------------------------------------------------------
@@ -221,6 +292,73 @@ def test_clean_needs_a_complete_row() -> None:
     )
 
 
+CHINSTRAP_INCOMPLETE = """species,bill_length_mm,body_mass_g
+Adelie,39.1,3750
+Chinstrap,46.5,
+Gentoo,46.1,4500
+Chinstrap,NA,3500
+"""
+
+
+def test_clean_refuses_a_class_left_without_rows() -> None:
+    """Every Chinstrap misses a measurement: the pipeline used to go on and report accuracy 1.0, support 0."""
+    assert message_of(clean, frame(CHINSTRAP_INCOMPLETE), DATA, source="raw.csv") == (
+        "raw.csv: class 'Chinstrap' of data.classes has no rows left after cleaning (all 2 of its rows miss a value "
+        "of data.features); fix the data, change data.features, or remove 'Chinstrap' from data.classes"
+    )
+    only_two = DataParams(features=DATA.features, target="species", classes=("Adelie", "Gentoo", "Emperor"))
+    no_emperor = frame(CHINSTRAP_INCOMPLETE.replace("Chinstrap", "Gentoo"))
+    assert message_of(clean, no_emperor, only_two, source="raw.csv").startswith(
+        "raw.csv: class 'Emperor' of data.classes has no rows left after cleaning (it has no rows); "
+    )
+
+
+def test_encode_refuses_a_class_without_rows() -> None:
+    rows = pd.DataFrame({"species": ["Adelie", "Gentoo"], "bill_length_mm": [1.0, 2.0], "body_mass_g": [3.0, 4.0]})
+    assert message_of(encode, rows, DATA, source="clean.csv") == (
+        "clean.csv: class 'Chinstrap' of data.classes has no rows; "
+        "re-run clean (dvc repro) or remove 'Chinstrap' from data.classes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "test_size", "needed"),
+    [(342, 0.2, 5), (30, 0.2, 5), (31, 0.2, 5), (30, 0.5, 2), (30, 0.9, 10), (100, 0.01, 100), (3, 0.9, 4)],
+)
+def test_rows_per_class_for_stratified_split(n_rows: int, test_size: float, needed: int) -> None:
+    """n / n_test and n / n_train rounded up, at least 2; (3, 0.9): no training row at all, so more than n."""
+    assert rows_per_class_for_stratified_split(n_rows, test_size) == needed
+
+
+def test_rows_per_class_suffice_for_every_seed() -> None:
+    """The minimum puts the small class in both parts whatever the seed; one row fewer fails for some seed."""
+    columns = class_record(DATA)["columns"]
+    rows = pd.DataFrame({"species": ["Adelie"] * 20 + ["Chinstrap"] * 5 + ["Gentoo"] * 20})
+    rows["bill_length_mm"], rows["body_mass_g"] = range(len(rows)), 1.0
+    assert rows_per_class_for_stratified_split(45, 0.2) == 5
+    for seed in range(20):
+        params = SplitParams(test_size=0.2, random_state=seed, shuffle=True, stratify=True)
+        train, test = split(encode(rows, DATA), params, columns, DATA.classes)
+        assert train["species_Chinstrap"].sum() >= 1 and test["species_Chinstrap"].sum() >= 1
+    params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
+    assert message_of(split, encode(rows.drop(index=24), DATA), params, columns, DATA.classes).startswith(
+        "data/encoded/penguins.csv: class 'Chinstrap' has 4 rows, too few for a stratified split"
+    )
+
+
+def test_unstratified_split_checks_both_parts() -> None:
+    rows = pd.DataFrame({"species": ["Adelie"] * 8 + ["Gentoo"] * 8 + ["Chinstrap"]})
+    rows["bill_length_mm"], rows["body_mass_g"] = range(len(rows)), 1.0
+    params = SplitParams(test_size=0.2, random_state=0, shuffle=False, stratify=False)
+    message = message_of(split, encode(rows, DATA), params, class_record(DATA)["columns"], DATA.classes, "e.csv")
+    assert message == (
+        "e.csv: class 'Chinstrap' has no rows in the train part (all 1 of its rows are in test, "
+        "split.stratify: false); "
+        "set split.stratify: true (from 5 rows per class it puts each class in both), "
+        "or change split.random_state or split.test_size"
+    )
+
+
 def test_encode_one_hot_is_numeric_in_class_order() -> None:
     out = encode(clean(frame(RAW), DATA), DATA)
     onehot = ["species_Adelie", "species_Chinstrap", "species_Gentoo"]
@@ -253,16 +391,19 @@ def encoded_rows(n_per_class: int) -> pd.DataFrame:
 def test_split_is_stratified_and_seeded(default_params: Params) -> None:
     data = encoded_rows(10)
     columns = class_record(DATA)["columns"]
-    train, test = split(data, default_params.split, columns)
+    train, test = split(data, default_params.split, columns, DATA.classes)
     assert (len(train), len(test)) == (24, 6)
     assert test[columns].sum().tolist() == [2, 2, 2]
-    again, _ = split(data, default_params.split, columns)
+    again, _ = split(data, default_params.split, columns, DATA.classes)
     assert train.equals(again)
 
 
-def test_split_impossible_stratification_is_one_clear_error() -> None:
+def test_split_impossible_stratification_names_the_class() -> None:
+    """scikit-learn's own error named the class by its one-hot row ('0.0 1.0 0.0'); now it is named, up front."""
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
-    message = message_of(split, encoded_rows(1), params, class_record(DATA)["columns"])
-    assert message.startswith("cannot split 3 rows with split params test_size=0.2 random_state=0 ")
-    assert "least populated class" in message  # scikit-learn's reason, kept
-    assert "\n" not in message
+    message = message_of(split, encoded_rows(1), params, class_record(DATA)["columns"], DATA.classes, "enc.csv")
+    assert message == (
+        "enc.csv: class 'Adelie' has 1 rows, too few for a stratified split with split.test_size=0.2 of 3 rows: "
+        "it needs at least 3 per class to have one in train and one in test; add rows, change split.test_size, "
+        "or remove 'Adelie' from data.classes"
+    )

@@ -4,8 +4,10 @@ saving, safe loading, scores and the prediction table (real Keras on tiny data: 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, get_args
@@ -20,7 +22,7 @@ from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
-from penguins.training import rows_to_fit
+from penguins.training import check_rows_of_every_class, rows_to_fit
 
 keras = modeling.keras
 tf = modeling.tf
@@ -120,13 +122,59 @@ def test_history_reads_back_what_was_logged(trained: tuple[Any, Path]) -> None:
     assert metrics["step"] == 1
 
 
-def test_fit_is_deterministic(default_params: Params, trained: tuple[Any, Path], tmp_path: Path) -> None:
+def test_fit_is_deterministic(
+    default_params: Params, trained: tuple[Any, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """... and reports its progress on stderr only: one line per epoch below 10 epochs."""
     model, live_dir = trained
     again = train(two_epochs(default_params), tmp_path)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert re.fullmatch(
+        r"train: epoch 1/2, \d+\.\d s elapsed, about \d+\.\d s left\ntrain: epoch 2/2, \d+\.\d s elapsed, done\n", err
+    ), err
     for first, second in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(first, second)
     for name in ("metrics.json", "plots/metrics/train/loss.tsv", "plots/metrics/eval/accuracy.tsv"):
         assert (tmp_path / name).read_bytes() == (live_dir / name).read_bytes(), name
+
+
+class Clock:
+    def __init__(self, *times: float) -> None:
+        self.times = list(times)
+
+    def __call__(self) -> float:
+        return self.times.pop(0)
+
+
+def test_progress_lines_are_few_and_say_what_is_left() -> None:
+    """A line per tenth of the epochs (10 for 100 epochs), elapsed and estimated time left; the last says done."""
+    stream = io.StringIO()
+    progress = modeling.Progress(100, stream, clock=Clock(0.0, *[0.05 * n for n in range(0, 101)]))
+    progress.start()
+    for epoch in range(1, 101):
+        progress.epoch_done(epoch)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[0] == "train: epoch 10/100, 0.5 s elapsed, about 4.5 s left"
+    assert lines[-1] == "train: epoch 100/100, 5.0 s elapsed, done"
+
+
+def test_progress_of_slow_epochs_every_30_seconds() -> None:
+    """1000 epochs of 4 s: a line at least every 30 s (the 8th epoch), not only every 100 epochs."""
+    progress = modeling.Progress(1000, io.StringIO(), clock=Clock(0.0, *[4.0 * n for n in range(1, 11)]))
+    progress.start()
+    assert [progress.line(epoch) for epoch in range(1, 9)][-1] == (
+        "train: epoch 8/1000, 32.0 s elapsed, about 1 h 06 min left"
+    )
+    assert progress.line(9) is None
+    assert [modeling.duration(s) for s in (0.04, 59.94, 65, 3599, 7380)] == [
+        "0.0 s",
+        "59.9 s",
+        "1 min 05 s",
+        "59 min 59 s",
+        "2 h 03 min",
+    ]
 
 
 def test_a_run_without_validation_leaves_no_stale_eval_history(default_params: Params, tmp_path: Path) -> None:
@@ -160,6 +208,21 @@ def test_load_model_refuses_foreign_and_missing_files(tmp_path: Path) -> None:
         modeling.load_model(tmp_path / "missing.keras")
     assert str(err.value) == (
         f"{tmp_path}/missing.keras: model file not found; run `dvc repro train` or pass another --model"
+    )
+
+
+def test_a_truncated_model_is_not_called_missing(trained: tuple[Any, Path], tmp_path: Path) -> None:
+    """Keras says "File not found" for a .keras file cut short (an interrupted copy or download)."""
+    model, _ = trained
+    whole, cut = tmp_path / "whole.keras", tmp_path / "cut.keras"
+    modeling.save_model(model, whole)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(PipelineError) as err:
+        modeling.load_model(cut)
+    assert str(err.value) == (
+        f"{cut}: cannot load as a Keras model (not a complete .keras zip archive: truncated or not a model, "
+        f"{cut.stat().st_size} bytes); make it again (`dvc repro train`, or `dvc checkout` to restore the "
+        "committed one) or pass another --model"
     )
 
 
@@ -243,6 +306,30 @@ def test_rows_to_fit_follow_validation_split(default_params: Params) -> None:
         "train.csv: 4 rows cannot be divided with train.validation_split=0.2; "
         "use a value that leaves at least one row on each side (or 0 for no validation)"
     )
+
+
+def test_every_class_needs_rows_to_fit_and_to_validate(default_params: Params) -> None:
+    """Keras validates on the last rows, unstratified: a class may miss either side, and must not silently."""
+    onehot = np.eye(3, dtype="float32")
+    fitted = [0, 1, 2] * 4  # 12 rows fitted, the last 3 of 15 validate (validation_split 0.2)
+    check_rows_of_every_class(onehot[[*fitted, 0, 1, 2]], 12, CLASSES, default_params.train, "train.csv")
+    with pytest.raises(PipelineError) as err:
+        check_rows_of_every_class(onehot[[0, 2] * 6 + [0, 1, 1]], 12, CLASSES, default_params.train, "train.csv")
+    assert str(err.value) == (
+        "train.csv: class 'Chinstrap' has no rows to fit on: all 2 of its rows are among the validation rows "
+        "(the last 3 of 15, train.validation_split=0.2); lower train.validation_split or add rows of 'Chinstrap'"
+    )
+    with pytest.raises(PipelineError) as err:
+        check_rows_of_every_class(onehot[[*fitted, 0, 1, 1]], 12, CLASSES, default_params.train, "train.csv")
+    assert str(err.value) == (
+        "train.csv: class 'Gentoo' has no validation rows (the last 3 of 15, train.validation_split=0.2; its 4 "
+        "rows are all fitted on), so eval.accuracy would leave it out; raise train.validation_split, "
+        "add rows of 'Gentoo', or set train.validation_split: 0 for no validation"
+    )
+    no_validation = default_params.train.model_copy(update={"validation_split": 0.0})
+    check_rows_of_every_class(onehot[fitted], 12, CLASSES, no_validation, "train.csv")
+    with pytest.raises(PipelineError, match=r"^train\.csv: class 'Chinstrap' has no rows; re-run split"):
+        check_rows_of_every_class(onehot[[0, 2, 0, 2]], 4, CLASSES, no_validation, "train.csv")
 
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]

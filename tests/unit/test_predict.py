@@ -27,7 +27,7 @@ from penguins.errors import PipelineError
 from penguins.io import parse_csv, write_json
 from penguins.paths import ROOT
 from penguins.predict import (
-    DATASET_RANGES,
+    NO_RANGES,
     check_model_fits_card,
     check_values,
     csv_cell,
@@ -48,7 +48,14 @@ from penguins.sources import read_package_csv
 from tools.workspace import BIN, ENV
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
-CARD = ModelCard(features=FEATURES, target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
+# The Palmer data set's smallest and largest values (its 342 complete rows), as if the model were fitted on them all.
+PALMER_RANGES = {
+    "bill_length_mm": (32.1, 59.6),
+    "bill_depth_mm": (13.1, 21.5),
+    "flipper_length_mm": (172.0, 231.0),
+    "body_mass_g": (2700.0, 6300.0),
+}
+CARD = ModelCard(features=FEATURES, target="species", classes=("Adelie", "Chinstrap", "Gentoo"), ranges=PALMER_RANGES)
 CARD_JSON = CARD.as_json()
 OPTIONS = feature_options(FEATURES)
 HEADER = ",".join(FEATURES)
@@ -143,14 +150,15 @@ def test_extra_columns_refused_unless_ignored() -> None:
         (f"{GOOD}50,15,220,inf\n", "new.csv: line 4: column 'body_mass_g' is not a finite number (inf)", ""),
         (
             f"{GOOD}50,-15,220,5000\n",
-            "new.csv: line 4: column 'bill_depth_mm' is negative (-15); sizes are positive",
+            "new.csv: line 4: column 'bill_depth_mm' is negative (-15); the model's training rows have 13.1 to 21.5, "
+            "all positive",
             "",
         ),
         (f"{GOOD}0,15,220,5000\n", "new.csv: line 4: column 'bill_length_mm' value 0 is not plausible", ""),
         (
             f"{GOOD}50,15,220,5.0\n",  # kilograms instead of grams
-            "new.csv: line 4: column 'body_mass_g' value 5 is not plausible: the Palmer data set has 2700 to 6300, "
-            "predict accepts 1350 to 12600; check the unit",
+            "new.csv: line 4: column 'body_mass_g' value 5 is not plausible: the model's training rows have 2700 to "
+            "6300, predict accepts 1350 to 12600; check the unit",
             "",
         ),
         (f"{GOOD}50,15,22.0,5000\n", "new.csv: line 4: column 'flipper_length_mm' value 22 is not plausible", ""),  # cm
@@ -169,19 +177,51 @@ def test_bad_csv_values_name_line_and_column(text: str, start: str, end: str) ->
 
 def test_plausible_ranges_hold_the_whole_data_set_without_warnings() -> None:
     palmer = pd.read_csv(io.BytesIO(read_package_csv()))[list(FEATURES)].dropna()
-    assert {f: (palmer[f].min(), palmer[f].max()) for f in FEATURES} == DATASET_RANGES
-    assert check_values(palmer, csv_cell("palmer")) == []
-    assert plausible_range("bill_length_mm") == (16.05, 119.2)
-    assert plausible_range("year") is None  # unknown feature: only finiteness is checked
+    assert {f: (palmer[f].min(), palmer[f].max()) for f in FEATURES} == PALMER_RANGES
+    assert check_values(palmer, csv_cell("palmer"), PALMER_RANGES) == []
+    assert plausible_range(32.1, 59.6) == (16.05, 119.2)  # positive: half the smallest to twice the largest
+    assert plausible_range(-4.0, 6.0) == (-14.0, 16.0)  # not all positive: widened by the width on each side
+    assert plausible_range(0.0, 0.0) == (-1.0, 1.0)
+
+
+def test_every_feature_is_checked_against_its_training_range() -> None:
+    """A model trained on other columns (the raw data set's 'Body Mass (g)') used to accept 3.75 silently."""
+    card = ModelCard(
+        features=("Body Mass (g)", "Delta 15 N (o/oo)"),
+        target="Species",
+        classes=("a", "b"),
+        ranges={"Body Mass (g)": (2850.0, 6300.0), "Delta 15 N (o/oo)": (7.6, 10.0)},
+    )
+    with refused(
+        "new.csv: line 2: column 'Body Mass (g)' value 3.75 is not plausible: the model's training rows have 2850 "
+        "to 6300, predict accepts 1425 to 12600; check the unit"
+    ):
+        values_from_csv(frame("Body Mass (g),Delta 15 N (o/oo)\n3.75,8.5\n"), card, "new.csv", False)
+    _, warnings = values_from_csv(frame("Body Mass (g),Delta 15 N (o/oo)\n3750,11\n"), card, "new.csv", False)
+    assert warnings == [
+        "new.csv: line 2: column 'Delta 15 N (o/oo)' value 11 is outside the model's training rows' 7.6 to 10; "
+        "the prediction is an extrapolation"
+    ]
+    signed = ModelCard(features=("z",), target="t", classes=("a", "b"), ranges={"z": (-2.0, 3.0)})
+    with refused("new.csv: line 2: column 'z' value -8 is not plausible: the model's training rows have -2 to 3, "):
+        values_from_csv(frame("z\n-8\n"), signed, "new.csv", False)
+
+
+def test_a_card_without_ranges_warns_and_checks_only_numbers() -> None:
+    old = ModelCard(features=FEATURES, target="species", classes=CARD.classes)  # written before ranges existed
+    values, warnings = values_from_csv(frame(f"{HEADER}\n39.1,18.7,181,3.75\n"), old, "new.csv", False)
+    assert values["body_mass_g"].tolist() == [3.75]
+    assert warnings == [NO_RANGES]
+    assert NO_RANGES.endswith("re-run `dvc repro train` to record them")
 
 
 def test_out_of_data_set_values_warn() -> None:
     values, warnings = from_csv(f"{HEADER}\n39.1,18.7,181,7000\n62,18.7,181,7500\n65,18.7,181,6400\n")
     assert len(values) == 3
     assert warnings == [
-        "new.csv: line 2: column 'body_mass_g' value 7000 is outside the Palmer data set's 2700 to 6300 "
+        "new.csv: line 2: column 'body_mass_g' value 7000 is outside the model's training rows' 2700 to 6300 "
         "(as are 2 more rows); the prediction is an extrapolation",
-        "new.csv: line 3: column 'bill_length_mm' value 62 is outside the Palmer data set's 32.1 to 59.6 "
+        "new.csv: line 3: column 'bill_length_mm' value 62 is outside the model's training rows' 32.1 to 59.6 "
         "(as is 1 more row); the prediction is an extrapolation",
     ]
 
@@ -193,9 +233,10 @@ def test_one_penguin_from_options() -> None:
     assert warnings == []
     _, warnings = values_from_options({**given, "body_mass_g": 7000.0}, CARD, OPTIONS)
     assert warnings == [
-        "--body-mass-g value 7000 is outside the Palmer data set's 2700 to 6300; the prediction is an extrapolation"
+        "--body-mass-g value 7000 is outside the model's training rows' 2700 to 6300; "
+        "the prediction is an extrapolation"
     ]
-    with refused("--bill-depth-mm is negative (-18.7); sizes are positive"):
+    with refused("--bill-depth-mm is negative (-18.7); the model's training rows have 13.1 to 21.5, all positive"):
         values_from_options({**given, "bill_depth_mm": -18.7}, CARD, OPTIONS)
     with refused(
         "missing --flipper-length-mm, --body-mass-g: one penguin needs all of --bill-length-mm, --bill-depth-mm, "
@@ -431,18 +472,18 @@ def test_classes_and_options_come_from_the_card(
     model = tiny_model(keras, 2, 3)
     card = {"features": ["width", "height"], "target": "kind", "classes": ["x", "y", "z"]}
     path = save(model, tmp_path / "m.keras", card)
-    x = np.array([[1.5, -2.0], [-100.0, 3.0]], dtype="float32")  # unknown features: no range check
+    x = np.array([[1.5, -2.0], [-100.0, 3.0]], dtype="float32")  # a card without ranges: no range check
     expected = model.predict(x, verbose=0)
     status, out, err = cli(
         ["--model", str(path), "--csv", "-", "--json"], capsys, monkeypatch, "height,width\n-2,1.5\n3,-100\n"
     )
-    assert (status, err) == (0, "")
+    assert (status, err) == (0, f"warning: {NO_RANGES}\n")
     document = json.loads(out)
     assert document["classes"] == ["x", "y", "z"]
     assert [p["predicted"] for p in document["predictions"]] == [["x", "y", "z"][i] for i in expected.argmax(axis=1)]
     assert [list(p["probabilities"].values()) for p in document["predictions"]] == expected.astype("float64").tolist()
     status, out, err = cli(["--model", str(path), "--width", "1.5", "--height", "-2"], capsys, monkeypatch)
-    assert (status, err) == (0, "")
+    assert (status, err) == (0, f"warning: {NO_RANGES}\n")
     assert out.splitlines()[0].split() == ["row", "predicted", "x", "y", "z"]
 
 

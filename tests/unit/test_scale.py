@@ -163,7 +163,7 @@ def test_split_is_the_one_scikit_learn_makes_of_the_one_hot_frame(default_params
     raw = pd.read_csv(io.BytesIO(read_package_csv())) if rows == 342 else synthetic_penguins(rows, seed=2)
     encoded = encode(clean(raw, default_params.data), default_params.data)
     onehot = [c for c in encoded.columns if c.startswith("species_")]
-    train, test = split(encoded, default_params.split, onehot)
+    train, test = split(encoded, default_params.split, onehot, default_params.data.classes)
     s = default_params.split
     expected = train_test_split(encoded, test_size=s.test_size, random_state=s.random_state, stratify=encoded[onehot])
     assert train.equals(expected[0]) and test.equals(expected[1])
