@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
-import yaml
+from dvc.utils.serialize import modify_yaml
 
 from penguins.sources import read_package_csv
 from tools.workspace import BIN, ENV, clone_worktree, run
@@ -68,11 +68,9 @@ def write_synthetic(path: Path, rows: int, seed: int = 0) -> str:
 
 def point_params(repo: Path, data_file: Path, sha256: str, epochs: int) -> None:
     """Make the clone's params.yaml fetch ``data_file`` and train ``epochs`` epochs; commit it."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params["fetch"].update(source="url", url=data_file.resolve().as_uri(), sha256=sha256)
-    params["train"]["epochs"] = epochs
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    with modify_yaml(repo / "params.yaml") as params:  # as DVC reads and writes it (YAML 1.2, comments kept)
+        params["fetch"].update(source="url", url=data_file.resolve().as_uri(), sha256=sha256)
+        params["train"]["epochs"] = epochs
     run(["git", "commit", "-q", "-am", f"bench-scale: {data_file.name}, {epochs} epoch(s)"], cwd=repo)
 
 

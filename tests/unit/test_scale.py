@@ -18,7 +18,7 @@ import pytest
 from penguins.data import clean, encode, split
 from penguins.evaluation import confusion_counts
 from penguins.io import write_csv
-from penguins.params import DataParams
+from penguins.params import DataParams, read_yaml
 from penguins.plotting import confusion_table, pairplot, theme
 from penguins.sources import read_package_csv
 from penguins.summary import complete_rows, plot_sample, sample_quotas
@@ -192,8 +192,6 @@ def test_write_csv_writes_the_bytes_pandas_writes(tmp_path: Path) -> None:
 def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
     import subprocess
 
-    import yaml
-
     from tools.bench_scale import point_params, write_synthetic
 
     repo = tmp_path / "repo"
@@ -209,7 +207,7 @@ def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
         subprocess.run(cmd, cwd=repo, check=True)
     sha256 = write_synthetic(tmp_path / "data.csv", 2000)
     point_params(repo, tmp_path / "data.csv", sha256, epochs=1)
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params = read_yaml(repo / "params.yaml")
     assert params["fetch"] | {"timeout_s": None} == {
         "source": "url",
         "url": (tmp_path / "data.csv").as_uri(),
