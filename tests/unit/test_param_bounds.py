@@ -9,6 +9,7 @@ import pytest
 
 from penguins.errors import PipelineError
 from penguins.params import parse_params
+from tests.unit.test_params import refusal
 
 TOO_LARGE = [
     (
@@ -72,10 +73,7 @@ TOO_LARGE = [
 def test_implausibly_large_values_are_refused_with_a_hint(
     raw_params: dict[str, Any], section: str, key: str, value: Any, message: str
 ) -> None:
-    raw_params[section][key] = value
-    with pytest.raises(PipelineError) as err:
-        parse_params(raw_params)
-    assert str(err.value) == f"params.yaml: {message}"
+    assert refusal(raw_params, section, key, value) == f"params.yaml: {message}"
 
 
 @pytest.mark.parametrize(

@@ -70,10 +70,15 @@ BAD_VALUES = [
 def test_bad_value_is_named_in_one_line(
     raw_params: dict[str, Any], section: str, key: str, value: Any, message: str
 ) -> None:
+    assert refusal(raw_params, section, key, value) == f"params.yaml: {message}"
+
+
+def refusal(raw_params: dict[str, Any], section: str, key: str, value: Any) -> str:
+    """The one-line error for params.yaml with ``section.key`` set to ``value``."""
     raw_params[section][key] = value
     with pytest.raises(PipelineError) as err:
         parse_params(raw_params)
-    assert str(err.value) == f"params.yaml: {message}"
+    return str(err.value)
 
 
 def test_activation_names_every_choice(raw_params: dict[str, Any]) -> None:
