@@ -21,9 +21,12 @@ help: ## Show this help
 PYTHON_OK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else \
 	"make: error: $(PYTHON) is Python %d.%d; requirements.txt has wheels for Python 3.11 to 3.13 only: run make with PYTHON=python3.12" % v)
 # uv installs the lock in seconds; its exact pin comes from the lock itself. INSTALLER=pip installs with pip alone.
+# --compile-bytecode: uv writes no .pyc files by default, and where PYTHONDONTWRITEBYTECODE=1 is set (many
+# containers, this CI) Python never writes them either, so every stage would compile TensorFlow's sources on
+# each start: `import tensorflow` 10.0 s instead of 3.9 s here. pip compiles at install by default.
 UV_PIN    := $(shell sed -n 's/^\(uv==[^ ;]*\).*/\1/p' requirements.txt)
 INSTALLER ?= uv
-UV        := $(BIN)/uv pip install --python $(BIN)/python --quiet
+UV        := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
 PIP       := $(BIN)/python -m pip install --quiet --no-input
 
 # Re-installs when the lock or the declared project changes, and once when the penguins package first appears

@@ -86,6 +86,7 @@ def needs_install(venv: Path, root: Path = ROOT) -> bool:
 def uv_install_commands(venv: Path, windows: bool = WINDOWS) -> list[list[str]]:
     """The lock, then the project itself (editable, no deps: the lock has them all), with uv."""
     uv = [program(venv, "uv", windows), "pip", "install", "--python", program(venv, "python", windows), "--quiet"]
+    uv.append("--compile-bytecode")  # as the Makefile (see its UV line): .pyc files written once, at install
     return [[*uv, "-r", LOCK], [*uv, *EDITABLE]]
 
 

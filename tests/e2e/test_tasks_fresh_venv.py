@@ -41,6 +41,10 @@ def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
         assert "uv pip install" in first.stdout, first.stdout  # installed with uv, not the pip fallback
         assert f"{tasks.program(venv, 'dvc')} repro" in first.stdout
         assert (venv / tasks.STAMP).exists()
+        # bytecode written at install (uv --compile-bytecode), also for a module nothing imported: where
+        # PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise compile TensorFlow on every stage start
+        compiled = "site-packages/pandas/io/excel/__pycache__/_openpyxl.*.pyc"
+        assert [*venv.glob(f"lib/*/{compiled}"), *venv.glob(f"Lib/{compiled}")], "no .pyc files in the fresh venv"
         # exactly the lock's versions, plus pip (from the venv) and the project itself, editable
         freeze = run([tasks.program(venv, "uv"), "pip", "freeze", "--python", tasks.program(venv, "python")], cwd=repo)
         installed = {
