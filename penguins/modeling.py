@@ -106,8 +106,7 @@ class Progress:
         parts: int = 10,
     ) -> None:
         self.epochs, self.stream, self.clock, self.every_s, self.parts = epochs, stream, clock, every_s, parts
-        self.started = self.last_time = clock()
-        self.last_part = 0
+        self.start()
 
     def start(self) -> None:
         self.started = self.last_time = self.clock()

@@ -156,10 +156,15 @@ class Params(Section):
     check: CheckParams
 
 
+def section_names() -> str:
+    """The sections params.yaml must have, for messages: "fetch, data, explore, split, train, check"."""
+    return ", ".join(Params.model_fields)
+
+
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate the whole params mapping at once and return typed, immutable params."""
     if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: expected a mapping of sections (fetch, data, explore, split, train, check)")
+        raise PipelineError(f"{source}: expected a mapping of sections ({section_names()})")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

@@ -35,9 +35,8 @@ import psutil
 from dvc.utils.serialize import modify_yaml
 
 from penguins.sources import read_package_csv
-from tools.workspace import BIN, ENV, clone_worktree, run
+from tools.workspace import BIN, STREAM_ENV, clone_worktree, load, run, spans
 
-STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # DVC's lines must arrive when printed, to be timed
 MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 NOISE = 0.01  # relative standard deviation of the noise on each measurement
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
@@ -157,8 +156,8 @@ def cold_repro(repo: Path) -> Run:
     if proc.returncode != 0:
         raise RuntimeError(f"dvc repro exited {proc.returncode} in {repo}:\n{''.join(output)}")
     result.startup_s = marks[0][1] if marks else result.total_s
-    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", result.total_s)], strict=True):
-        result.stages[name] = StageRecord(until - at, peaks.get(name, 0), cpu.get(name, 0.0))
+    for name, seconds in spans(marks, result.total_s).items():
+        result.stages[name] = StageRecord(seconds, peaks.get(name, 0), cpu.get(name, 0.0))
     return result
 
 
@@ -167,10 +166,6 @@ def tracked_sizes(repo: Path) -> dict[str, int]:
     files = [p for d in GIT_TRACKED for p in (repo / d).rglob("*") if p.is_file()]
     sizes = {str(p.relative_to(repo)): p.stat().st_size for p in files}
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
-
-
-def load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def bench(rows: int, epochs: int, root: Path) -> tuple[Run, dict[str, int], str]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
-from tools.workspace import BIN, ENV, dvc
+from tools.workspace import BIN, ENV, dvc, last_error
 
 # Columns: the metrics that matter and the params that differ; eval.accuracy is DVCLive's last-epoch accuracy on
 # the validation rows (what to choose a setting by).
@@ -84,8 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     listed = dvc("exp", "show", "--json", cwd=Path.cwd(), check=False)
     if listed.returncode != 0:
-        lines = (listed.stderr.strip() or listed.stdout.strip()).splitlines() or [f"exit {listed.returncode}"]
-        raise PipelineError(f"dvc exp show --json failed: {lines[-1].removeprefix('ERROR: ')}")
+        raise PipelineError(f"dvc exp show --json failed: {last_error(listed.stderr + listed.stdout)}")
     states = unfinished(json.loads(listed.stdout or "[]"))
     code = subprocess.run(show_command(states, args), env=ENV, check=False).returncode
     for line in notes(states):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from tools.workspace import dvc, run
+from tools.workspace import dvc, last_error, run
 
 
 def parse_status(porcelain: str) -> list[str]:
@@ -46,8 +46,10 @@ def git(repo: Path, *args: str, strip: bool = True) -> str:
     """A git command's output; its failure as one PipelineError line."""
     proc = run(["git", *args], cwd=repo, check=False)
     if proc.returncode != 0:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise PipelineError(f"git {args[0]} failed in {repo}: {detail[-1] if detail else f'exit {proc.returncode}'}")
+        raise PipelineError(
+            f"git {args[0]} failed in {repo}: {last_error(proc.stderr + proc.stdout)}; "
+            "fix that and run `make reset` again"
+        )
     return proc.stdout.strip() if strip else proc.stdout
 
 

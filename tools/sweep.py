@@ -69,9 +69,9 @@ if __package__ in (None, ""):  # run as `python tools/sweep.py`
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.params import parse_params, read_yaml
+from penguins.params import parse_params, read_yaml, section_names
 from penguins.paths import Paths
-from tools.workspace import BIN, flatten
+from tools.workspace import BIN, flatten, last_error
 
 PARAMS_FILE = "params.yaml"
 DEFAULT_NAME = "sweep"
@@ -302,13 +302,6 @@ def dvc_cmd(*args: str) -> list[str]:
     return [str(BIN / "dvc"), "--wait-for-lock", *args]  # the -j K runs of a worker share the repository's lock
 
 
-def last_error(text: str) -> str:
-    """The first error line of a command's output, else its last line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("error:", "ERROR:", "fatal:"))]
-    return errors[0] if errors else (lines[-1] if lines else "(no output)")
-
-
 def git(repo: Path, *args: str) -> str:
     proc = command(["git", *args], cwd=repo, timeout=GIT_TIMEOUT_S)
     if proc.returncode != 0:
@@ -388,7 +381,7 @@ def read_params(repo: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise PipelineError(f"{PARAMS_FILE} not found in {repo}; run from a clone of the project") from None
     if not isinstance(raw, dict):
-        raise PipelineError(f"{PARAMS_FILE}: expected a mapping of sections (fetch, data, split, train, check)")
+        raise PipelineError(f"{PARAMS_FILE}: expected a mapping of sections ({section_names()})")
     return raw
 
 

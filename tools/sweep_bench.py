@@ -34,13 +34,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python tools/sweep_bench.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.workspace import BIN, ENV, clone_worktree, dvc, run, stop_queue_workers
-
-STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # DVC's lines must arrive when printed, to be timed
-
-
-def load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+from tools.workspace import BIN, ENV, STREAM_ENV, clone_worktree, dvc, load, run, spans, stop_queue_workers
 
 
 def stage_times(cmd: Sequence[str], cwd: Path) -> tuple[list[tuple[str, float]], float]:
@@ -68,10 +62,7 @@ def stage_times(cmd: Sequence[str], cwd: Path) -> tuple[list[tuple[str, float]],
     total = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{''.join(output)}")
-    parts: dict[str, float] = {}
-    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", total)], strict=True):
-        parts[name] = parts.get(name, 0.0) + until - at
-    return list(parts.items()), total
+    return list(spans(marks, total).items()), total
 
 
 def timed(action: Callable[[], object]) -> float:

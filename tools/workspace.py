@@ -35,6 +35,29 @@ def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
     return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
 
 
+STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # for benchmarks: DVC's lines must arrive when printed, to be timed
+
+
+def load() -> str:
+    """The load average (1/5/15 min), e.g. "1.3/1.8/2.4": benchmarks print it with their figures."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def spans(marks: list[tuple[str, float]], total: float) -> dict[str, float]:
+    """Seconds per part from [(part, started at)] marks and the end time ``total`` (a part may recur: summed)."""
+    parts: dict[str, float] = {}
+    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", total)], strict=True):
+        parts[name] = parts.get(name, 0.0) + until - at
+    return parts
+
+
+def last_error(text: str) -> str:
+    """The first error line of a command's output (git's, DVC's or a stage's), else its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("error:", "ERROR:", "fatal:"))]
+    return errors[0] if errors else (lines[-1] if lines else "(no output)")
+
+
 def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float]:
     """`dvc queue start -j jobs`, wait until no experiment is queued or running, then stop the workers.
 
