@@ -29,12 +29,17 @@ def test_workflow_runs_the_readme_commands() -> None:
     assert checkout["with"]["fetch-depth"] == 0
 
 
-def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+def lint_broken(tmp_path: Path, workflow: Path, old: str, new: str) -> tuple[int, str]:
+    """actionlint on a copy of ``workflow`` with ``old`` replaced by ``new``, in a git repository of its own."""
+    assert old in workflow.read_text(), old  # else the "broken" copy would be the original
     (tmp_path / ".github/workflows").mkdir(parents=True)
-    broken = WORKFLOW.read_text().replace("fetch-depth: 0", "fetch-dept: 0")
-    (tmp_path / ".github/workflows/pipeline.yml").write_text(broken)
+    (tmp_path / ".github/workflows" / workflow.name).write_text(workflow.read_text().replace(old, new))
     run(["git", "init", "-q"], cwd=tmp_path)
-    code, output = actionlint(tmp_path)
+    return actionlint(tmp_path)
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    code, output = lint_broken(tmp_path, WORKFLOW, "fetch-depth: 0", "fetch-dept: 0")
     assert code != 0 and 'input "fetch-dept" is not defined' in output
 
 
@@ -61,10 +66,6 @@ def test_sweep_workflow_plans_runs_a_job_per_shard_and_collects_into_the_summary
 
 
 def test_actionlint_rejects_a_broken_sweep_workflow(tmp_path: Path) -> None:
-    (tmp_path / ".github/workflows").mkdir(parents=True)
-    broken = SWEEP.read_text().replace("needs.plan.outputs.shards", "needs.plan.outputs.shard")
-    (tmp_path / ".github/workflows/sweep.yml").write_text(broken)
-    run(["git", "init", "-q"], cwd=tmp_path)
-    code, output = actionlint(tmp_path)
+    code, output = lint_broken(tmp_path, SWEEP, "needs.plan.outputs.shards", "needs.plan.outputs.shard")
     assert code != 0
     assert 'property "shard" is not defined' in output
