@@ -275,3 +275,19 @@ def test_every_target_and_task_works_in_a_path_with_spaces_and_accents(tmp_path:
     make("clean-venv")
     assert not (repo / ".venv").exists()
     assert (repo / "Makefile").exists()
+
+
+@NEEDS_MAKE
+def test_make_help_lists_the_learners_targets_first_and_every_target_once() -> None:
+    env = {key: value for key, value in os.environ.items() if key not in MAKE_INPUTS}
+    out = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert "\033" not in out  # stdout is a pipe: no colour codes
+    listed = re.findall(r"^  make (\S+)", out, flags=re.M)
+    assert listed[:5] == ["run", "test", "report", "exp-show", "reset"]
+    assert out.startswith("Start here:\n")
+    documented = re.findall(r"^([a-z][a-z-]*):.*## ", MAKEFILE, flags=re.M)
+    assert sorted(listed) == sorted(documented)
+    headings = re.findall(r"^(\S.*):$", out, flags=re.M)
+    assert headings[:2] == ["Start here", "Experiments and sweeps"]
+    assert "Other" not in headings, "a target in no group of HELP_GROUPS (Makefile): add it to one"
