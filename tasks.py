@@ -138,10 +138,10 @@ def next_steps(has_remote: bool, windows: bool = WINDOWS) -> str:
     return text if has_remote else f"{text}\n{NO_REMOTE}"
 
 
-def has_default_remote(dvc: str) -> bool:
+def has_default_remote(dvc: str, repo: Path = ROOT) -> bool:
     """True when DVC has a default remote (`dvc remote default` names one, from any config level)."""
     try:
-        proc = subprocess.run([dvc, "remote", "default"], cwd=ROOT, capture_output=True, text=True, check=False)
+        proc = subprocess.run([dvc, "remote", "default"], cwd=repo, capture_output=True, text=True, check=False)
     except OSError:
         return False
     return proc.returncode == 0 and bool(proc.stdout.strip())

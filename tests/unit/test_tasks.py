@@ -191,6 +191,20 @@ def test_next_steps_name_what_to_look_at_and_the_missing_remote() -> None:
     assert named == {"report", "exp-show"} <= set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
 
 
+def test_has_default_remote_asks_the_real_dvc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for level in ("DVC_GLOBAL_CONFIG_DIR", "DVC_SYSTEM_CONFIG_DIR"):  # this machine's own DVC config stays out
+        monkeypatch.setenv(level, str(tmp_path / level))
+    dvc = tasks.program(VENV, "dvc")
+    run(["git", "init", "-q"], cwd=tmp_path)
+    run([dvc, "init", "-q"], cwd=tmp_path)
+    assert not tasks.has_default_remote(dvc, tmp_path)
+    run([dvc, "remote", "add", "--local", "storage", str(tmp_path / "store")], cwd=tmp_path)
+    assert not tasks.has_default_remote(dvc, tmp_path)  # a remote, but no default: `dvc push` still fails
+    run([dvc, "remote", "default", "--local", "storage"], cwd=tmp_path)
+    assert tasks.has_default_remote(dvc, tmp_path)
+    assert not tasks.has_default_remote(str(tmp_path / "no-such-dvc"), tmp_path)
+
+
 # Stand-ins for the venv's programs: each logs its full path and arguments (one per [..]); `python tasks.py`
 # runs the real tasks.py (make run's last line); `dvc remote default` answers as FAKE_REMOTE says.
 FAKE_PROGRAM = """#!/bin/sh
