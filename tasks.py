@@ -121,10 +121,10 @@ def task_command(task: str, venv: Path, args: Sequence[str], windows: bool = WIN
 
 NEXT_STEPS = """\
 What to look at next:
-  make report                      every plot, metric and param in one offline page: reports/index.html
+  {report:<32} every plot, metric and param in one offline page: reports/index.html
   dvc exp run -S train.epochs=50   an experiment: train and the stages after it run again
-  make exp-show                    your experiments side by side
-  (dvc and penguins-predict are in .venv: {activate})"""
+  {exp_show:<32} your experiments side by side
+  ({venv_note}: {activate})"""
 # DVC ends every `dvc repro` that ran a stage with "Use `dvc push` to send your updates to remote storage."
 # (dvc/commands/repro.py, unconditional); without a remote that command fails, so say so after it.
 NO_REMOTE = ("No DVC remote is configured, so `dvc push` has nowhere to send to; nothing here needs one\n"
@@ -132,9 +132,15 @@ NO_REMOTE = ("No DVC remote is configured, so `dvc push` has nowhere to send to;
 
 
 def next_steps(has_remote: bool, windows: bool = WINDOWS) -> str:
-    """The lines `make run` and `python tasks.py run` end with."""
-    activate = r".venv\Scripts\Activate.ps1" if windows else "source .venv/bin/activate"
-    text = NEXT_STEPS.format(activate=activate)
+    """The lines `make run` and `python tasks.py run` end with (on Windows, where make is rare, without make)."""
+    if windows:
+        steps = {"report": "python -m tools.report", "exp_show": "python -m tools.exp_show",
+                 "venv_note": "these run in .venv", "activate": r".venv\Scripts\Activate.ps1"}  # fmt: skip
+    else:
+        steps = {"report": "make report", "exp_show": "make exp-show",
+                 "venv_note": "dvc and penguins-predict are in .venv",
+                 "activate": "source .venv/bin/activate"}  # fmt: skip
+    text = NEXT_STEPS.format(**steps)
     return text if has_remote else f"{text}\n{NO_REMOTE}"
 
 

@@ -187,6 +187,7 @@ def test_next_steps_name_what_to_look_at_and_the_missing_remote() -> None:
     shared = tasks.next_steps(has_remote=True, windows=True)
     assert "`dvc push`" not in shared  # with a remote, DVC's own hint above is right
     assert r".venv\Scripts\Activate.ps1" in shared
+    assert "python -m tools.exp_show" in shared and "make " not in shared  # no make on most Windows machines
     named = set(re.findall(r"make ([a-z][a-z-]+)", alone))
     assert named == {"report", "exp-show"} <= set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
 
