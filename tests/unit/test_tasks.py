@@ -70,13 +70,14 @@ def tasks_dry_run(target: str, venv: Path, installer: str, *args: str) -> list[s
 @pytest.mark.parametrize(
     ("target", "make_args", "task_args"),
     [
-        ("install", (), ()),
-        ("run", (), ()),
-        ("test", (), ()),
+        pytest.param("install", (), (), id="install"),
+        pytest.param("run", (), (), id="run"),
+        pytest.param("test", (), (), id="test"),
         # the README's way to pass options, with a quoted one
-        ("test", ("PYTEST_ARGS=--durations=15 -k 'lesson or numbers'",), ("--durations=15", "-k", "lesson or numbers")),
-        ("lock", (), ()),
-        ("reset", (), ()),
+        pytest.param("test", ("PYTEST_ARGS=--durations=15 -k 'lesson or numbers'",),
+                     ("--durations=15", "-k", "lesson or numbers"), id="test-with-options"),
+        pytest.param("lock", (), (), id="lock"),
+        pytest.param("reset", (), (), id="reset"),
     ],
 )  # fmt: skip
 def test_tasks_runs_what_make_runs(target: str, make_args: tuple[str, ...], task_args: tuple[str, ...],
