@@ -5,7 +5,10 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
-BIN    := $(abspath $(VENV))/bin
+# The checkout's path may hold spaces ("My Projects"): make's path functions ($(abspath) ...) split words on
+# them, so BIN is joined by hand, and every recipe quotes "$(BIN)", "$(VENV)" and "$(PYTHON)".
+BIN    := $(if $(filter /%,$(firstword $(VENV))),$(VENV),$(CURDIR)/$(VENV))/bin
+SELF   := $(strip $(MAKEFILE_LIST))
 # dvc.yaml's commands say `python -m stages.X`: put the venv first so that is the venv's Python.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -14,8 +17,31 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
 .PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset
 
-help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+# `make help` lists the learner's targets first, then one group per heading; a target in no group is listed
+# under "Other" (so a new target shows up before it is placed here). Colour only on a terminal.
+HELP_GROUPS := \
+	"Start here:run test report exp-show reset" \
+	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
+	"Sharing (a DVC remote):push pull" \
+	"Checks:lint format check-repro" \
+	"Benchmarks:bench bench-scale bench-sweep bench-remote" \
+	"Maintenance:install lock browser clean-venv help"
+help: ## Show this help: the learner's targets first, then the rest by group
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" -v groups='$(HELP_GROUPS)' ' \
+		BEGIN { FS = ":.*## " } \
+		/^[a-zA-Z_-]+:.*## / { desc[$$1] = $$2; order[++n] = $$1 } \
+		END { \
+			ngroups = split(groups, g, "\" \""); \
+			for (i = 1; i <= ngroups; i++) { \
+				gsub(/"/, "", g[i]); split(g[i], parts, ":"); printf "%s%s:\n", (i > 1 ? "\n" : ""), parts[1]; \
+				k = split(parts[2], names, " "); \
+				for (j = 1; j <= k; j++) if (names[j] in desc) { \
+					printf "  %smake %-14s%s %s\n", on, names[j], off, desc[names[j]]; seen[names[j]] = 1 } \
+			} \
+			for (i = 1; i <= n; i++) if (!(order[i] in seen)) { \
+				if (!other++) printf "\nOther:\n"; printf "  %smake %-14s%s %s\n", on, order[i], off, desc[order[i]] } \
+		}' "$(SELF)"
 
 # The lock has wheels for these Python versions on every platform it claims (tests/unit/test_lock.py).
 PYTHON_OK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else \
@@ -23,30 +49,33 @@ PYTHON_OK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <=
 # uv installs the lock in seconds; its exact pin comes from the lock itself. INSTALLER=pip installs with pip alone.
 # --compile-bytecode: uv writes no .pyc files by default, and where PYTHONDONTWRITEBYTECODE=1 is set (many
 # containers, this CI) Python never writes them either, so every stage would compile TensorFlow's sources on
-# each start: `import tensorflow` 10.0 s instead of 3.9 s here. pip compiles at install by default.
+# each start (docs/benchmarks.md, "Install"). pip compiles at install by default.
 UV_PIN    := $(shell sed -n 's/^\(uv==[^ ;]*\).*/\1/p' requirements.txt)
 INSTALLER ?= uv
-UV        := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
-PIP       := $(BIN)/python -m pip install --quiet --no-input
+UV        := "$(BIN)/uv" pip install --python "$(BIN)/python" --quiet --compile-bytecode
+PIP       := "$(BIN)/python" -m pip install --quiet --no-input
 
 # Re-installs when the lock or the declared project changes, and once when the penguins package first appears
 # (an editable install made before it existed does not map it).
 $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
-	test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }
+	test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }
 	@if [ "$(INSTALLER)" = uv ] && $(PIP) $(UV_PIN); then \
-		echo "$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e ."; \
+		echo '$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .'; \
 		$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .; \
 	else \
 		[ "$(INSTALLER)" = pip ] || echo "make: could not install $(UV_PIN) with pip: installing with pip (slower)" >&2; \
-		echo "$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e ."; \
+		echo '$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e .'; \
 		$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e .; \
 	fi
-	touch $@
+	touch "$@"
 
 install: $(VENV)/.installed ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
 
-run: install ## Set up and run the whole pipeline (dvc repro)
+# Then what to look at next (tasks.py's next_steps, shared with `python tasks.py run`): with no DVC remote,
+# DVC's closing hint "Use `dvc push`..." names a command that fails.
+run: install ## Set up and run the whole pipeline (dvc repro), then say what to look at next
 	dvc repro
+	@python tasks.py next-steps
 
 REVS ?=
 report: install ## Write reports/index.html: all plots, metrics, params; offline (REVS="main exp-a" to compare)
@@ -91,7 +120,7 @@ exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, vali
 reset: install ## Return the workspace to HEAD after a failed experiment: tracked files by content, then dvc checkout
 	python -m tools.reset $(ARGS)
 
-# Sweeps over many machines (README "Sweeps on many machines", python -m tools.sweep --help). GRID holds
+# Sweeps over many machines (docs/sweeps.md, python -m tools.sweep --help). GRID holds
 # -S values separated by spaces, e.g. GRID="train.seed=range(5) train.learning_rate=0.001,0.01".
 SWEEP  ?= sweep
 GRID   ?=
@@ -136,9 +165,9 @@ bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto
 # LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
 LOCK_ARGS ?=
 lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
-	test -x $(BIN)/uv || { test -x $(BIN)/python || { $(PYTHON) -c '$(PYTHON_OK)' && $(PYTHON) -m venv $(VENV); }; $(PIP) $(UV_PIN); }
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
+	test -x "$(BIN)/uv" || { test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }; $(PIP) $(UV_PIN); }
+	"$(BIN)/uv" pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
 		--custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.txt
 
 clean-venv: ## Remove .venv (the next make target recreates it)
-	rm -rf $(VENV)
+	rm -rf "$(VENV)"

@@ -5,6 +5,7 @@
     python tasks.py install                    only the set-up: .venv, the lock, the project       = make install
     python tasks.py lock [UV_COMPILE_ARGS...]  re-lock requirements.txt from pyproject.toml        = make lock
     python tasks.py reset                      back to HEAD after a failed experiment (git + dvc)  = make reset
+    python tasks.py next-steps                 what to look at after a run (how `make run` ends)
 
 Options go before the command: --venv DIR (default .venv, or $VENV), --installer uv|pip, --dry-run.
 
@@ -13,6 +14,7 @@ set-up creates .venv with that Python, installs uv (pinned in requirements.txt) 
 the lock with uv (with pip if uv cannot be installed) and the project itself editable, without
 dependencies. It shares its stamp file (.venv/.installed) with the Makefile, so the two can be mixed.
 Arguments after the command go to dvc, pytest or uv unchanged (`python tasks.py test -m "not e2e"`).
+After a successful run both say what to look at next (`python tasks.py next-steps` prints it alone).
 Unlike `make test`, this does not install Chromium: the report's browser test runs when Chrome or
 Chromium is on PATH, else it is skipped.
 """
@@ -23,6 +25,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -116,6 +119,40 @@ def task_command(task: str, venv: Path, args: Sequence[str], windows: bool = WIN
     raise ValueError(task)
 
 
+NEXT_STEPS = """\
+What to look at next:
+  {report:<32} every plot, metric and param in one offline page: reports/index.html
+  dvc exp run -S train.epochs=50   an experiment: train and the stages after it run again
+  {exp_show:<32} your experiments side by side
+  ({venv_note}: {activate})"""
+# DVC ends every `dvc repro` that ran a stage with "Use `dvc push` to send your updates to remote storage."
+# (dvc/commands/repro.py, unconditional); without a remote that command fails, so say so after it.
+NO_REMOTE = ("No DVC remote is configured, so `dvc push` has nowhere to send to; nothing here needs one\n"
+             "(docs/sharing.md sets one up, to share data, models and finished runs).")  # fmt: skip
+
+
+def next_steps(has_remote: bool, windows: bool = WINDOWS) -> str:
+    """The lines `make run` and `python tasks.py run` end with (on Windows, where make is rare, without make)."""
+    if windows:
+        steps = {"report": "python -m tools.report", "exp_show": "python -m tools.exp_show",
+                 "venv_note": "these run in .venv", "activate": r".venv\Scripts\Activate.ps1"}  # fmt: skip
+    else:
+        steps = {"report": "make report", "exp_show": "make exp-show",
+                 "venv_note": "dvc and penguins-predict are in .venv",
+                 "activate": "source .venv/bin/activate"}  # fmt: skip
+    text = NEXT_STEPS.format(**steps)
+    return text if has_remote else f"{text}\n{NO_REMOTE}"
+
+
+def has_default_remote(dvc: str, repo: Path = ROOT) -> bool:
+    """True when DVC has a default remote (`dvc remote default` names one, from any config level)."""
+    try:
+        proc = subprocess.run([dvc, "remote", "default"], cwd=repo, capture_output=True, text=True, check=False)
+    except OSError:
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
 def show(cmd: Sequence[str]) -> str:
     return subprocess.list2cmdline(cmd) if WINDOWS else shlex.join(cmd)
 
@@ -172,7 +209,7 @@ def ensure_uv(run: Runner) -> None:
     run(uv_bootstrap_command(run.venv, pin))
 
 
-TASKS = ("run", "test", "install", "lock", "reset")
+TASKS = ("run", "test", "install", "lock", "reset", "next-steps")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -180,7 +217,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     split = next((i + 1 for i, arg in enumerate(argv) if arg in TASKS), len(argv))
     parser = argparse.ArgumentParser(
         prog="tasks.py",
-        usage="%(prog)s [--venv DIR] [--installer {uv,pip}] [--dry-run] {run,test,install,lock,reset} [ARGS...]",
+        usage="%(prog)s [--venv DIR] [--installer {uv,pip}] [--dry-run] {" + ",".join(TASKS) + "} [ARGS...]",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("task", choices=TASKS)
@@ -199,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     venv = (args.venv if args.venv.is_absolute() else ROOT / args.venv).absolute()
     run = Runner(venv, args.dry_run)
+    if args.task == "next-steps":  # make run's last lines; its dvc is the one on PATH (the venv's, from make)
+        print(next_steps(has_default_remote(shutil.which("dvc") or program(venv, "dvc"))))
+        return 0
     try:
         if not Path(program(venv, "python")).exists() and (reason := python_error(sys.version_info)):
             raise TaskError(reason)
@@ -209,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.task == "install":
             return 0
         code = run(task_command(args.task, venv, args.args), check=False)
+        if args.task == "run" and code == 0 and not args.dry_run:
+            print(next_steps(has_default_remote(program(venv, "dvc"))), flush=True)
         if args.task == "test" and code == 5:
             print("tasks.py test: pytest collected no tests (exit 5): treated as a failure", file=sys.stderr)
         return code

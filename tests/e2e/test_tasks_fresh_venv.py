@@ -40,6 +40,8 @@ def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
         first = run([*tasks_py, "run", "--force", "--single-item", "evaluate"], cwd=repo)
         assert "uv pip install" in first.stdout, first.stdout  # installed with uv, not the pip fallback
         assert f"{tasks.program(venv, 'dvc')} repro" in first.stdout
+        # no remote here: the run ends with what to look at next, not with DVC's `dvc push` hint alone
+        assert first.stdout.rstrip("\n").endswith(tasks.next_steps(has_remote=False)), first.stdout
         assert (venv / tasks.STAMP).exists()
         # bytecode written at install (uv --compile-bytecode), also for a module nothing imported: where
         # PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise compile TensorFlow on every stage start
