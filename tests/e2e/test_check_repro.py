@@ -13,7 +13,7 @@ import pytest
 from dvc.utils.serialize import modify_yaml
 
 from tests.conftest import BIN, dvc, edit_params, run
-from tools.workspace import clone_worktree
+from tests.helpers.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 

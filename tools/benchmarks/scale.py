@@ -1,6 +1,6 @@
-"""bench_scale: the whole pipeline on synthetic penguins of growing size, each stage's wall time and peak memory.
+"""bench-scale: the whole pipeline on synthetic penguins of growing size, each stage's wall time and peak memory.
 
-    python -m tools.bench_scale [--rows 10000 100000 1000000] [--epochs 1]     (or: make bench-scale)
+    python -m tools.benchmarks.scale [--rows 10000 100000 1000000] [--epochs 1]     (or: make bench-scale)
 
 For each size it writes a synthetic data set (the real 344 rows resampled with replacement, every
 measurement multiplied by 1 + 1 % Gaussian noise, seeded: `synthetic_penguins`), makes a fresh clone of
@@ -35,7 +35,8 @@ import psutil
 from dvc.utils.serialize import modify_yaml
 
 from penguins.sources import read_package_csv
-from tools.workspace import BIN, STREAM_ENV, clone_worktree, load, run, spans
+from tests.helpers.clones import clone_worktree
+from tools.repo.run import BIN, STREAM_ENV, load, run, spans
 
 MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 NOISE = 0.01  # relative standard deviation of the noise on each measurement
