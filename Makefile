@@ -23,7 +23,7 @@ PYTHON_OK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <=
 # uv installs the lock in seconds; its exact pin comes from the lock itself. INSTALLER=pip installs with pip alone.
 # --compile-bytecode: uv writes no .pyc files by default, and where PYTHONDONTWRITEBYTECODE=1 is set (many
 # containers, this CI) Python never writes them either, so every stage would compile TensorFlow's sources on
-# each start: `import tensorflow` 10.0 s instead of 3.9 s here. pip compiles at install by default.
+# each start (docs/benchmarks.md: the cost). pip compiles at install by default.
 UV_PIN    := $(shell sed -n 's/^\(uv==[^ ;]*\).*/\1/p' requirements.txt)
 INSTALLER ?= uv
 UV        := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode

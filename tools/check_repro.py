@@ -38,6 +38,7 @@ from penguins.environment import environment_record
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.params import load_params
+from penguins.text_table import render
 from tools.repo import internals
 from tools.repo.pipeline import downstream as downstream_of
 from tools.repo.pipeline import (
@@ -53,6 +54,8 @@ from tools.repo.run import dvc, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
 MODEL_STAGE = "train"
+METRIC_HEADERS = ("file", "metric", "committed", "reproduced", "change", "ok")
+METRIC_ALIGN = ("left", "left", "right", "right", "right", "left")
 
 
 @dataclass
@@ -110,18 +113,18 @@ def numeric_leaves(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 def compare_metrics(
     committed: Mapping[str, Mapping[str, float]], reproduced: Mapping[str, Mapping[str, float]], tolerance: float
-) -> tuple[list[str], list[str]]:
-    """Markdown table rows and failure reasons for metrics differing by more than ``tolerance``."""
+) -> tuple[list[list[str]], list[str]]:
+    """Table rows (METRIC_HEADERS) and failure reasons for metrics differing by more than ``tolerance``."""
     rows, failures = [], []
     for path in sorted(committed):
         for name in sorted(committed[path]):
             old, new = committed[path][name], reproduced.get(path, {}).get(name)
             if new is None:
                 failures.append(f"metric {name} ({path}) missing after re-run")
-                rows.append(f"| {path} | {name} | {old:g} | missing | | ❌ |")
+                rows.append([path, name, f"{old:g}", "missing", "", "❌"])
                 continue
             ok = abs(new - old) <= tolerance
-            rows.append(f"| {path} | {name} | {old:g} | {new:g} | {new - old:+.4g} | {'✅' if ok else '❌'} |")
+            rows.append([path, name, f"{old:g}", f"{new:g}", f"{new - old:+.4g}", "✅" if ok else "❌"])
             if not ok:
                 failures.append(
                     f"metric {name} ({path}): committed {old:g}, reproduced {new:g}, beyond tolerance {tolerance:g}"
@@ -187,8 +190,8 @@ def output_verdicts(
 
 def compare_outputs(
     pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any], reproduced_lock: Mapping[str, Any], verdict: str
-) -> tuple[list[str], list[str], set[str]]:
-    """Markdown rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
+) -> tuple[list[list[str]], list[str], set[str]]:
+    """Table rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
     old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
     judged = output_verdicts(pipeline, old, new, verdict)
     order = stage_order(pipeline)
@@ -206,7 +209,7 @@ def compare_outputs(
         else:
             result = "❌ differs"
             failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+        rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{new_md5[:12]}`", result])
     return rows, failures, {p for p, (judgement, _) in judged.items() if judgement in (DERIVED, OTHER_PLATFORM)}
 
 
@@ -288,16 +291,16 @@ def rederive_from_committed_model(
 
 def rederived_rows(
     committed_lock: Mapping[str, Any], rederived: Mapping[str, tuple[str, str]]
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[list[str]], list[str]]:
     """Rows and failures for outputs re-made from the committed model: they must equal the committed ones."""
     committed = lock_outputs(committed_lock)
     rows, failures = [], []
     for path, (stage, md5) in rederived.items():
         old_md5 = committed[path][1]
         if md5 == old_md5:
-            rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ✅ identical |")
+            rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{md5[:12]}`", "✅ identical"])
             continue
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ❌ differs |")
+        rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{md5[:12]}`", "❌ differs"])
         failures.append(
             f"output {path} (stage {stage}): committed md5 {old_md5}, re-derived from the committed model {md5} "
             "(must match exactly: the committed model is byte-identical to itself on any platform)"
@@ -358,7 +361,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures.append(
             f"training is not deterministic on this machine: two runs gave models {first_model} and {second_model}"
         )
-    table = "| stage | output | committed | reproduced | result |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows)
+    table = render(["stage", "output", "committed", "reproduced", "result"], rows, markdown=True)
     machine = "This machine (what a cross-machine difference depends on):\n\n" + "\n".join(
         environment_lines(environment_record())
     )
@@ -374,8 +377,8 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures += exact_failures
         section.append(
             f"Re-derived from the committed model (from this repository's DVC cache: {stages} re-run on it); "
-            "these must match the commit exactly:\n\n| stage | output | committed | re-derived | result |\n"
-            "| --- | --- | --- | --- | --- |\n" + "\n".join(exact_rows)
+            "these must match the commit exactly:\n\n"
+            + render(["stage", "output", "committed", "re-derived", "result"], exact_rows, markdown=True)
         )
     checked = {path: values for path, values in committed_metrics.items() if path in tolerated}
     if verdict == "other platform" and checked:  # metrics of byte-identical inputs were compared exactly above
@@ -383,8 +386,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures += metric_failures
         section.append(
             f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"
-            "| file | metric | committed | reproduced | change | ok |\n| --- | --- | ---: | ---: | ---: | --- |\n"
-            + "\n".join(metric_rows)
+            + render(METRIC_HEADERS, metric_rows, markdown=True, align=METRIC_ALIGN)
         )
     report.sections.append("\n\n".join(section))
 

@@ -107,7 +107,6 @@ def print_plan(experiments: Sequence[Experiment], sweep: str, shards: int, as_js
         render(
             ["shard", "experiment", "overrides"],
             [[f"{index[e.name]}/{shards}", e.name, e.describe()] for e in ordered],
-            False,
         )
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from penguins.errors import PipelineError
 from penguins.paths import Paths
+from penguins.text_table import render
 from tools.repo import pipeline
 from tools.repo.pipeline import flatten
 from tools.repo.run import last_error, run
@@ -147,15 +148,6 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def render(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-        return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    lines = [headers, *rows]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
-
-
 @dataclass
 class Setting:
     """The experiments that differ only in the --over key (e.g. the seeds of one setting)."""
@@ -222,7 +214,7 @@ def compare(
             [r.name, *(fmt(r.params.get(k)) for k in keys), *(fmt(r.metric((c.file, c.key))) for c in columns)]
             for r in ordered
         ],
-        markdown,
+        markdown=markdown,
     )
     how = f"{'lower' if lower_is_better(chosen[1]) else 'higher'} is better" + (f", ties by {tie[1]}" if tie else "")
     parts = [table, ""]
@@ -243,7 +235,12 @@ def compare(
                     for v in values
                 ]
             body.append(cells)
-        parts += [f"Settings by mean {chosen[1]} over {over} ({how}):", "", render(headers, body, markdown), ""]
+        parts += [
+            f"Settings by mean {chosen[1]} over {over} ({how}):",
+            "",
+            render(headers, body, markdown=markdown),
+            "",
+        ]
         parts.append(f"Best setting by validation: {settings[0].label} (mean {chosen[1]} {fmt(settings[0].mean)})")
     best = ordered[0]
     values_text = " ".join(f"{k}={fmt(best.params.get(k))}" for k in keys)
