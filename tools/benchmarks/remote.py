@@ -30,6 +30,7 @@ from tests.helpers.clones import clone_worktree
 from tests.helpers.moto_s3 import s3_server
 from tools.repo.pipeline import lock_entries, read_lock
 from tools.repo.run import BIN, run
+from tools.repo.run import load as run_load
 
 SEED = "train.seed=11"  # not the default: A's run is a new experiment
 
@@ -45,7 +46,7 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"load average {run_load()}"
 
 
 def data_size(repo: Path) -> tuple[int, int]:
@@ -56,9 +57,9 @@ def data_size(repo: Path) -> tuple[int, int]:
 
 
 def clone(origin: Path, dest: Path, remote: str) -> Path:
-    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True)
+    run(["git", "clone", "-q", str(origin), str(dest)], cwd=dest.parent)
     for key, value in (("user.name", "bench"), ("user.email", "bench@penguins.invalid")):
-        subprocess.run(["git", "config", key, value], cwd=dest, check=True)
+        run(["git", "config", key, value], cwd=dest)
     sh([str(BIN / "dvc"), "remote", "default", "--local", remote], dest, {})
     return dest
 
