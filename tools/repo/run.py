@@ -28,7 +28,14 @@ __all__ = ["BIN", "ENV", "ROOT", "STREAM_ENV", "dvc", "git", "last_error", "load
 BIN = Path(sys.executable).parent  # the virtualenv running us: its dvc and python
 # No prompt may wait for an answer nobody gives (CI, a batch job): git fails instead of asking.
 QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true", "DVC_NO_ANALYTICS": "1"}
-ENV = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def current_env() -> dict[str, str]:
+    """This process's environment as it is now (a tool may set variables in main), the virtualenv first on PATH."""
+    return {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+ENV = current_env()  # as at start-up: for the tests and benchmarks that pass it on
 STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # for benchmarks: DVC's lines must arrive when printed, to be timed
 
 _running: set[subprocess.Popen[str]] = set()
@@ -45,16 +52,16 @@ def run(
     log: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command with the virtualenv first on PATH (``stdin`` as its input, else none; ``env`` on top of
-    ENV); output captured, or appended to ``log``. If check, a non-zero exit raises with both streams.
-    On timeout, or when interrupted, the command and its children are killed."""
+    """Run a command with the virtualenv first on PATH (``stdin`` as its input, else none; ``env`` on top
+    of the current environment); output captured, or appended to ``log``. If check, a non-zero exit raises
+    with both streams. On timeout, or when interrupted, the command and its children are killed."""
     out = log.open("a") if log else None
     if out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
     try:
         with subprocess.Popen(
-            list(cmd), cwd=cwd, env={**ENV, **(env or {})}, text=True,
+            list(cmd), cwd=cwd, env={**current_env(), **(env or {})}, text=True,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=out or subprocess.PIPE, stderr=subprocess.STDOUT if out else subprocess.PIPE,
         ) as proc:  # fmt: skip
