@@ -89,7 +89,7 @@ test: install browser ## Set up and run the test suite (unit + end-to-end with t
 lint: install ## Check formatting and lint with ruff (settings in pyproject.toml), and dvc.yaml's code deps
 	ruff format --check .
 	ruff check .
-	python -m tools.stage_deps --check
+	python -m tools.checks.stage_deps --check
 
 format: install ## Format the code and apply ruff's safe fixes
 	ruff format .
@@ -141,15 +141,15 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 	python -m tools.check_repro $(if $(BASE),--base $(BASE))
 
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
-	python -m tools.benchmark
+	python -m tools.benchmarks.pipeline
 
 .PHONY: bench-scale
 ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
-	python -m tools.bench_scale --rows $(ROWS) $(ARGS)
+	python -m tools.benchmarks.scale --rows $(ROWS) $(ARGS)
 
 bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
-	python -m tools.sweep_bench $(ARGS)
+	python -m tools.benchmarks.sweep $(ARGS)
 
 push: install ## dvc push --run-cache to the default DVC remote (ARGS="-r NAME ..."), plus what the run-cache needs
 	python -m tools.remote push --run-cache $(ARGS)
@@ -158,7 +158,7 @@ pull: install ## dvc pull --run-cache from the default DVC remote (ARGS="-r NAME
 	python -m tools.remote pull --run-cache $(ARGS)
 
 bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto) remote, and a run-cache restore
-	python -m tools.bench_remote
+	python -m tools.benchmarks.remote
 
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;

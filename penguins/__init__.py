@@ -20,4 +20,5 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     evaluation   scores and the prediction table
     plotting     matplotlib/seaborn pictures as byte-stable PNGs
     predict      the `penguins-predict` command (python -m penguins.predict)
+    text_table   the one renderer (tabulate) of text and Markdown tables for people
 """

@@ -83,7 +83,7 @@ def class_record(data: DataParams) -> dict[str, Any]:
 def stratify_labels(onehot: pd.DataFrame) -> np.ndarray:
     """The labels scikit-learn makes of a 2-D ``stratify`` (each row's values as text, joined by spaces, e.g.
     "1.0 0.0 0.0"), made once per distinct row instead of once per row: the very same split (scikit-learn
-    stratifies on these strings either way), in 0.1 s instead of 9 s for a million rows."""
+    stratifies on these strings either way), much faster on large data (docs/benchmarks.md)."""
     distinct, inverse = np.unique(onehot.to_numpy("float64"), axis=0, return_inverse=True)
     text = np.array([" ".join(row.astype("str")) for row in distinct])
     return text[inverse.reshape(-1)]

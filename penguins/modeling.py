@@ -180,10 +180,10 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
     )
 
 
-# Prediction: Keras' predict() in steps of PREDICT_BATCH rows (its default, 32, takes ~10 s for 200,000 rows,
-# this ~0.5 s), handed PREDICT_CHUNK rows at a time, so that what Keras holds per call stays bounded. The chunk
-# is a multiple of the batch, so the steps are the very ones one call on all rows would make: identical bits
-# (tested). Another batch size can change the last bits: 8192 changed 76 of 200,000 rows by up to 7.5e-9 here.
+# Prediction: Keras' predict() in steps of PREDICT_BATCH rows (far faster than its default of 32 on large inputs),
+# handed PREDICT_CHUNK rows at a time, so that what Keras holds per call stays bounded. The chunk is a multiple of
+# the batch, so the steps are the very ones one call on all rows would make: identical bits (tested). Another
+# batch size can change the last bits of the probabilities (docs/benchmarks.md has the measurement).
 PREDICT_BATCH = 1024
 PREDICT_CHUNK = 64 * PREDICT_BATCH
 

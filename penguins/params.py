@@ -4,8 +4,8 @@ Strict types (no "yes" for true, no 10.5 for an integer, no true for a number), 
 and cross-field rules; every problem becomes one line naming the key and the bad value, e.g.
 `params.yaml: train.epochs must be greater than or equal to 1, got 0`.
 
-The file is read exactly as DVC reads it (DVC's own YAML loader: ruamel.yaml, YAML 1.2), so that the stages and
-DVC never disagree about a value: `1e-3` and the `1e-05` that `dvc exp run -S train.learning_rate=0.00001` writes
+The file is read exactly as DVC reads it (ruamel.yaml's safe loader, YAML 1.2, as DVC's), so that the stages
+and DVC never disagree about a value: `1e-3` and the `1e-05` that `dvc exp run -S train.learning_rate=0.00001` writes
 are numbers, `yes` is the string 'yes'. PyYAML (YAML 1.1) would read `1e-3` as a string.
 """
 
@@ -178,14 +178,14 @@ def read_yaml(path: Path) -> Any:
 
 
 def loads_yaml(text: str, source: str = "YAML text") -> Any:
-    """YAML text read with DVC's own loader (ruamel.yaml's safe loader, YAML 1.2; an empty text is an empty
-    mapping), so that a value means here what it means to DVC. Invalid YAML is a one-line PipelineError."""
-    from dvc.utils.serialize import YAMLError, parse_yaml  # DVC's import costs ~0.1 s: only when a file is read
+    """YAML text read as DVC reads it (ruamel.yaml's safe loader, YAML 1.2; an empty text is an empty mapping),
+    so that a value means here what it means to DVC. Invalid YAML is a one-line PipelineError."""
+    from ruamel.yaml import YAML, YAMLError  # imported when a file is read: stages that read none start sooner
 
     try:
-        return parse_yaml(text, source)
+        return YAML(typ="safe").load(text) or {}
     except YAMLError as exc:
-        raise PipelineError(f"{source} is not valid YAML: {_yaml_problem(exc.__cause__ or exc)}") from None
+        raise PipelineError(f"{source} is not valid YAML: {_yaml_problem(exc)}") from None
 
 
 def _yaml_problem(exc: BaseException) -> str:

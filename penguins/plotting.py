@@ -31,7 +31,7 @@ DPI = 100
 # matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 # Plots have few colours (a palette, anti-aliased edges): 256 are indistinguishable from RGBA by eye, and the
-# pairplot goes from 326 KB to 81 KB. Fast octree is the quantizer Pillow allows for RGBA; it is deterministic.
+# files (git-tracked) shrink to a quarter. Fast octree is the quantizer Pillow allows for RGBA; it is deterministic.
 PALETTE_COLOURS = 256
 CURVES = (("loss", "Loss (categorical cross-entropy)"), ("accuracy", "Accuracy"))
 CONFUSION_COLUMNS = ("actual", "predicted")  # and "count" (evaluate's file); without it, a row is one sample

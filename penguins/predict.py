@@ -44,6 +44,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from penguins import text_table
 from penguins.card import ModelCard, card_path_for, read_card
 from penguins.cli import CliParser, run_cli, stage_parser
 from penguins.columns import split_unit
@@ -318,14 +319,8 @@ def render_table(table: pd.DataFrame, classes: Sequence[str]) -> str:
             index=False
         )
     ]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:  # the class name left-aligned, numbers right-aligned
-        return "  ".join(
-            c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join(line(cells) for cells in [header, *body]) + "\n"
+    align = ["right", "left", *(["right"] * len(classes))]  # the class name left-aligned, numbers right-aligned
+    return text_table.render(header, body, align=align) + "\n"
 
 
 def render_csv(table: pd.DataFrame) -> str:

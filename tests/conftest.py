@@ -17,8 +17,8 @@ import pytest
 from dvc.utils.serialize import modify_yaml
 
 from penguins.params import Params, load_params, loads_yaml, read_yaml
-from tools import workspace
-from tools.workspace import BIN, clone_worktree
+from tests.helpers import clones as workspace
+from tests.helpers.clones import BIN, clone_worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -37,11 +37,25 @@ from typing import Any
 from penguins.environment import environment_record
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
-from penguins.params import load_params, read_yaml
-from tools.workspace import dvc, flatten, run
+from penguins.params import load_params
+from penguins.text_table import render
+from tools.repo import internals
+from tools.repo.pipeline import downstream as downstream_of
+from tools.repo.pipeline import (
+    flatten,
+    lock_outputs,
+    produced_paths,
+    producer_of,
+    read_lock,
+    read_pipeline,
+    stage_order,
+)
+from tools.repo.run import dvc, run
 
 MISSING_STATES = {"deleted", "not in cache"}  # an output (or a dep made by another stage) not produced yet
 MODEL_STAGE = "train"
+METRIC_HEADERS = ("file", "metric", "committed", "reproduced", "change", "ok")
+METRIC_ALIGN = ("left", "left", "right", "right", "right", "left")
 
 
 @dataclass
@@ -63,27 +77,9 @@ class Report:
 # ---- pure logic --------------------------------------------------------------------------------
 
 
-def produced_paths(pipeline: Mapping[str, Any]) -> dict[str, str]:
-    """{output path: stage} for every output declared in dvc.yaml."""
-    found = {}
-    for stage, spec in pipeline["stages"].items():
-        for out in spec.get("outs", []):
-            found[next(iter(out)) if isinstance(out, dict) else out] = stage
-    return found
-
-
 def model_dependent_stages(pipeline: Mapping[str, Any], model_stage: str = MODEL_STAGE) -> set[str]:
     """The model stage and every stage that (transitively) depends on one of its outputs."""
-    producers = produced_paths(pipeline)
-    dependent = {model_stage}
-    changed = True
-    while changed:
-        changed = False
-        for stage, spec in pipeline["stages"].items():
-            if stage not in dependent and any(producers.get(dep) in dependent for dep in spec.get("deps", [])):
-                dependent.add(stage)
-                changed = True
-    return dependent
+    return downstream_of(pipeline, model_stage)
 
 
 def lock_problems(status: Mapping[str, Any], produced: Iterable[str]) -> list[str]:
@@ -111,33 +107,24 @@ def lock_problems(status: Mapping[str, Any], produced: Iterable[str]) -> list[st
     return problems
 
 
-def lock_outputs(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """{output path: (stage, md5)} from a parsed dvc.lock."""
-    return {
-        out["path"]: (stage, out.get("md5", out.get("hash", "?")))
-        for stage, entry in lock.get("stages", {}).items()
-        for out in entry.get("outs", [])
-    }
-
-
 def numeric_leaves(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in flatten(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def compare_metrics(
     committed: Mapping[str, Mapping[str, float]], reproduced: Mapping[str, Mapping[str, float]], tolerance: float
-) -> tuple[list[str], list[str]]:
-    """Markdown table rows and failure reasons for metrics differing by more than ``tolerance``."""
+) -> tuple[list[list[str]], list[str]]:
+    """Table rows (METRIC_HEADERS) and failure reasons for metrics differing by more than ``tolerance``."""
     rows, failures = [], []
     for path in sorted(committed):
         for name in sorted(committed[path]):
             old, new = committed[path][name], reproduced.get(path, {}).get(name)
             if new is None:
                 failures.append(f"metric {name} ({path}) missing after re-run")
-                rows.append(f"| {path} | {name} | {old:g} | missing | | ❌ |")
+                rows.append([path, name, f"{old:g}", "missing", "", "❌"])
                 continue
             ok = abs(new - old) <= tolerance
-            rows.append(f"| {path} | {name} | {old:g} | {new:g} | {new - old:+.4g} | {'✅' if ok else '❌'} |")
+            rows.append([path, name, f"{old:g}", f"{new:g}", f"{new - old:+.4g}", "✅" if ok else "❌"])
             if not ok:
                 failures.append(
                     f"metric {name} ({path}): committed {old:g}, reproduced {new:g}, beyond tolerance {tolerance:g}"
@@ -157,31 +144,6 @@ def model_verdict(committed: str, first: str, second: str | None) -> str:
     if first == committed:
         return "identical"
     return "nondeterministic" if second != first else "other platform"
-
-
-def producer_of(path: str, producers: Mapping[str, str]) -> str | None:
-    """The output of the pipeline that ``path`` is, or lies in (a file inside an output directory), else None."""
-    for out in producers:
-        if path == out or path.startswith(out.rstrip("/") + "/"):
-            return out
-    return None
-
-
-def stage_order(pipeline: Mapping[str, Any]) -> list[str]:
-    """The stages, each after every stage whose outputs it reads (dvc.yaml order among independent ones)."""
-    producers = produced_paths(pipeline)
-    stages = pipeline["stages"]
-    upstream = {
-        stage: {producers[out] for dep in spec.get("deps", []) if (out := producer_of(dep, producers))} - {stage}
-        for stage, spec in stages.items()
-    }
-    order: list[str] = []
-    while len(order) < len(stages):
-        ready = [s for s in stages if s not in order and upstream[s] <= set(order)]
-        if not ready:
-            raise PipelineError(f"dvc.yaml: the stages {sorted(set(stages) - set(order))} depend on each other")
-        order.append(ready[0])
-    return order
 
 
 IDENTICAL, DERIVED, OTHER_PLATFORM, MUST_MATCH = "identical", "derived", "other platform", "must match"
@@ -228,8 +190,8 @@ def output_verdicts(
 
 def compare_outputs(
     pipeline: Mapping[str, Any], committed_lock: Mapping[str, Any], reproduced_lock: Mapping[str, Any], verdict: str
-) -> tuple[list[str], list[str], set[str]]:
-    """Markdown rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
+) -> tuple[list[list[str]], list[str], set[str]]:
+    """Table rows (stage, output, md5s, result), failure reasons, and the outputs allowed to differ."""
     old, new = lock_outputs(committed_lock), lock_outputs(reproduced_lock)
     judged = output_verdicts(pipeline, old, new, verdict)
     order = stage_order(pipeline)
@@ -247,7 +209,7 @@ def compare_outputs(
         else:
             result = "❌ differs"
             failures.append(f"output {path} (stage {stage}): committed md5 {old_md5}, reproduced {new_md5} ({why})")
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{new_md5[:12]}` | {result} |")
+        rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{new_md5[:12]}`", result])
     return rows, failures, {p for p, (judgement, _) in judged.items() if judgement in (DERIVED, OTHER_PLATFORM)}
 
 
@@ -291,17 +253,9 @@ def output_md5(lock: Mapping[str, Any], path: str) -> str:
     return lock_outputs(lock).get(path, ("", "-"))[1]
 
 
-def cache_path(repo: Path, md5: str) -> Path:
-    """Where ``repo``'s DVC cache keeps (or would keep) the file with this md5: DVC's own layout and cache.dir."""
-    from dvc.repo import Repo
-
-    with Repo(str(repo)) as dvc_repo:
-        return Path(dvc_repo.cache.local.oid_to_path(md5))
-
-
 def cached_object(repo: Path, md5: str) -> Path | None:
     """The file with this md5 in ``repo``'s DVC cache, or None when it is not there."""
-    path = cache_path(repo, md5)
+    path = internals.cache_path(repo, md5)
     return path if path.is_file() else None
 
 
@@ -321,9 +275,7 @@ def rederive_from_committed_model(
             return None
         found[md5] = source
     for md5, source in found.items():
-        target = cache_path(clone, md5)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.read_bytes())
+        internals.copy_into_cache(source, clone, md5)
     # The committed dvc.lock and git-tracked outputs, compared by content (read-tree drops the index's timestamps)
     run(["git", "read-tree", "HEAD"], cwd=clone)
     run(["git", "checkout", "--", "."], cwd=clone)
@@ -331,7 +283,7 @@ def rederive_from_committed_model(
     downstream = [s for s in stage_order(pipeline) if s in model_dependent_stages(pipeline) - {MODEL_STAGE}]
     for stage in downstream:
         dvc("repro", "--force", "--single-item", stage, cwd=clone)
-    made = lock_outputs(read_yaml(clone / "dvc.lock"))
+    made = lock_outputs(read_lock(clone))
     return {path: made[path] for path, (stage, _) in committed.items() if stage in downstream and path in made}, (
         ", ".join(downstream)
     )
@@ -339,16 +291,16 @@ def rederive_from_committed_model(
 
 def rederived_rows(
     committed_lock: Mapping[str, Any], rederived: Mapping[str, tuple[str, str]]
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[list[str]], list[str]]:
     """Rows and failures for outputs re-made from the committed model: they must equal the committed ones."""
     committed = lock_outputs(committed_lock)
     rows, failures = [], []
     for path, (stage, md5) in rederived.items():
         old_md5 = committed[path][1]
         if md5 == old_md5:
-            rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ✅ identical |")
+            rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{md5[:12]}`", "✅ identical"])
             continue
-        rows.append(f"| {stage} | `{path}` | `{old_md5[:12]}` | `{md5[:12]}` | ❌ differs |")
+        rows.append([stage, f"`{path}`", f"`{old_md5[:12]}`", f"`{md5[:12]}`", "❌ differs"])
         failures.append(
             f"output {path} (stage {stage}): committed md5 {old_md5}, re-derived from the committed model {md5} "
             "(must match exactly: the committed model is byte-identical to itself on any platform)"
@@ -363,7 +315,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         clone = Path(tmp) / "clone"
         run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(clone)], cwd=repo)
         head = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
-        committed_lock = read_yaml(clone / "dvc.lock")
+        committed_lock = read_lock(clone)
         committed_metrics = read_metrics(clone, metric_files)
         repro = dvc("repro", cwd=clone, check=False)
         if repro.returncode != 0:
@@ -371,14 +323,14 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
             output = (repro.stdout + repro.stderr)[-3000:]
             report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{output}\n```")
             return
-        reproduced_lock = read_yaml(clone / "dvc.lock")
+        reproduced_lock = read_lock(clone)
         reproduced_metrics = read_metrics(clone, metric_files)
         committed_model, first_model = output_md5(committed_lock, model_path), output_md5(reproduced_lock, model_path)
         second_model = None
         rederived = None
         if first_model != committed_model:  # another platform, or training that is not deterministic here?
             dvc("repro", "--force", "--single-item", MODEL_STAGE, cwd=clone)
-            second_model = output_md5(read_yaml(clone / "dvc.lock"), model_path)
+            second_model = output_md5(read_lock(clone), model_path)
             if second_model == first_model:  # another platform: what derives from the committed model is exact
                 try:
                     rederived = rederive_from_committed_model(repo, clone, pipeline, committed_lock)
@@ -409,7 +361,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures.append(
             f"training is not deterministic on this machine: two runs gave models {first_model} and {second_model}"
         )
-    table = "| stage | output | committed | reproduced | result |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows)
+    table = render(["stage", "output", "committed", "reproduced", "result"], rows, markdown=True)
     machine = "This machine (what a cross-machine difference depends on):\n\n" + "\n".join(
         environment_lines(environment_record())
     )
@@ -425,8 +377,8 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures += exact_failures
         section.append(
             f"Re-derived from the committed model (from this repository's DVC cache: {stages} re-run on it); "
-            "these must match the commit exactly:\n\n| stage | output | committed | re-derived | result |\n"
-            "| --- | --- | --- | --- | --- |\n" + "\n".join(exact_rows)
+            "these must match the commit exactly:\n\n"
+            + render(["stage", "output", "committed", "re-derived", "result"], exact_rows, markdown=True)
         )
     checked = {path: values for path, values in committed_metrics.items() if path in tolerated}
     if verdict == "other platform" and checked:  # metrics of byte-identical inputs were compared exactly above
@@ -434,8 +386,7 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         report.failures += metric_failures
         section.append(
             f"Metrics (tolerance ±{tolerance:g}, `check.metric_tolerance` in params.yaml):\n\n"
-            "| file | metric | committed | reproduced | change | ok |\n| --- | --- | ---: | ---: | ---: | --- |\n"
-            + "\n".join(metric_rows)
+            + render(METRIC_HEADERS, metric_rows, markdown=True, align=METRIC_ALIGN)
         )
     report.sections.append("\n\n".join(section))
 
@@ -488,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    pipeline = read_yaml(repo / "dvc.yaml")
+    pipeline = read_pipeline(repo)
     report = Report()
     check_lock_in_step(repo, pipeline, report)
     if not report.failures:

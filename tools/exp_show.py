@@ -24,7 +24,7 @@ from typing import Any
 
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
-from tools.workspace import BIN, ENV, dvc, last_error
+from tools.repo.run import BIN, ENV, dvc, last_error
 
 # Columns: the metrics that matter and the params that differ; eval.accuracy is DVCLive's last-epoch accuracy on
 # the validation rows (what to choose a setting by).

@@ -42,8 +42,10 @@ from dvc.repo import Repo
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.params import read_yaml
-from penguins.paths import ROOT
+from tools.repo import internals
+from tools.repo.pipeline import lock_md5s, read_lock
+from tools.repo.run import BIN, ROOT, run
+from tools.repo.run import last_error as run_last_error
 
 # Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
 VERIFY = ("verify", "true")
@@ -171,28 +173,13 @@ def checkout_failures(output: str) -> list[str]:
 
 
 def last_error(output: str) -> str:
-    """DVC's last `ERROR: ...` line, without its boilerplate, else the last non-empty line."""
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    lines = errors or [line for line in output.splitlines() if line.strip() and "dvc.org/support" not in line]
-    if not lines:
-        return "no message"
-    text = lines[-1].removeprefix("ERROR:").strip()
-    return re.sub(r"^(unexpected error|failed to (push|pull|fetch) data (to|from) the cloud) - ", "", text)
+    """DVC's error line without its `ERROR:` prefix and wrapping phrase (tools.repo.run.last_error, bare)."""
+    return run_last_error(output, bare=True)
 
 
 def pulled_paths(stdout: str) -> list[str]:
     """The files `dvc pull`/`dvc checkout` wrote: its `A  path` (added) and `M  path` (modified) lines."""
     return [m.group(1) for m in re.finditer(r"^[AM]\s+(\S.*?)\s*$", stdout, re.MULTILINE)]
-
-
-def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
-    """Every output path in a parsed dvc.lock with its md5."""
-    return {
-        out["path"]: out["md5"]
-        for stage in lock.get("stages", {}).values()
-        for out in stage.get("outs", [])
-        if "md5" in out
-    }
 
 
 def md5_of(path: Path) -> str:
@@ -223,15 +210,9 @@ def corrupt_files(root: Path, paths: Iterable[str], expected: Mapping[str, str])
 # --------------------------------------------------------------------------------------------
 
 
-def dvc_exe() -> str:
-    return str(Path(sys.executable).parent / "dvc")
-
-
 def run_dvc(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run dvc with its stdout passed through and its stderr captured (to explain a failure in one line)."""
-    proc = subprocess.run(
-        [dvc_exe(), *args], cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
+    proc = run([str(BIN / "dvc"), *args], cwd=cwd, check=False)
     sys.stdout.write(proc.stdout)
     sys.stdout.flush()
     return proc
@@ -242,52 +223,10 @@ def find_remote(root: Path, name: str | None) -> Remote | None:
         return remote_from_config(repo.config, name)
 
 
-def save_run_cache(root: Path) -> list[str]:
-    """Record in the run-cache every stage whose outputs match dvc.lock, as DVC does for other stages.
-
-    DVC 3.67 never saves a stage with a `cache: false` output that is not a stage-level metric or plot
-    (dvc/stage/__init__.py, `run_cache=... and not no_cache_outs`; DVC PR #8738), although it restores
-    such a stage from a record fine. Declaring them as stage-level plots instead would add a default
-    plot for every DVCLive .tsv beside the Loss and Accuracy plots. So this saves the records DVC skipped,
-    with DVC's own StageCache.save (which also puts the `cache: false` outputs in the cache, as a record
-    needs). Stages that are not up to date are left alone. Returns the stages recorded.
-    """
-    saved = []
-    with Repo(str(root)) as repo, repo.lock:
-        for stage in repo.index.stages:
-            if stage.cmd and not stage.changed():
-                repo.stage_cache.save(stage)  # no-op for a stage it cannot hash (validate_params: persist)
-                saved.append(stage.addressing)
-    return saved
-
-
 def push_run_cache_outputs(root: Path, remote: Remote) -> tuple[int, int]:
-    """Push every object the local run-cache records point to and the remote lacks.
-
-    `dvc push --run-cache` sends the records (.dvc/cache/runs) and the workspace's cached outputs only
-    (DVC 3.67, dvc/repo/push.py): not an experiment's metrics and plots (`cache: false`), which the
-    run-cache keeps in the local cache. Another machine's `dvc repro --pull` then misses them and runs
-    the stage again. Returns (objects sent, objects that failed).
-    """
-    with Repo(str(root)) as repo:
-        runs = Path(repo.cache.legacy.path) / "runs"
-        entries = [(p.parent.name, p.name) for p in sorted(runs.glob("*/*/*")) if p.is_file()]
-        sent = failed = 0
-        for objs in repo.stage_cache.get_used_objs(entries).values():
-            present = {obj for obj in objs if repo.cache.local.exists(obj.value)}
-            result = repo.cloud.push(present, remote=remote.name)
-            sent += len(result.transferred)
-            failed += len(result.failed)
-    return sent, failed
-
-
-def remove_from_cache(root: Path, md5: str) -> None:
-    """Drop a cache object whose bytes are not its md5, so that nothing reuses it."""
-    with Repo(str(root)) as repo:
-        path = Path(repo.cache.local.oid_to_path(md5))
-    if path.exists():
-        path.chmod(0o644)  # DVC makes cache files read-only
-        path.unlink()
+    """Push the objects the local run-cache records point to and the remote lacks: `dvc push --run-cache`
+    sends the records but not the `cache: false` outputs they name. Returns (objects sent, objects that failed)."""
+    return internals.push_run_cache_outputs(root, remote.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +246,7 @@ def cmd_add(args: Any, root: Path) -> None:
     os.chdir(root)
     for command in commands:
         print("dvc " + " ".join(command))
-        if dvc_main(command) != 0:  # in-process: one `dvc remote` command in 0.1 s instead of 1 s
+        if dvc_main(command) != 0:  # in-process: no second start-up of DVC per setting
             raise PipelineError(f"`dvc {' '.join(command)}` failed: see DVC's message above")
 
 
@@ -318,7 +257,7 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
     options = [*(["-r", args.remote] if args.remote else []), *(["--run-cache"] if args.run_cache else []), *extra]
     if command == "push" and args.run_cache:
         try:
-            save_run_cache(root)
+            internals.save_run_cache(root)
         except LockError as exc:
             raise PipelineError(f"the DVC repository is busy (another dvc command runs in it): {exc}") from exc
     proc = run_dvc([command, *options], root)
@@ -339,12 +278,11 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
 
 def check_pulled(root: Path, stdout: str, remote: Remote) -> None:
     """Every file the pull wrote must have dvc.lock's md5; one that does not is removed (workspace and cache)."""
-    lock = root / "dvc.lock"
-    expected = lock_md5s(read_yaml(lock) or {}) if lock.exists() else {}
+    expected = lock_md5s(read_lock(root))
     bad = corrupt_files(root, pulled_paths(stdout), expected)
     for rel, want, _ in bad:
         (root / rel).unlink()
-        remove_from_cache(root, want)
+        internals.remove_from_cache(root, want)
     if bad:
         rel, want, got = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""

@@ -32,7 +32,8 @@ from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.paths import ROOT, resolve
-from tools.workspace import dvc, flatten
+from tools.repo.pipeline import flatten
+from tools.repo.run import dvc
 
 REPORT = Path("reports/index.html")
 WORKSPACE = "workspace"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from tools.workspace import dvc, last_error, run
+from tools.repo.run import dvc, last_error, run
 
 
 def parse_status(porcelain: str) -> list[str]:

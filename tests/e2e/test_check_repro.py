@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from dvc.utils.serialize import modify_yaml
 
 from tests.conftest import BIN, dvc, edit_params, run
-from tools.workspace import clone_worktree
+from tests.helpers.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def test_unchanged_clone_passes(fresh_clone: Path) -> None:
     proc = check(fresh_clone)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "**Result: PASS**" in proc.stdout
-    assert "| train | `models/model.keras` |" in proc.stdout and "❌" not in proc.stdout
+    assert re.search(r"\| train +\| `models/model.keras` +\|", proc.stdout) and "❌" not in proc.stdout
     assert "The model is byte-identical to the committed one." in proc.stdout
     assert "### 3. Changes against `HEAD~1`" in proc.stdout
     assert (fresh_clone / "reports/check-repro.md").read_text() == proc.stdout
@@ -111,7 +112,7 @@ def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cac
     assert "- output metrics/metrics.json (stage evaluate): committed md5 " in proc.stdout
     assert ", re-derived from the committed model " in proc.stdout
     assert "beyond tolerance" not in proc.stdout  # only the exact check catches it
-    assert "| figures | `plots/confusion_heatmap.png` |" in proc.stdout
+    assert re.search(r"\| figures +\| `plots/confusion_heatmap.png` +\|", proc.stdout)
 
 
 def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None:
@@ -126,7 +127,7 @@ def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None
     proc = check(fresh_clone)
     assert "a second training run here gave the same bytes again" in proc.stdout
     assert "≈ differs (other platform: metrics checked below)" in proc.stdout
-    assert "| metrics/metrics.json | accuracy |" in proc.stdout
+    assert re.search(r"\| metrics/metrics.json +\| accuracy +\|", proc.stdout)
     assert "- cpu: " in proc.stdout and "- packages.keras: " in proc.stdout  # this machine, to explain a difference
     assert "The committed model is not in this repository's DVC cache" in proc.stdout
     assert proc.returncode == 0, proc.stdout

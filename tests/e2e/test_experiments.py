@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import dvc, run
-from tools.workspace import run_queue
+from tests.helpers.clones import run_queue
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import BIN, network_references, run
-from tools.workspace import ENV
+from tools.repo.run import ENV
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from penguins.params import read_yaml
-from tests.remote_fixtures import *  # noqa: F403 (the fixtures)
-from tests.remote_fixtures import (
+from tests.helpers import clones as workspace
+from tests.helpers.clones import BIN, clone_worktree
+from tests.helpers.remote import *  # noqa: F403 (the fixtures)
+from tests.helpers.remote import (
     KINDS,
     REMOTE_TOOL,
     CuttingProxy,
@@ -37,8 +39,6 @@ from tests.remote_fixtures import (
     snapshot,
     wait_for,
 )
-from tools import workspace
-from tools.workspace import BIN, clone_worktree
 
 pytestmark = pytest.mark.e2e
 

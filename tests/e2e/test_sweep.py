@@ -23,10 +23,10 @@ import pytest
 
 from penguins.params import loads_yaml, read_yaml
 from tests.conftest import run
-from tests.remote_fixtures import free_port, sh
+from tests.helpers.moto_s3 import S3Server
+from tests.helpers.remote import free_port, sh
 from tools import sweep
-from tools.moto_s3 import S3Server
-from tools.workspace import BIN, ENV
+from tools.repo.run import BIN, ENV
 
 pytestmark = pytest.mark.e2e
 

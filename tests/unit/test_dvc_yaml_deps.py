@@ -6,7 +6,7 @@ import copy
 
 from penguins.params import read_yaml
 from tests.conftest import ROOT
-from tools.stage_deps import problems
+from tools.checks.stage_deps import problems
 
 
 def pipeline() -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import penguins
-from tools.workspace import ENV
+from tools.repo.run import ENV
 
 MODULES = sorted(f"penguins.{m.name}" for m in pkgutil.iter_modules(penguins.__path__))
 WITHOUT_TENSORFLOW = [m for m in MODULES if m != "penguins.modeling"]

@@ -45,7 +45,7 @@ from penguins.predict import (
     values_from_options,
 )
 from penguins.sources import read_package_csv
-from tools.workspace import BIN, ENV
+from tools.repo.run import BIN, ENV
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 # The Palmer data set's smallest and largest values (its 342 complete rows), as if the model were fitted on them all.

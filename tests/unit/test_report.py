@@ -11,6 +11,7 @@ import pytest
 
 from penguins.errors import PipelineError
 from tests.conftest import network_references
+from tools.repo.pipeline import flatten
 from tools.report import (
     CSP,
     EMPTY,
@@ -24,7 +25,6 @@ from tools.report import (
     values_table,
     vega_lite_version,
 )
-from tools.workspace import flatten
 
 TINY_SPEC = {
     "$schema": "https://vega.github.io/schema/vega-lite/v5.json",

@@ -22,7 +22,7 @@ from penguins.params import DataParams, read_yaml
 from penguins.plotting import confusion_table, pairplot, theme
 from penguins.sources import read_package_csv
 from penguins.summary import complete_rows, plot_sample, sample_quotas
-from tools.bench_scale import MEASUREMENTS, synthetic_penguins
+from tools.benchmarks.scale import MEASUREMENTS, synthetic_penguins
 from tools.report import static_spec
 
 DATA = DataParams(features=MEASUREMENTS, target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
@@ -192,7 +192,7 @@ def test_write_csv_writes_the_bytes_pandas_writes(tmp_path: Path) -> None:
 def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
     import subprocess
 
-    from tools.bench_scale import point_params, write_synthetic
+    from tools.benchmarks.scale import point_params, write_synthetic
 
     repo = tmp_path / "repo"
     repo.mkdir()

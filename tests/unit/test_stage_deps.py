@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.stage_deps import declared_code, imported_modules, local_imports, module_file, stage_modules
+from tools.checks.stage_deps import declared_code, imported_modules, local_imports, module_file, stage_modules
 
 
 @pytest.mark.parametrize(

@@ -242,5 +242,5 @@ def test_rows_come_from_exp_show_json_each_once() -> None:
 
 
 def test_markdown_table() -> None:
-    assert sweep.render(["a", "b"], [["1", "2"]], markdown=True) == "| a | b |\n|---|---|\n| 1 | 2 |"
+    assert sweep.render(["a", "b"], [["1", "2"]], markdown=True) == "| a   | b   |\n|:----|:----|\n| 1   | 2   |"
     assert sweep.render(["a", "bb"], [["111", "2"]], markdown=False) == "a    bb\n111  2"

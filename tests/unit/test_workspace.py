@@ -1,8 +1,8 @@
-"""tools/workspace.py's pure helpers, shared by the tools and benchmarks."""
+"""tools/repo/run.py's pure helpers, shared by the tools and benchmarks."""
 
 from __future__ import annotations
 
-from tools.workspace import last_error, spans
+from tools.repo.run import last_error, spans
 
 
 def test_spans_split_the_time_at_the_marks_and_sum_a_recurring_part() -> None:

@@ -1,7 +1,7 @@
 """stage_deps: the project modules each stage imports, and whether dvc.yaml lists exactly those as deps.
 
-    python -m tools.stage_deps            print, per stage, the .py files its command imports (transitively)
-    python -m tools.stage_deps --check    exit 1 naming each stage and module that dvc.yaml misses or lists in excess
+    python -m tools.checks.stage_deps          print, per stage, the .py files its command imports (transitively)
+    python -m tools.checks.stage_deps --check  exit 1 naming each stage and module dvc.yaml misses or lists in excess
 
 A stage whose deps miss a module it imports gives stale results when that module changes (DVC does not
 re-run it); one that lists a module it does not import re-runs for nothing. Imports are read with `ast`,
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from penguins.params import read_yaml
+from tools.repo.run import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("penguins", "stages", "tools")
 STAGE_CMD = re.compile(r"\bpython\s+-m\s+([\w.]+)")
 

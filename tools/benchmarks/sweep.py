@@ -1,6 +1,6 @@
-"""sweep_bench: what one experiment costs, stage by stage, and a sweep on one machine vs two workers.
+"""bench-sweep: what one experiment costs, stage by stage, and a sweep on one machine vs two workers.
 
-    python -m tools.sweep_bench [--experiments 8]        (or: make bench-sweep)
+    python -m tools.benchmarks.sweep [--experiments 8]        (or: make bench-sweep)
 
 In fresh clones of this working tree, with the real dvc, git and Keras, it measures:
   1. where the time of one experiment goes: `dvc exp run -S train.learning_rate=...` (every stage it
@@ -25,16 +25,13 @@ import platform
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python tools/sweep_bench.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tools.workspace import BIN, ENV, STREAM_ENV, clone_worktree, dvc, load, run, spans, stop_queue_workers
+from tests.helpers.clones import clone_worktree, stop_queue_workers
+from tools.repo.run import BIN, ENV, STREAM_ENV, dvc, load, run, spans
 
 
 def stage_times(cmd: Sequence[str], cwd: Path) -> tuple[list[tuple[str, float]], float]:

@@ -1,6 +1,6 @@
-"""bench_scale: the whole pipeline on synthetic penguins of growing size, each stage's wall time and peak memory.
+"""bench-scale: the whole pipeline on synthetic penguins of growing size, each stage's wall time and peak memory.
 
-    python -m tools.bench_scale [--rows 10000 100000 1000000] [--epochs 1]     (or: make bench-scale)
+    python -m tools.benchmarks.scale [--rows 10000 100000 1000000] [--epochs 1]     (or: make bench-scale)
 
 For each size it writes a synthetic data set (the real 344 rows resampled with replacement, every
 measurement multiplied by 1 + 1 % Gaussian noise, seeded: `synthetic_penguins`), makes a fresh clone of
@@ -35,7 +35,9 @@ import psutil
 from dvc.utils.serialize import modify_yaml
 
 from penguins.sources import read_package_csv
-from tools.workspace import BIN, STREAM_ENV, clone_worktree, load, run, spans
+from penguins.text_table import render
+from tests.helpers.clones import clone_worktree
+from tools.repo.run import BIN, STREAM_ENV, load, run, spans
 
 MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 NOISE = 0.01  # relative standard deviation of the noise on each measurement
@@ -182,14 +184,14 @@ def table(rows: int, result: Run, sizes: dict[str, int], loads: str) -> str:
     lines = [
         f"### {rows:,} rows (load average 1/5/15 min: {loads})",
         "",
-        "| stage | wall seconds | CPU seconds | peak memory (MB) |",
-        "| --- | ---: | ---: | ---: |",
-        f"| DVC start-up | {result.startup_s:.1f} | | |",
     ]
+    body = [["DVC start-up", f"{result.startup_s:.1f}", "", ""]]
     for name, record in result.stages.items():
-        lines.append(f"| {name} | {record.seconds:.1f} | {record.cpu_s:.1f} | {record.peak_bytes / 2**20:.0f} |")
+        body.append([name, f"{record.seconds:.1f}", f"{record.cpu_s:.1f}", f"{record.peak_bytes / 2**20:.0f}"])
     cpu_total = sum(record.cpu_s for record in result.stages.values())
-    lines.append(f"| **cold `dvc repro`, total** | **{result.total_s:.1f}** | {cpu_total:.1f} (stages) | |")
+    body.append(["**cold `dvc repro`, total**", f"**{result.total_s:.1f}**", f"{cpu_total:.1f} (stages)", ""])
+    headers = ["stage", "wall seconds", "CPU seconds", "peak memory (MB)"]
+    lines.append(render(headers, body, markdown=True, align=["left", "right", "right", "right"]))
     largest = next(iter(sizes.items()), ("(none)", 0))
     lines += ["", f"Largest git-tracked output: `{largest[0]}`, {largest[1] / 1024:.0f} KB "]
     lines[-1] += f"(all {len(sizes)} files: {sum(sizes.values()) / 1024:.0f} KB)."

@@ -2,7 +2,7 @@
 shared pipeline clone, already run) with both remotes in its committed .dvc/config and its data pushed to
 both, fresh git clones B of it, and helpers to run the real dvc with an S3 client's environment.
 
-Imported by tests/e2e/test_remote.py: `from tests.remote_fixtures import *` brings the fixtures in.
+Imported by tests/e2e/test_remote.py: `from tests.helpers.remote import *` brings the fixtures in.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from tools import workspace
-from tools.moto_s3 import S3Server, s3_server
-from tools.workspace import BIN
+from tests.helpers import clones as workspace
+from tests.helpers.clones import BIN
+from tests.helpers.moto_s3 import S3Server, s3_server
 
 KINDS = ("local", "s3")
 REMOTE_TOOL = [str(BIN / "python"), "-m", "tools.remote"]
@@ -31,7 +31,7 @@ REMOTE_TOOL = [str(BIN / "python"), "-m", "tools.remote"]
 def sh(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command like tools.workspace.run, with extra environment variables; fail the test on an
+    """Run a command like tests.helpers.clones.run, with extra environment variables; fail the test on an
     unexpected exit status (both streams shown)."""
     proc = subprocess.run(
         cmd,

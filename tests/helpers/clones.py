@@ -1,61 +1,17 @@
-"""Helpers for tools and tests that work on a fresh copy of this repository with the real CLIs."""
+"""Fresh copies of this repository for tests and benchmarks, and the `dvc queue` they run (with the real CLIs)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # the virtualenv running us: its dvc and python
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
-
-
-def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command with the virtualenv first on PATH (``stdin`` as its input, else none);
-    raise with both streams on failure if check."""
-    feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
-    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=False, **feed)
-    if check and proc.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        )
-    return proc
-
-
-def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
-
-
-STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # for benchmarks: DVC's lines must arrive when printed, to be timed
-
-
-def load() -> str:
-    """The load average (1/5/15 min), e.g. "1.3/1.8/2.4": benchmarks print it with their figures."""
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def spans(marks: list[tuple[str, float]], total: float) -> dict[str, float]:
-    """Seconds per part from [(part, started at)] marks and the end time ``total`` (a part may recur: summed)."""
-    parts: dict[str, float] = {}
-    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", total)], strict=True):
-        parts[name] = parts.get(name, 0.0) + until - at
-    return parts
-
-
-def last_error(text: str) -> str:
-    """The first error line of a command's output (git's, DVC's or a stage's), else its last line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("error:", "ERROR:", "fatal:"))]
-    return errors[0] if errors else (lines[-1] if lines else "(no output)")
+from tools.repo import internals
+from tools.repo.run import BIN, ENV, ROOT, dvc, run
 
 
 def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float]:
@@ -93,12 +49,7 @@ def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float
 def stop_queue_workers(repo: Path, grace_s: float = 20) -> None:
     """`dvc queue stop`, then SIGKILL any worker process (from DVC's worker records) still alive after grace_s."""
     dvc("queue", "stop", cwd=repo, check=False)
-    pids = []
-    for record in (repo / ".dvc/tmp/exps/celery").glob("dvc-exp-worker-*.json"):
-        try:
-            pids.append(int(json.loads(record.read_text())["pid"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
+    pids = internals.queue_worker_pids(repo)
     deadline = time.monotonic() + grace_s
     while pids and time.monotonic() < deadline:
         pids = [pid for pid in pids if _alive(pid)]
@@ -143,13 +94,4 @@ def clone_worktree(dest: Path, src: Path = ROOT) -> Path:
     return dest
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as one level of dotted keys, in their original order: {"per_class.Adelie.f1": 0.96}."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+__all__ = ["BIN", "ENV", "ROOT", "clone_worktree", "dvc", "run", "run_queue", "stop_queue_workers"]

@@ -1,6 +1,6 @@
 """Time sharing the pipeline's results through DVC remotes; print a Markdown table.
 
-    python -m tools.bench_remote [--no-timeouts]      (or: make bench-remote)
+    python -m tools.benchmarks.remote [--no-timeouts]      (or: make bench-remote)
 
 In one run on this machine, in fresh clones: A runs the default pipeline (`dvc repro`) and pushes its data
 (`dvc push`) to a local-directory remote and to S3 (moto on 127.0.0.1); fresh clones B pull it (`dvc pull`)
@@ -26,20 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
-from penguins.params import read_yaml
-from tools.moto_s3 import s3_server
-from tools.workspace import BIN, ENV, clone_worktree
+from tests.helpers.clones import clone_worktree
+from tests.helpers.moto_s3 import s3_server
+from tools.repo.pipeline import lock_entries, read_lock
+from tools.repo.run import BIN, run
+from tools.repo.run import load as run_load
 
 SEED = "train.seed=11"  # not the default: A's run is a new experiment
 
 
 def sh(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        cmd, cwd=cwd, env={**ENV, **env}, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    return run(cmd, cwd=cwd, check=check, env=env)
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -49,21 +46,20 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"load average {run_load()}"
 
 
 def data_size(repo: Path) -> tuple[int, int]:
     """(files, bytes) of the DVC-cached outputs in dvc.lock: what a push or pull moves."""
-    lock = read_yaml(repo / "dvc.lock")
-    outs = [o for s in lock["stages"].values() for o in s.get("outs", []) if (repo / o["path"]).exists()]
+    outs = [o for o in lock_entries(read_lock(repo)) if (repo / o["path"]).exists()]
     cached = [o for o in outs if not sh(["git", "ls-files", "--error-unmatch", o["path"]], repo, {}, False).stdout]
     return len(cached), sum(o.get("size", 0) for o in cached)
 
 
 def clone(origin: Path, dest: Path, remote: str) -> Path:
-    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True)
+    run(["git", "clone", "-q", str(origin), str(dest)], cwd=dest.parent)
     for key, value in (("user.name", "bench"), ("user.email", "bench@penguins.invalid")):
-        subprocess.run(["git", "config", key, value], cwd=dest, check=True)
+        run(["git", "config", key, value], cwd=dest)
     sh([str(BIN / "dvc"), "remote", "default", "--local", remote], dest, {})
     return dest
 

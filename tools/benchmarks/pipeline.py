@@ -1,6 +1,6 @@
 """Time the pipeline and experiment workflows in a fresh clone; print a Markdown table.
 
-    python -m tools.benchmark        (or: make bench)
+    python -m tools.benchmarks.pipeline        (or: make bench)
 
 Measures, in one run on this machine: importing TensorFlow; a cold `dvc repro`; a no-op `dvc repro`;
 one `dvc exp run -S train.epochs=150`; four queued experiments run with `dvc queue start -j 2` and
@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.workspace import BIN, clone_worktree, dvc, run, run_queue
+from tests.helpers.clones import clone_worktree, run_queue
+from tools.repo.run import BIN, dvc, run
 
 IN_PROCESS = """
 import time

@@ -1,0 +1,124 @@
+"""tools/repo/internals.py: one test per fenced DVC/Hydra call. Each fails naming the function whose assumption a
+DVC or Hydra upgrade broke (signatures via inspect, attributes, a tiny real use in a temporary repository)."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tools.repo import internals
+from tools.repo.run import BIN
+
+
+@pytest.fixture(scope="module")
+def dvc_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("dvc-repo")
+    subprocess.run([str(BIN / "dvc"), "init", "--no-scm", "-q"], cwd=repo, check=True)
+    return repo
+
+
+def params(fn: object) -> list[str]:
+    return list(inspect.signature(fn).parameters)  # type: ignore[arg-type]
+
+
+def test_save_run_cache_relies_on_stage_cache_save_and_the_index(dvc_repo: Path) -> None:
+    from dvc.repo import Repo
+    from dvc.stage import Stage
+    from dvc.stage.cache import StageCache
+
+    why = "internals.save_run_cache: "
+    assert params(StageCache.save)[:2] == ["self", "stage"], why + "StageCache.save(stage) changed"
+    assert all(hasattr(Stage, a) for a in ("changed", "addressing", "cmd")) or "cmd" in params(Stage.__init__), (
+        why + "Stage.changed / .addressing / .cmd changed"
+    )
+    with Repo(str(dvc_repo)) as repo:
+        assert all(hasattr(repo, a) for a in ("stage_cache", "index", "lock")), why + "Repo attributes"
+        assert isinstance(repo.stage_cache, StageCache), why + "Repo.stage_cache"
+
+
+def test_save_run_cache_runs_on_an_empty_repository(dvc_repo: Path) -> None:
+    assert internals.save_run_cache(dvc_repo) == [], "internals.save_run_cache: failed on an empty repository"
+
+
+def test_push_run_cache_outputs_relies_on_get_used_objs_cloud_push_and_the_legacy_cache(dvc_repo: Path) -> None:
+    from dvc.data_cloud import DataCloud
+    from dvc.repo import Repo
+    from dvc.stage.cache import StageCache
+
+    why = "internals.push_run_cache_outputs: "
+    assert params(StageCache.get_used_objs)[:2] == ["self", "used_run_cache"], why + "StageCache.get_used_objs"
+    assert {"objs", "remote"} <= set(params(DataCloud.push)), why + "DataCloud.push(objs, remote=...)"
+    with Repo(str(dvc_repo)) as repo:
+        assert Path(repo.cache.legacy.path).is_relative_to(dvc_repo / ".dvc" / "cache"), why + "cache.legacy.path"
+        assert callable(repo.cache.local.exists), why + "cache.local.exists"
+    assert internals.push_run_cache_outputs.__doc__ and "3.67.1" in internals.push_run_cache_outputs.__doc__
+
+
+def test_cache_path_copy_into_cache_and_remove_from_cache_use_dvc_s_layout(dvc_repo: Path, tmp_path: Path) -> None:
+    source = tmp_path / "model.keras"
+    source.write_bytes(b"weights")
+    md5 = hashlib.md5(b"weights", usedforsecurity=False).hexdigest()
+    path = internals.cache_path(dvc_repo, md5)
+    assert path == dvc_repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:], "internals.cache_path: oid_to_path moved"
+    internals.copy_into_cache(source, dvc_repo, md5)
+    assert path.read_bytes() == b"weights", "internals.copy_into_cache"
+    path.chmod(0o444)
+    internals.remove_from_cache(dvc_repo, md5)
+    assert not path.exists(), "internals.remove_from_cache"
+
+
+def test_apply_overrides_is_dvc_s_own_and_adds_unknown_keys() -> None:
+    raw = {"train": {"seed": 0, "learning_rate": 0.01}}
+    assert internals.apply_overrides(raw, ["train.seed=3", "train.learning_rate=1e-5"]) == {
+        "train": {"seed": 3, "learning_rate": 1e-05}
+    }, "internals.apply_overrides: dvc.utils.hydra.apply_overrides changed what it writes"
+    assert internals.apply_overrides(raw, ["train.extra=1"])["train"]["extra"] == 1, (
+        "internals.apply_overrides: an unknown key is no longer added with Hydra's +KEY"
+    )
+    assert raw == {"train": {"seed": 0, "learning_rate": 0.01}}, "internals.apply_overrides changed its input"
+
+
+def test_exp_ref_prefix_is_dvc_s_experiment_ref_layout() -> None:
+    from dvc.repo.experiments.refs import ExpRefInfo
+
+    baseline = "ab" + "c" * 38
+    assert str(ExpRefInfo(baseline, "exp-1")) == internals.exp_ref_prefix(baseline) + "exp-1", (
+        "internals.exp_ref_prefix: DVC keeps experiment refs elsewhere"
+    )
+
+
+def test_exp_data_command_s_private_repo_keyword_and_transfer_options_exist() -> None:
+    from dvc.repo import Repo
+
+    why = "internals.exp_data_command (EXP_DATA): "
+    assert "_wait_for_lock" in params(Repo.__init__), why + "Repo(..., _wait_for_lock=True) is gone"
+    for method in (Repo.push, Repo.fetch):
+        assert {"revs", "workspace", "run_cache"} <= set(params(method)), why + f"Repo.{method.__name__} options"
+    assert internals.exp_data_command("python", "push", "c0ffee")[-2:] == ["push", "c0ffee"]
+
+
+def test_queue_worker_pids_reads_dvc_s_celery_worker_records(tmp_path: Path) -> None:
+    from dvc.repo.experiments.queue.celery import LocalCeleryQueue
+    from dvc.repo.experiments.utils import EXEC_TMP_DIR
+
+    why = "internals.queue_worker_pids: "
+    assert (EXEC_TMP_DIR, LocalCeleryQueue.CELERY_DIR) == ("exps", "celery"), why + "the workers' folder moved"
+    assert '"dvc-exp-worker-' in inspect.getsource(LocalCeleryQueue), why + "the workers' names changed"
+    records = tmp_path / ".dvc/tmp/exps/celery"
+    records.mkdir(parents=True)
+    (records / "dvc-exp-worker-1.json").write_text(json.dumps({"pid": 4242}))
+    (records / "dvc-exp-worker-2.json").write_text("not json")
+    assert internals.queue_worker_pids(tmp_path) == [4242], why + "records not read"
+
+
+def test_modify_yaml_is_dvc_s_round_trip_editor(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  seed: 0  # kept\n")
+    with internals.modify_yaml(path) as data:
+        data["train"]["seed"] = 1
+    assert path.read_text() == "train:\n  seed: 1  # kept\n", "internals.modify_yaml: dvc's modify_yaml changed"

@@ -1,0 +1,1 @@
+"""Benchmarks (make bench, bench-remote, bench-scale, bench-sweep): they print figures, they assert nothing."""

@@ -1,0 +1,149 @@
+"""The model of dvc.yaml and dvc.lock that every tool uses: stages, which stage makes which path, the stage graph.
+
+Pure functions over the parsed files (so they can be tested without a repository): the graph is networkx, an
+edge from each stage to every stage that reads one of its outputs (or a file inside an output directory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from penguins.errors import PipelineError
+from penguins.params import read_yaml
+
+Pipeline = Mapping[str, Any]  # parsed dvc.yaml
+
+
+def read_pipeline(repo: Path) -> dict[str, Any]:
+    """``repo``'s dvc.yaml, parsed; a missing one is a one-line error."""
+    try:
+        return read_yaml(repo / "dvc.yaml") or {}
+    except FileNotFoundError:
+        raise PipelineError(f"dvc.yaml not found in {repo}; run from a clone of the project") from None
+
+
+def read_lock(repo: Path) -> dict[str, Any]:
+    """``repo``'s dvc.lock, parsed; {} when there is none."""
+    lock = repo / "dvc.lock"
+    return (read_yaml(lock) or {}) if lock.is_file() else {}
+
+
+def out_path(entry: str | Mapping[str, Any]) -> str:
+    """dvc.yaml lists a dep or out as a path, or as {path: options}."""
+    return entry if isinstance(entry, str) else next(iter(entry))
+
+
+def stages(pipeline: Pipeline) -> dict[str, Any]:
+    return dict(pipeline.get("stages") or {})
+
+
+def deps(pipeline: Pipeline, stage: str) -> list[str]:
+    return [out_path(dep) for dep in stages(pipeline)[stage].get("deps", [])]
+
+
+def produced_paths(pipeline: Pipeline) -> dict[str, str]:
+    """{output path: stage} for every output declared in dvc.yaml."""
+    return {out_path(out): stage for stage, spec in stages(pipeline).items() for out in spec.get("outs", [])}
+
+
+def producer_of(path: str, producers: Mapping[str, str]) -> str | None:
+    """The output of the pipeline that ``path`` is, or lies in (a file inside an output directory), else None."""
+    for out in producers:
+        if path == out or path.startswith(out.rstrip("/") + "/"):
+            return out
+    return None
+
+
+def graph(pipeline: Pipeline) -> nx.DiGraph:
+    """The stage graph: an edge producer -> consumer for every dep that is (or lies in) another stage's output."""
+    producers = produced_paths(pipeline)
+    found = nx.DiGraph()
+    for index, stage in enumerate(stages(pipeline)):
+        found.add_node(stage, index=index)
+    for stage in stages(pipeline):
+        for dep in deps(pipeline, stage):
+            if (out := producer_of(dep, producers)) and producers[out] != stage:
+                found.add_edge(producers[out], stage)
+    return found
+
+
+def stage_order(pipeline: Pipeline) -> list[str]:
+    """The stages, each after every stage whose outputs it reads (dvc.yaml order among independent ones)."""
+    g = graph(pipeline)
+    try:
+        return list(nx.lexicographical_topological_sort(g, key=lambda s: g.nodes[s]["index"]))
+    except nx.NetworkXUnfeasible:
+        cyclic = {s for component in nx.strongly_connected_components(g) if len(component) > 1 for s in component}
+        stuck = cyclic | {d for s in cyclic for d in nx.descendants(g, s)}
+        raise PipelineError(f"dvc.yaml: the stages {sorted(stuck)} depend on each other") from None
+
+
+def downstream(pipeline: Pipeline, stage: str) -> set[str]:
+    """The stage and every stage that (transitively) reads one of its outputs."""
+    return {stage, *nx.descendants(graph(pipeline), stage)}
+
+
+def upstream(pipeline: Pipeline, stage: str) -> set[str]:
+    """Every stage whose outputs the stage (transitively) reads, not the stage itself."""
+    return set(nx.ancestors(graph(pipeline), stage))
+
+
+def direct_upstream(pipeline: Pipeline, stage: str) -> list[str]:
+    """The stages whose outputs the stage reads itself, sorted (`dvc repro` of them brings all before)."""
+    return sorted(graph(pipeline).predecessors(stage))
+
+
+def outputs_outside(pipeline: Pipeline, ran: Iterable[str]) -> list[str]:
+    """Outputs of the stages not in ``ran``, in dvc.yaml order."""
+    done = set(ran)
+    return [out for out, stage in produced_paths(pipeline).items() if stage not in done]
+
+
+def outputs_reading(pipeline: Pipeline, path: str) -> list[str]:
+    """Outputs of the stages that list ``path`` as a dep."""
+    return [
+        out_path(out)
+        for stage, spec in stages(pipeline).items()
+        if path in deps(pipeline, stage)
+        for out in spec.get("outs", [])
+    ]
+
+
+def lock_outputs(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """{output path: (stage, md5)} from a parsed dvc.lock."""
+    return {
+        out["path"]: (stage, out.get("md5", out.get("hash", "?")))
+        for stage, entry in (lock.get("stages") or {}).items()
+        for out in entry.get("outs", [])
+    }
+
+
+def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
+    """Every output path in a parsed dvc.lock that has an md5, with it."""
+    return {
+        out["path"]: out["md5"]
+        for entry in (lock.get("stages") or {}).values()
+        for out in entry.get("outs", [])
+        if "md5" in out
+    }
+
+
+def lock_entries(lock: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every output entry (path, md5, size, ...) of a parsed dvc.lock."""
+    return [out for entry in (lock.get("stages") or {}).values() for out in entry.get("outs", [])]
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings (params, metrics) as one level of dotted keys, in their original order: {"a.b.c": 0.96}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

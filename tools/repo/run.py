@@ -1,0 +1,157 @@
+"""One runner for the git and dvc subprocesses of every tool, benchmark and test helper.
+
+`run` starts a command with the virtualenv first on PATH, no terminal prompts and no stdin (or the text given),
+captures its output (or appends it to a log file), can time it out, and kills it with its children when
+interrupted. `last_error` turns a failed command's output into the one line an error message quotes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from penguins.errors import PipelineError
+from penguins.paths import ROOT
+
+__all__ = ["BIN", "ENV", "ROOT", "STREAM_ENV", "dvc", "git", "last_error", "load", "run", "spans", "stop_children"]
+
+BIN = Path(sys.executable).parent  # the virtualenv running us: its dvc and python
+# No prompt may wait for an answer nobody gives (CI, a batch job): git fails instead of asking.
+QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true", "DVC_NO_ANALYTICS": "1"}
+
+
+def current_env() -> dict[str, str]:
+    """This process's environment as it is now (a tool may set variables in main), the virtualenv first on PATH."""
+    return {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+ENV = current_env()  # as at start-up: for the tests and benchmarks that pass it on
+STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # for benchmarks: DVC's lines must arrive when printed, to be timed
+
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.Lock()
+
+
+def run(
+    cmd: Sequence[str],
+    cwd: Path,
+    check: bool = True,
+    stdin: str | None = None,
+    *,
+    timeout: float | None = None,
+    log: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with the virtualenv first on PATH (``stdin`` as its input, else none; ``env`` on top
+    of the current environment); output captured, or appended to ``log``. If check, a non-zero exit raises
+    with both streams. On timeout, or when interrupted, the command and its children are killed."""
+    out = log.open("a") if log else None
+    if out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+    try:
+        with subprocess.Popen(
+            list(cmd), cwd=cwd, env={**current_env(), **(env or {})}, text=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=out or subprocess.PIPE, stderr=subprocess.STDOUT if out else subprocess.PIPE,
+        ) as proc:  # fmt: skip
+            with _running_lock:
+                _running.add(proc)
+            try:
+                stdout, stderr = proc.communicate(input=stdin, timeout=timeout)
+            except BaseException:
+                kill_tree(proc.pid)
+                proc.wait()
+                raise
+            finally:
+                with _running_lock:
+                    _running.discard(proc)
+    except subprocess.TimeoutExpired:
+        what = " ".join([Path(cmd[0]).name, *cmd[1:4]])
+        raise PipelineError(
+            f"`{what} ...` did not finish within {timeout:.0f} s; check the remote and the network"
+        ) from None
+    finally:
+        if out:
+            out.close()
+    done = subprocess.CompletedProcess(list(cmd), proc.returncode, stdout or "", stderr or "")
+    if check and done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+        )
+    return done
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`dvc ARGS` of this virtualenv, run as `run` does."""
+    return run([str(BIN / "dvc"), *args], cwd=cwd, check=check)
+
+
+def git(repo: Path, *args: str, timeout: float | None = None) -> str:
+    """`git ARGS` in ``repo``: its stdout; a failure is a PipelineError quoting git's error line."""
+    proc = run(["git", *args], cwd=repo, check=False, timeout=timeout)
+    if proc.returncode != 0:
+        raise PipelineError(f"git {' '.join(args)}: {last_error(proc.stderr + proc.stdout)}")
+    return proc.stdout
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started (dvc runs each stage in a process of its own)."""
+    try:
+        parent = psutil.Process(pid)
+        family = [*parent.children(recursive=True), parent]
+    except psutil.Error:
+        return
+    for proc in family:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def stop_children(signum: int, _frame: Any) -> None:
+    """SIGTERM handler (scancel, a cancelled CI job): stop the running commands too, then exit."""
+    with _running_lock:
+        for proc in list(_running):
+            kill_tree(proc.pid)
+    print(f"error: stopped by signal {signum}; run the worker again to finish its shard", file=sys.stderr)
+    os._exit(128 + signum)
+
+
+# DVC wraps the cause of a failed transfer in these; the cause is what a user can act on.
+DVC_WRAPPERS = re.compile(r"^(unexpected error|failed to (push|pull|fetch) data (to|from) the cloud) - ")
+
+
+def last_error(text: str, *, bare: bool = False) -> str:
+    """The first error line of a command's output (git's `fatal:`, DVC's `ERROR:`, a stage's `error:`), else
+    its last line but DVC's support boilerplate. ``bare``: without `ERROR:` and DVC's wrapping phrase."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "dvc.org/support" not in line]
+    errors = [line for line in lines if line.startswith(("error:", "ERROR:", "fatal:"))]
+    line = errors[0] if errors else (lines[-1] if lines else "(no output)")
+    return DVC_WRAPPERS.sub("", line.removeprefix("ERROR:").strip()) if bare else line
+
+
+def load() -> str:
+    """The load average (1/5/15 min), e.g. "1.3/1.8/2.4": benchmarks print it with their figures."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def spans(marks: list[tuple[str, float]], total: float) -> dict[str, float]:
+    """Seconds per part from [(part, started at)] marks and the end time ``total`` (a part may recur: summed)."""
+    parts: dict[str, float] = {}
+    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", total)], strict=True):
+        parts[name] = parts.get(name, 0.0) + until - at
+    return parts
+
+
+def signal_stops_children() -> None:
+    """Make SIGTERM stop the running commands with this process."""
+    signal.signal(signal.SIGTERM, stop_children)
