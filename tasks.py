@@ -160,6 +160,13 @@ def install(run: Runner, installer: str, force: bool = False) -> None:
         (venv / STAMP).touch()
 
 
+def plots_page(run: Runner, force: bool = False) -> None:
+    """make install's .dvc/plots_page.html: DVC's plots page with Vega inlined (tools/plots_page.py)."""
+    page = ROOT / ".dvc/plots_page.html"
+    if force or not page.exists() or page.stat().st_mtime < (run.venv / STAMP).stat().st_mtime:
+        run([program(run.venv, "python"), "-m", "tools.plots_page"])
+
+
 def ensure_uv(run: Runner) -> None:
     """make lock's first line: a venv with uv in it, without installing the whole lock."""
     if Path(program(run.venv, "uv")).exists():
@@ -206,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_uv(run)
             return run(task_command("lock", venv, args.args))
         install(run, args.installer, force=args.dry_run)
+        plots_page(run, force=args.dry_run)
         if args.task == "install":
             return 0
         code = run(task_command(args.task, venv, args.args), check=False)
