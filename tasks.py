@@ -11,7 +11,8 @@ Options go before the command: --venv DIR (default .venv, or $VENV), --installer
 Run it with Python 3.11, 3.12 or 3.13 (Windows: `py -3.12 tasks.py run`); it works in its own directory. The
 set-up creates .venv with that Python, installs uv (pinned in requirements.txt) into it with pip, installs
 the lock with uv (with pip if uv cannot be installed) and the project itself editable, without
-dependencies. It shares its stamp file (.venv/.installed) with the Makefile, so the two can be mixed.
+dependencies, then writes DVC's offline plots page (python -m tools.plots_page, when missing or older than
+the install). It shares its stamp file (.venv/.installed) with the Makefile, so the two can be mixed.
 Arguments after the command go to dvc, pytest or uv unchanged (`python tasks.py test -m "not e2e"`).
 Unlike `make test`, this does not install Chromium: the report's browser test runs when Chrome or
 Chromium is on PATH, else it is skipped.
