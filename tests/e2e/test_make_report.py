@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import BIN, network_references, run
-from tools.workspace import ENV
+from tools.workspace import ENV, clone_worktree
 
 pytestmark = pytest.mark.e2e
 
@@ -272,3 +272,11 @@ def test_dvc_plots_diff_renders_every_vega_plot_offline(
 ) -> None:
     probe = dvc_page(chromium, pipeline["repo"], tmp_path, "diff", "HEAD")
     assert probe["embeds"] == probe["charts"] == len(VEGA_PLOTS)  # both revisions in each chart
+
+
+def test_dvc_plots_show_before_make_install_uses_dvcs_own_page(tmp_path: Path) -> None:
+    """A clone that never ran `make install` has no plots.html_template: DVC's own page (online) still works."""
+    repo = clone_worktree(tmp_path / "repo")
+    assert not (repo / ".dvc/config.local").exists() and not (repo / ".dvc/plots_page.html").exists()
+    run([str(BIN / "dvc"), "plots", "show", "-o", str(tmp_path / "out")], cwd=repo)
+    assert "https://cdn.jsdelivr.net/npm/vega" in (tmp_path / "out/index.html").read_text()
