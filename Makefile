@@ -69,7 +69,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__
 	fi
 	touch "$@"
 
-install: $(VENV)/.installed ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
+install: $(VENV)/.installed .dvc/plots_page.html ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
+
+# DVC's own `dvc plots show/diff` page with Vega inlined from the locked vl-convert, so it works offline.
+.dvc/plots_page.html: $(VENV)/.installed tools/plots_page.py
+	python -m tools.plots_page
 
 # Then what to look at next (tasks.py's next_steps, shared with `python tasks.py run`): with no DVC remote,
 # DVC's closing hint "Use `dvc push`..." names a command that fails.

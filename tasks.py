@@ -12,7 +12,8 @@ Options go before the command: --venv DIR (default .venv, or $VENV), --installer
 Run it with Python 3.11, 3.12 or 3.13 (Windows: `py -3.12 tasks.py run`); it works in its own directory. The
 set-up creates .venv with that Python, installs uv (pinned in requirements.txt) into it with pip, installs
 the lock with uv (with pip if uv cannot be installed) and the project itself editable, without
-dependencies. It shares its stamp file (.venv/.installed) with the Makefile, so the two can be mixed.
+dependencies, then writes DVC's offline plots page (python -m tools.plots_page, when missing or older than
+the install). It shares its stamp file (.venv/.installed) with the Makefile, so the two can be mixed.
 Arguments after the command go to dvc, pytest or uv unchanged (`python tasks.py test -m "not e2e"`).
 After a successful run both say what to look at next (`python tasks.py next-steps` prints it alone).
 Unlike `make test`, this does not install Chromium: the report's browser test runs when Chrome or
@@ -197,6 +198,13 @@ def install(run: Runner, installer: str, force: bool = False) -> None:
         (venv / STAMP).touch()
 
 
+def plots_page(run: Runner, force: bool = False) -> None:
+    """make install's .dvc/plots_page.html: DVC's plots page with Vega inlined (tools/plots_page.py)."""
+    page = ROOT / ".dvc/plots_page.html"
+    if force or not page.exists() or page.stat().st_mtime < (run.venv / STAMP).stat().st_mtime:
+        run([program(run.venv, "python"), "-m", "tools.plots_page"])
+
+
 def ensure_uv(run: Runner) -> None:
     """make lock's first line: a venv with uv in it, without installing the whole lock."""
     if Path(program(run.venv, "uv")).exists():
@@ -246,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_uv(run)
             return run(task_command("lock", venv, args.args))
         install(run, args.installer, force=args.dry_run)
+        plots_page(run, force=args.dry_run)
         if args.task == "install":
             return 0
         code = run(task_command(args.task, venv, args.args), check=False)

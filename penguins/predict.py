@@ -5,8 +5,10 @@ Examples:
   penguins-predict --csv new_penguins.csv
   cat new_penguins.csv | python -m penguins.predict --csv - --json
 
-Model:  --model (default models/model.keras) is loaded with Keras' safe mode on: a model that carries
-        Python code (e.g. a Lambda layer) is refused. Its card (--card, default: the .json beside the
+Model:  --model PATH is relative to the working directory, as every path you type. By default it is the
+        model `dvc repro` trained in this repository (models/model.keras of the checkout penguins-predict
+        is installed from), whatever directory you run it from. It is loaded with Keras' safe mode on: a
+        model that carries Python code (e.g. a Lambda layer) is refused. Its card (--card, default: the .json beside the
         model, written by the train stage) lists the features in input order and the classes in output
         order; the one-penguin options are generated from it.
 Input:  --csv FILE (or - for stdin): a header naming the card's features (any order; any other column is
@@ -374,7 +376,11 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
     parser = stage_parser(__doc__, allow_abbrev=False)
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model", metavar="PATH", type=user_path, default=Paths.MODEL, help=f"a .keras model (default {Paths.MODEL})"
+        "--model",
+        metavar="PATH",
+        type=user_path,
+        default=Paths.MODEL,
+        help=f"a .keras model, relative to the working directory (default, from any directory: {ROOT / Paths.MODEL})",
     )
     model.add_argument(
         "--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)"

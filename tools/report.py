@@ -1,22 +1,23 @@
-"""report: every plot, metric and param of the workspace (and chosen revisions) in one offline HTML file.
+"""report: the result, then every plot, metric and param of the workspace (and chosen revisions), in one HTML file.
 
-`dvc plots show` writes HTML that loads Vega from a CDN, so it stays blank without network (HPC nodes,
-air-gapped machines). This writes one self-contained file instead: the Vega-Lite plots rendered here by
-vl-convert (offline, with its own fonts), every picture embedded as a data: URI, the metrics and params
-as tables. The file references nothing outside itself, and its Content-Security-Policy forbids the
-browser to fetch anything. An image plot that is identical in several revisions is shown once.
+It opens with the answer: how many test penguins each revision classifies correctly, the recall per species
+and the confusion matrix. Then each plot once (matplotlib's PNG twins of the Vega charts are not repeated),
+then the metrics and params tables. One self-contained file: the Vega-Lite plots drawn here by vl-convert
+(offline, with its own fonts), every picture embedded as a data: URI; its Content-Security-Policy forbids
+the browser to fetch anything. An image plot that is identical in several revisions is shown once.
+(`dvc plots show` also works offline in a clone after `make install`: tools/plots_page.py.)
 
-Usage:  python -m tools.report [REV ...] [-o FILE]     or     make report REVS="REV ..."
+Usage:  python -m tools.report [REV ...] [-o FILE|DIR]     or     make report REVS="REV ..."
   REV   git revisions or experiment names to show beside the workspace (e.g. main exp-a): plots as in
         `dvc plots diff workspace REV ...`, metrics and params side by side, differing rows marked.
-Output: reports/index.html (git-ignored build product). It shows the workspace as it is: `dvc repro` first.
+Output: reports/index.html (git-ignored build product; -o DIR writes DIR/index.html). The page comes from
+        tools/templates/report.html.j2. It shows the workspace as it is: `dvc repro` first.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import html
 import json
 import mimetypes
 import os
@@ -159,14 +160,14 @@ def png_width(data: bytes) -> int:
     return int.from_bytes(data[16:20], "big") if data[:8] == b"\x89PNG\r\n\x1a\n" else 0
 
 
-def render_vega(name: str, entry: Mapping[str, Any]) -> list[Picture]:
+def render_vega(name: str, entry: Mapping[str, Any], revs: Sequence[str] = (WORKSPACE,)) -> list[Picture]:
     """One DVC Vega-Lite plot (all its revisions in one chart) as a PNG drawn offline by vl-convert."""
     import vl_convert as vlc
 
     spec = entry["content"]
     try:
         png = vlc.vegalite_to_png(
-            static_spec(spec),
+            readable_spec(static_spec(spec), revs),
             vl_version=vega_lite_version(spec, vlc.get_vegalite_versions()),
             scale=VEGA_SCALE,
             allowed_base_urls=[],  # the data is inline; never fetch anything
@@ -188,11 +189,13 @@ def embed_images(name: str, entries: Sequence[Mapping[str, Any]]) -> list[Pictur
     return [Picture(", ".join(revs), data_uri(data, mime), png_width(data)) for data, revs in revs_by_image.items()]
 
 
-def render_plots(shown: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Plot]:
-    """Every plot of `dvc plots show/diff --json`, in dvc.yaml order."""
+def render_plots(shown: Mapping[str, Sequence[Mapping[str, Any]]], revs: Sequence[str] = (WORKSPACE,)) -> list[Plot]:
+    """Every plot of `dvc plots show/diff --json` but those in NOT_REPEATED, in dvc.yaml order."""
     plots = []
     for name, entries in shown.items():
-        pictures = [p for e in entries if e.get("type") == "vega" for p in render_vega(name, e)]
+        if name in NOT_REPEATED:
+            continue
+        pictures = [p for e in entries if e.get("type") == "vega" for p in render_vega(name, e, revs)]
         pictures += embed_images(name, [e for e in entries if e.get("type") == "image"])
         if pictures:
             plots.append(Plot(name, tuple(pictures)))
@@ -200,39 +203,104 @@ def render_plots(shown: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Plot]
 
 
 # --------------------------------------------------------------------------------------------
-# HTML
+# The answer first: accuracy, per-class recall and the confusion matrix of each revision
 # --------------------------------------------------------------------------------------------
 
-STYLE = """
-:root { color-scheme: light; --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --mark: #fff3c4; --card: #fff; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f5f7fa; color: var(--ink);
-       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", "Liberation Sans", sans-serif; }
-header, main { max-width: 1280px; margin: 0 auto; padding: 0 24px; }
-header { padding-top: 24px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 20px; margin: 28px 0 12px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 0 0 10px; font-family: ui-monospace, "DejaVu Sans Mono", monospace; color: var(--muted); }
-p.meta { color: var(--muted); margin: 0; }
-nav a { color: #2f6fab; text-decoration: none; margin-right: 14px; }
-.grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px; }
-.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; }
-.card.wide { grid-column: 1 / -1; }
-.pictures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; justify-content: center; }
-figure { margin: 0; }
-figure img { display: block; max-width: 100%; height: auto; }
-figcaption { color: var(--muted); font-size: 13px; text-align: center; margin-top: 4px; }
-.tables { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-table { border-collapse: collapse; background: var(--card); border: 1px solid var(--line); font-size: 14px; }
-caption { text-align: left; font-weight: 600; padding: 4px 0;
-          font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
-th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-thead th { background: #eef2f7; }
-tr.changed td { background: var(--mark); }
-.problems { background: #fde8e8; border: 1px solid #f5b5b5; border-radius: 8px; padding: 8px 16px; }
-footer { max-width: 1280px; margin: 32px auto; padding: 0 24px; color: var(--muted); font-size: 13px; }
-"""
+CONFUSION_PLOT = "plots/confusion.csv"
+# matplotlib's drawings of what the report already shows (as Vega charts, or as the headline's confusion
+# matrix): one drawing of each thing. Still written by the pipeline, and shown by `dvc plots show`.
+NOT_REPEATED = {
+    "plots/training_curves.png": "Loss and Accuracy",
+    "plots/confusion_heatmap.png": "the confusion matrix",
+    CONFUSION_PLOT: "the confusion matrix",
+}
+
+
+@dataclass(frozen=True)
+class Headline:
+    rev: str
+    correct: int
+    total: int
+    classes: tuple[str, ...]
+    matrix: tuple[tuple[int, ...], ...]  # rows: actual, columns: predicted, in ``classes`` order
+
+    def recall(self) -> list[tuple[str, int, int]]:
+        """(class, correctly predicted, test penguins of that class) per class."""
+        return [(c, self.matrix[i][i], sum(self.matrix[i])) for i, c in enumerate(self.classes)]
+
+
+def headlines(shown: Mapping[str, Sequence[Mapping[str, Any]]], revs: Sequence[str]) -> list[Headline]:
+    """Each revision's confusion counts from dvc's plot data (rows actual, predicted[, count]: a row without
+    a count is one penguin, as in older revisions); revisions without the plot are left out."""
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for entry in shown.get(CONFUSION_PLOT, []):
+        for row in (entry.get("content") or {}).get("data", {}).get("values", []):
+            cell = (str(row.get("actual")), str(row.get("predicted")))
+            n = int(float(row["count"])) if str(row.get("count", "")).strip() else 1
+            per_rev = counts.setdefault(str(row.get("rev")), {})
+            per_rev[cell] = per_rev.get(cell, 0) + n
+    found = []
+    for rev in revs:
+        if not (cells := counts.get(rev)):
+            continue
+        classes = tuple(sorted({c for cell in cells for c in cell}))
+        matrix = tuple(tuple(cells.get((a, p), 0) for p in classes) for a in classes)
+        correct = sum(matrix[i][i] for i in range(len(classes)))
+        found.append(Headline(rev, correct, sum(map(sum, matrix)), classes, matrix))
+    return found
+
+
+def readable_spec(spec: Mapping[str, Any], revs: Sequence[str]) -> dict[str, Any]:
+    """DVC's linear plot of DVCLive's logs, drawn as the matplotlib curves are: epochs from 1, colour per
+    series named train / validation (not eval/loss.tsv), a line style per revision only when there are several."""
+    still = copy.deepcopy(dict(spec))
+    files = sorted(
+        {str(v.get("filename")) for v in still.get("data", {}).get("values", [])}, key=lambda f: "eval/" in f
+    )
+    if not all("train/" in f or "eval/" in f for f in files):
+        return still  # not a DVCLive train/eval plot: as DVC made it
+    still["transform"] = [{"calculate": "toNumber(datum.step) + 1", "as": "step"}, *still.get("transform", [])]
+    series = {
+        "field": "filename",
+        "type": "nominal",
+        "title": "series",
+        "scale": {"domain": files, "range": [SERIES_COLOURS["eval/" in f] for f in files]},
+        "legend": {"labelExpr": "indexof(datum.label, 'eval/') >= 0 ? 'validation' : 'train'", "symbolType": "stroke"},
+    }
+    dashes = {"field": "rev", "title": "revision", "scale": {"domain": list(revs), "range": DASHES[: len(revs)]},
+              "legend": {"symbolType": "stroke", "symbolStrokeColor": "grey", "symbolSize": 500}}  # fmt: skip
+
+    def fix(node: Any) -> None:
+        if isinstance(node, dict):
+            encoding = node.get("encoding")
+            if isinstance(encoding, dict):
+                if (encoding.get("x") or {}).get("field") == "step":
+                    encoding["x"].update(title="Epoch", scale={"zero": False, "nice": False})
+                if (encoding.get("color") or {}).get("field") == "rev":
+                    encoding["color"] = series if node is still else {"field": "filename", "type": "nominal"}
+                if "strokeDash" in encoding:
+                    encoding.pop("strokeDash")
+                    if len(revs) > 1:
+                        encoding["strokeDash"] = dashes
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(still)
+    return still
+
+
+SERIES_COLOURS = {False: "#1f77b4", True: "#ff7f0e"}  # train, validation: matplotlib's first two, as the PNG
+DASHES = [[1, 0], [8, 4], [2, 3], [12, 3, 2, 3]]
+
+
+# --------------------------------------------------------------------------------------------
+# HTML: tools/templates/report.html.j2, autoescaped
+# --------------------------------------------------------------------------------------------
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def format_value(value: Any) -> str:
@@ -248,42 +316,30 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def values_table(path: str, per_rev: Mapping[str, Mapping[str, Any]], revs: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class Row:
+    key: str
+    cells: tuple[str, ...]
+    changed: bool  # differs between revisions
+    numeric: bool  # right-aligned
+
+
+@dataclass(frozen=True)
+class Table:
+    path: str
+    rows: tuple[Row, ...]
+
+
+def values_table(path: str, per_rev: Mapping[str, Mapping[str, Any]], revs: Sequence[str]) -> Table:
     """One file's metrics or params: a row per key, a column per revision; differing rows marked."""
     keys = list(dict.fromkeys(key for rev in revs for key in per_rev.get(rev, {})))
-    head = "".join(f"<th>{html.escape(rev)}</th>" for rev in revs)
     rows = []
     for key in keys:
-        cells = [format_value(per_rev[rev][key]) if key in per_rev.get(rev, {}) else EMPTY for rev in revs]
-        changed = ' class="changed"' if len(set(cells)) > 1 else ""
+        cells = tuple(format_value(per_rev[rev][key]) if key in per_rev.get(rev, {}) else EMPTY for rev in revs)
         numbers = [per_rev.get(rev, {}).get(key) for rev in revs]
-        td = (
-            '<td class="num">'
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
-            else "<td>"
-        )
-        tds = "".join(f"{td}{html.escape(c)}</td>" for c in cells)
-        rows.append(f'<tr{changed}><th scope="row">{html.escape(key)}</th>{tds}</tr>')
-    return (
-        f"<table><caption>{html.escape(path)}</caption><thead><tr><th></th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def picture_html(name: str, picture: Picture) -> str:
-    width = f' width="{picture.width}"' if picture.width else ""
-    alt = html.escape(f"{name} ({picture.caption})")
-    caption = html.escape(picture.caption)
-    return f'<figure><img src="{picture.uri}"{width} alt="{alt}"><figcaption>{caption}</figcaption></figure>'
-
-
-def plot_card(index: int, plot: Plot) -> str:
-    wide = " wide" if sum(p.width for p in plot.pictures) > WIDE_PX else ""
-    figures = "".join(picture_html(plot.name, p) for p in plot.pictures)
-    title = html.escape(plot.name)
-    return (
-        f'<section class="card{wide}" id="plot-{index}"><h3>{title}</h3><div class="pictures">{figures}</div></section>'
-    )
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
+        rows.append(Row(key, cells, len(set(cells)) > 1, numeric))
+    return Table(path, tuple(rows))
 
 
 def report_html(
@@ -292,62 +348,38 @@ def report_html(
     metrics: Values,
     params: Values,
     problems: Sequence[str],
+    results: Sequence[Headline] = (),
+    not_repeated: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole page: header, problems (if any), metrics, plots, params. No external reference."""
-    esc = html.escape
-    shown = ", ".join(f"<b>{esc(r)}</b>" for r in revs)
-    nav = "".join(f'<a href="#plot-{i}">{esc(p.name)}</a>' for i, p in enumerate(plots, 1))
-    problem_box = (
-        '<div class="problems"><b>DVC reported problems:</b><ul>'
-        + "".join(f"<li>{esc(p)}</li>" for p in problems)
-        + "</ul></div>"
-        if problems else ""
-    )  # fmt: skip
-    marked = " Rows whose values differ between revisions are highlighted." if len(revs) > 1 else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(TITLE)}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<header>
-<h1>{esc(TITLE)}</h1>
-<p class="meta">Revisions: {shown}. {len(plots)} plots from <code>dvc plots</code>, metrics and params from DVC;
-self-contained, works offline.</p>
-<nav><a href="#metrics">Metrics</a>{nav}<a href="#params">Params</a></nav>
-</header>
-<main>
-{problem_box}
-<h2 id="metrics">Metrics</h2>
-<p class="meta">From <code>dvc metrics show</code>.{marked}</p>
-<div class="tables">
-{chr(10).join(values_table(path, per_rev, revs) for path, per_rev in metrics.items())}
-</div>
-<h2 id="plots">Plots</h2>
-<div class="grid">
-{chr(10).join(plot_card(i, p) for i, p in enumerate(plots, 1))}
-</div>
-<h2 id="params">Params</h2>
-<div class="tables">
-{chr(10).join(values_table(path, per_rev, revs) for path, per_rev in params.items())}
-</div>
-</main>
-<footer>Made by <code>make report</code> (tools/report.py): Vega-Lite plots drawn by vl-convert,
-every picture embedded.</footer>
-</body>
-</html>
-"""
+    """The whole page: the answer (results), problems (if any), plots, metrics, params. No external reference."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(
+        title=TITLE,
+        csp=CSP,
+        revs=list(revs),
+        results=list(results),
+        problems=list(problems),
+        plots=[(plot, sum(p.width for p in plot.pictures) > WIDE_PX) for plot in plots],
+        not_repeated=dict(not_repeated or {}),
+        metrics=[values_table(path, per_rev, revs) for path, per_rev in metrics.items()],
+        params=[values_table(path, per_rev, revs) for path, per_rev in params.items()],
+    )
 
 
 def build_report(revs: Sequence[str]) -> tuple[str, int, list[str]]:
     """The report's HTML for the workspace and ``revs``, the number of plots and DVC's problems."""
     with tempfile.TemporaryDirectory(prefix="report-images-") as image_dir:
         shown, problems = collect_plots(revs, Path(image_dir))
-        plots = render_plots(shown)
+        plots = render_plots(shown, revisions(revs))
+        results = headlines(shown, revisions(revs))
     if not plots:
         raise PipelineError("dvc found no plots to show; run `dvc repro` (or `make run`) first")
     metrics, params, value_problems = collect_values(revs)
@@ -358,7 +390,9 @@ def build_report(revs: Sequence[str]) -> tuple[str, int, list[str]]:
             f"{WORKSPACE}: not reproduced, `dvc status` lists {', '.join(stale)}; run `dvc repro` for up-to-date plots",
         )
     problems += value_problems
-    return report_html(revisions(revs), plots, metrics, params, problems), len(plots), problems
+    not_repeated = {name: twin for name, twin in NOT_REPEATED.items() if name in shown}
+    page = report_html(revisions(revs), plots, metrics, params, problems, results, not_repeated)
+    return page, len(plots), problems
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -366,9 +400,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "revs", nargs="*", metavar="REV", help="git revision or experiment name to show beside the workspace"
     )
-    parser.add_argument("-o", "--output", type=Path, default=None, help=f"HTML file to write (default: {REPORT})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help=f"HTML file, or a directory for its index.html (default: {REPORT})",
+    )
     args = parser.parse_args(argv)
     output = args.output.resolve() if args.output else resolve(REPORT)
+    if output.is_dir():  # `-o reports`: the directory's index.html, as the default reports/index.html
+        output = output / REPORT.name
     page, n_plots, problems = build_report(args.revs)
     write_bytes(output, page.encode())
     for problem in problems:

@@ -16,20 +16,17 @@ import pytest
 from PIL import Image
 
 from tests.conftest import BIN, network_references, run
+from tests.helpers.clones import clone_worktree
 from tools.repo.run import ENV
 
 pytestmark = pytest.mark.e2e
 
-PLOTS = [
-    "plots/pairplot.png",
-    "Loss",
-    "Accuracy",
-    "plots/training_curves.png",
-    "plots/confusion.csv",
-    "plots/confusion_heatmap.png",
-]
+# dvc.yaml's plots, each thing drawn once: matplotlib's training curves and confusion heatmap are the Vega
+# charts' and the headline's twins, named under the plots instead.
+PLOTS = ["plots/pairplot.png", "Loss", "Accuracy"]
+NOT_REPEATED = ["plots/training_curves.png", "plots/confusion_heatmap.png", "plots/confusion.csv"]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")  # as in the Makefile
-WINDOW_WIDTH = 1300
+WINDOW_WIDTH = 1400
 # Headless, and no way out: unresolvable hosts, a proxy to a closed port, no background requests.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -94,11 +91,29 @@ def console_problems(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "CONSOLE" in line or "net::ERR" in line]
 
 
+def test_report_leads_with_the_answer(pipeline: dict[str, Any], report: dict[str, Any]) -> None:
+    """The headline (N of M test penguins, recall per species, the confusion matrix) comes before any plot or
+    table, and agrees with metrics/metrics.json."""
+    page = report["page"]
+    metrics = json.loads((pipeline["repo"] / "metrics/metrics.json").read_text())
+    n = metrics["n_test"]
+    answer = f'<p class="answer">{round(metrics["accuracy"] * n)} of {n} test penguins correct</p>'
+    assert page.index(answer) < page.index('id="plot-1"') < page.index("<caption>metrics/metrics.json</caption>")
+    for name, per_class in metrics["per_class"].items():
+        hits = round(per_class["recall"] * per_class["support"])
+        assert f"<li>{name}: {hits} of {per_class['support']} recognised</li>" in page
+    matrix = re.search(r'<table class="confusion">.*?</table>', page, flags=re.S).group(0)
+    cells = [int(c) for c in re.findall(r"<td[^>]*>(\d+)</td>", matrix)]
+    assert len(cells) == 9 and sum(cells) == n and sum(cells[::4]) == round(metrics["accuracy"] * n)
+
+
 def test_report_lists_every_plot_and_metric(report: dict[str, Any]) -> None:
-    assert report["stdout"].startswith("wrote ") and "6 plots, 1 revision(s)" in report["stdout"]
+    assert report["stdout"].startswith("wrote ") and "3 plots, 1 revision(s)" in report["stdout"]
     assert report["stderr"] == ""  # no warning: the pipeline is reproduced
     page = report["page"]
     assert re.findall(r'<section class="card[^"]*" id="plot-\d+"><h3>([^<]+)</h3>', page) == PLOTS
+    assert all(f"<code>{name}</code>" in page for name in NOT_REPEATED)
+    assert ">rev<" not in page and "eval/loss.tsv" not in page
     for caption in ("metrics/metrics.json", "dvclive/metrics.json", "metrics/data_summary.json", "params.yaml"):
         assert f"<caption>{caption}</caption>" in page
     assert (
@@ -146,23 +161,51 @@ def test_report_renders_offline_in_chromium(chromium: str, report: dict[str, Any
         assert 0.05 < drawn < 0.9 and coloured > 0.005, (picture["alt"], drawn, coloured)
 
 
-def test_report_compares_an_experiment_by_name(pipeline_copy: Path, tmp_path: Path) -> None:
-    """An experiment that changed the pairplot: shown beside the workspace, identical pictures once."""
+def test_report_compares_an_experiment_by_name(chromium: str, pipeline_copy: Path, tmp_path: Path) -> None:
+    """An experiment that changed the pairplot: shown beside the workspace, identical pictures once; at three
+    revisions the page still fits 1,400 px (long params such as fetch.url wrap)."""
     run([str(BIN / "dvc"), "exp", "run", "explore", "-n", "three-features", "-S",
          "data.features=[bill_length_mm,bill_depth_mm,flipper_length_mm]"], cwd=pipeline_copy)  # fmt: skip
     proc = make_report(pipeline_copy, tmp_path / "report.html", "three-features", "HEAD")
     page = (tmp_path / "report.html").read_text()
-    assert "6 plots, 3 revision(s)" in proc.stdout
+    assert "3 plots, 3 revision(s)" in proc.stdout
     assert (
         "warning: workspace: not reproduced, `dvc status` lists clean, encode" in proc.stderr
     )  # the exp ran explore only
     cards = dict(re.findall(r'<h3>([^<]+)</h3><div class="pictures">(.*?)</div></section>', page))
     captions = {name: re.findall(r"<figcaption>([^<]*)</figcaption>", card) for name, card in cards.items()}
     assert captions["plots/pairplot.png"] == ["workspace, three-features", "HEAD"]
-    assert captions["plots/training_curves.png"] == ["workspace, three-features, HEAD"]
     assert captions["Loss"] == ["workspace, three-features, HEAD"]
+    assert re.findall(r'<section class="card result" id="result-\d">\s*<h3>([^<]+)</h3>', page) == [
+        "workspace", "three-features", "HEAD"
+    ]  # fmt: skip
     assert '<tr class="changed"><th scope="row">data.features</th>' in page
     assert network_references(page) == []
+
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(
+        page.replace("img-src data:;", "img-src data:; script-src 'unsafe-inline';", 1).replace(
+            "</body>", WIDTH_PROBE + "</body>", 1
+        )
+    )
+    dom = browse(chromium, probe_page, tmp_path / "profile", 1000, "--dump-dom")
+    match = re.search(r'data-probe="([^"]*)"', dom.stdout)
+    assert match, f"page did not finish loading\n{dom.stderr[-2000:]}"
+    widths = json.loads(html.unescape(match.group(1)))
+    assert widths["page"] <= WINDOW_WIDTH and widths["params"] <= WINDOW_WIDTH, widths  # no horizontal scroll
+
+
+# The page's full width and the params table's right edge, at WINDOW_WIDTH.
+WIDTH_PROBE = """<script>addEventListener("load", () => {
+  const params = [...document.querySelectorAll("caption")].find((c) => c.textContent === "params.yaml").parentElement;
+  document.documentElement.dataset.probe = JSON.stringify({
+    page: document.documentElement.scrollWidth, params: Math.ceil(params.getBoundingClientRect().right)});
+});</script>"""
+
+
+def test_report_into_an_existing_directory_writes_its_index(pipeline: dict[str, Any], tmp_path: Path) -> None:
+    proc = make_report(pipeline["repo"], tmp_path)
+    assert (tmp_path / "index.html").is_file() and f"wrote {tmp_path / 'index.html'}" in proc.stdout
 
 
 def test_report_unknown_revision_is_one_line(pipeline: dict[str, Any], tmp_path: Path) -> None:
@@ -170,3 +213,71 @@ def test_report_unknown_revision_is_one_line(pipeline: dict[str, Any], tmp_path:
     assert proc.returncode == 1
     assert proc.stderr == "error: `dvc plots diff workspace no-such-rev` failed: unknown Git revision 'no-such-rev'\n"
     assert not (tmp_path / "report.html").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# DVC's own page: `dvc plots show` / `dvc plots diff` with the template `make install` wrote
+# --------------------------------------------------------------------------------------------
+
+VEGA_PLOTS = ["Loss", "Accuracy", "plots/confusion.csv"]
+# Once the page has loaded and vega-embed has drawn (Chromium's virtual time runs the promises), record
+# how many Vega charts became an SVG (vl-convert's bundle renders SVG) and every src/href the page holds.
+DVC_PROBE = """<script>addEventListener("load", () => setTimeout(() => {
+  document.documentElement.dataset.probe = JSON.stringify({
+    embeds: document.querySelectorAll(".vega-embed").length,
+    charts: document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length,
+    links: [...document.querySelectorAll("[src], [href]")].map((e) => e.getAttribute("src") || e.getAttribute("href")),
+  });
+}, 3000));</script>"""
+
+
+def remote_attributes(page: str) -> list[str]:
+    """src/href attributes and CSS url()/@import pointing at a host, outside <script> bodies (the inlined Vega
+    bundle and the specs hold URLs as strings, e.g. "$schema", that nothing fetches)."""
+    markup = re.sub(r"(<script[^>]*>).*?(</script>)", r"\1\2", page, flags=re.S)
+    return re.findall(
+        r"""(?:\b(?:src|href)\s*=\s*["']?|url\(\s*["']?|@import\s*["']?)(?:https?:)?//[^"'\s>)]+""", markup
+    )
+
+
+def dvc_page(chromium: str, repo: Path, tmp_path: Path, *command: str) -> dict[str, Any]:
+    """Run `dvc plots COMMAND -o DIR` and load its page in the offline Chromium: what the probe saw."""
+    out = tmp_path / "dvc_plots"
+    run([str(BIN / "dvc"), "plots", *command, "-o", str(out)], cwd=repo)
+    page = (out / "index.html").read_text()
+    assert remote_attributes(page) == [] and "cdn.jsdelivr" not in page
+    probe_page = out / "probe.html"  # beside index.html: the PNGs' relative paths still resolve
+    head, _, tail = page.rpartition("</body>")  # the last one: the inlined bundle holds the string too
+    probe_page.write_text(head + DVC_PROBE + "</body>" + tail)
+    dom = browse(chromium, probe_page, tmp_path / "profile", 2000, "--virtual-time-budget=20000", "--dump-dom")
+    match = re.search(r'data-probe="([^"]*)"', dom.stdout)
+    assert match, f"page did not finish loading\n{dom.stderr[-2000:]}"
+    assert [line for line in dom.stderr.splitlines() if "net::ERR" in line or "Uncaught" in line] == []
+    return json.loads(html.unescape(match.group(1)))
+
+
+def test_dvc_plots_show_renders_every_vega_plot_offline(
+    chromium: str, pipeline: dict[str, Any], tmp_path: Path
+) -> None:
+    """`make run` ran `make install`, which wrote .dvc/plots_page.html and set plots.html_template: plain
+    `dvc plots show` uses it, and in a browser with no network every Vega plot is drawn."""
+    repo = pipeline["repo"]
+    assert "html_template = plots_page.html" in (repo / ".dvc/config.local").read_text()
+    probe = dvc_page(chromium, repo, tmp_path, "show")
+    assert probe["embeds"] == probe["charts"] == len(VEGA_PLOTS)
+    assert not [link for link in probe["links"] if re.match(r"(?:https?:)?//", link)], probe["links"]
+
+
+def test_dvc_plots_diff_renders_every_vega_plot_offline(
+    chromium: str, pipeline: dict[str, Any], tmp_path: Path
+) -> None:
+    probe = dvc_page(chromium, pipeline["repo"], tmp_path, "diff", "HEAD")
+    assert probe["embeds"] == probe["charts"] == len(VEGA_PLOTS)  # both revisions in each chart
+
+
+def test_dvc_plots_show_before_make_install_uses_dvcs_own_page(tmp_path: Path) -> None:
+    """A clone that never ran `make install` has no plots.html_template: DVC's own page (online) still works."""
+    repo = clone_worktree(tmp_path / "repo")
+    assert not (repo / ".dvc/config.local").exists() and not (repo / ".dvc/plots_page.html").exists()
+    run([str(BIN / "dvc"), "plots", "show", "-o", str(tmp_path / "out")], cwd=repo)
+    assert "https://cdn.jsdelivr.net/npm/vega" in (tmp_path / "out/index.html").read_text()

@@ -11,7 +11,7 @@ from dulwich.index import index_entry_from_stat
 from dulwich.repo import Repo
 
 from tools import reset
-from tools.exp_show import notes, show_command, unfinished
+from tools.exp_show import notes, running_table, show_command, unfinished
 
 # Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
 SHOWN = [
@@ -106,3 +106,48 @@ def test_outputs_missing_from_the_cache_are_one_line() -> None:
         "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
     )
     assert reset.checkout_problem("ERROR: unable to acquire lock\n") == "dvc checkout failed: unable to acquire lock"
+
+
+def metrics(accuracy: float, step: int | str) -> dict[str, object]:
+    live = {"data": {"eval": {"accuracy": 0.98}, "step": step, "trainable_params": 83}}
+    return {"metrics/metrics.json": {"data": {"accuracy": accuracy, "f1_macro": accuracy, "loss": 0.05}},
+            "dvclive/metrics.json": live}  # fmt: skip
+
+
+def params(epochs: int) -> dict[str, object]:
+    return {"params.yaml": {"data": {"train": {"epochs": epochs, "seed": 0}}}}
+
+
+def test_the_running_row_has_no_test_metrics_but_the_epochs_so_far() -> None:
+    """`dvc exp show --json` during `dvc exp run` in the workspace: the running row and the workspace carry the
+    previous run's metrics/metrics.json; the table shows only DVCLive's epochs so far for them."""
+    stale = metrics(0.97, 29)
+    shown = [
+        {"rev": "workspace", "name": None, "data": {"metrics": stale, "params": params(500)}, "experiments": None},
+        {
+            "rev": "921ef03376fa",
+            "name": "main",
+            "data": {"timestamp": "2026-12-03T12:53:26", "metrics": metrics(1.0, 99), "params": params(100)},
+            "experiments": [
+                {"name": "long", "executor": {"state": "running", "name": "workspace"},
+                 "revs": [{"rev": "workspace", "data": {"metrics": metrics(0.97, 41), "params": params(500)}}]},
+                {"name": "old", "executor": {"state": "failed"}, "revs": [{"rev": "bbbbbbbb", "data": {}}]},
+                {"name": "first", "executor": None,
+                 "revs": [{"rev": "d2a5335c31", "data": {"timestamp": "2026-12-03T12:54:01", "metrics": stale,
+                                                          "params": params(30)}}]},
+            ],
+        },
+    ]  # fmt: skip
+    assert running_table(shown, ["--csv"]).splitlines() == [
+        "Experiment,rev,typ,Created,State,accuracy,f1_macro,loss,eval.accuracy,epochs,trainable_params,train.epochs",
+        ",workspace,baseline,,-,,,,0.98,30,83,500",
+        ",main,baseline,2026-12-03T12:53:26,-,1.0,1.0,0.05,0.98,,83,100",
+        "long,workspace,branch_commit,,Running,,,,0.98,42,83,500",
+        "first,d2a5335,branch_base,2026-12-03T12:54:01,-,0.97,0.97,0.05,0.98,,83,30",
+    ]
+    drawn = running_table(shown, []).splitlines()
+    assert drawn[0].split() == ["Experiment", "Created", "State", "accuracy", "f1_macro", "loss", "eval.accuracy",
+                                "epochs", "trainable_params", "train.epochs"]  # fmt: skip
+    assert drawn[4].split() == ["├──", "workspace", "[long]", "-", "Running", "0.98", "42", "83", "500"]
+    assert drawn[5].split()[:4] == ["└──", "d2a5335", "[first]", "12:54"]
+    assert "| Experiment" in running_table(shown, ["--md"])

@@ -443,6 +443,20 @@ def test_help_lists_the_cards_options_without_tensorflow(name: str, tmp_path: Pa
     assert not imported & {"tensorflow", "keras"}
 
 
+def test_help_from_another_directory_names_the_repositorys_model(tmp_path: Path) -> None:
+    """Run elsewhere, the default is still this repository's model (and --help says which file); a relative
+    --model is the working directory's."""
+    proc = subprocess.run([str(BIN / "penguins-predict"), "--help"], cwd=tmp_path, env=ENV, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert str(ROOT / "models/model.keras") in " ".join(proc.stdout.split())
+    assert "relative to the working directory" in proc.stdout
+    write_json(tmp_path / "m.json", TWO_FEATURES)  # m.keras itself is missing: its card is found beside it
+    proc = subprocess.run([str(BIN / "penguins-predict"), "--model", "m.keras", "--help"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+    assert proc.returncode == 0 and "--f-1 VALUE" in proc.stdout, proc.stderr
+
+
 # ---- with real (tiny) Keras models ------------------------------------------------------------
 
 

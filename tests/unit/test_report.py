@@ -11,14 +11,19 @@ import pytest
 
 from penguins.errors import PipelineError
 from tests.conftest import network_references
+from tools.plots_page import page
 from tools.repo.pipeline import flatten
 from tools.report import (
     CSP,
     EMPTY,
     Picture,
     Plot,
+    Row,
+    Table,
     embed_images,
     format_value,
+    headlines,
+    readable_spec,
     render_vega,
     report_html,
     static_spec,
@@ -69,19 +74,70 @@ def test_static_spec_shows_confusion_counts_without_touching_the_input() -> None
     assert still["params"][1] == {"name": "smooth", "value": 0.001}
 
 
-def test_values_table_marks_differences_and_escapes() -> None:
+def test_values_table_marks_differences() -> None:
     table = values_table(
-        "metrics/<m>.json",
+        "metrics/m.json",
         {"workspace": {"accuracy": 0.97, "n": 69}, "exp-a": {"accuracy": 0.91, "n": 69, "extra": "x"}},
         ["workspace", "exp-a"],
     )
-    assert "<caption>metrics/&lt;m&gt;.json</caption>" in table
-    assert (
-        '<tr class="changed"><th scope="row">accuracy</th><td class="num">0.97</td><td class="num">0.91</td></tr>'
-        in table
+    assert table == Table(
+        "metrics/m.json",
+        (
+            Row("accuracy", ("0.97", "0.91"), changed=True, numeric=True),
+            Row("n", ("69", "69"), changed=False, numeric=True),
+            Row("extra", (EMPTY, "x"), changed=True, numeric=False),
+        ),
     )
-    assert '<tr><th scope="row">n</th><td class="num">69</td><td class="num">69</td></tr>' in table
-    assert f'<tr class="changed"><th scope="row">extra</th><td>{EMPTY}</td><td>x</td></tr>' in table
+
+
+def test_page_escapes_everything_it_shows() -> None:
+    """Autoescaped template: a key, value, revision or problem holding markup is shown as text."""
+    page = report_html(
+        ["workspace", "<b>rev</b>"],
+        [],
+        {"metrics/<m>.json": {"workspace": {"a<b": "x&y"}}},
+        {},
+        ["<script>alert(1)</script>"],
+    )
+    assert "<caption>metrics/&lt;m&gt;.json</caption>" in page and '<th scope="row">a&lt;b</th>' in page
+    assert "<td>x&amp;y</td>" in page and "<th>&lt;b&gt;rev&lt;/b&gt;</th>" in page
+    assert "<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>" in page and "<script" not in page
+
+
+def test_headlines_count_the_confusion_matrix_of_each_revision() -> None:
+    rows = [
+        {"actual": a, "predicted": p, "count": str(n), "rev": "workspace"}
+        for a, p, n in [("Adelie", "Adelie", 30), ("Adelie", "Gentoo", 1), ("Gentoo", "Gentoo", 25)]
+    ]
+    rows += [{"actual": "Adelie", "predicted": "Adelie", "rev": "old"}] * 2  # per-penguin rows, no count
+    shown = {"plots/confusion.csv": [{"type": "vega", "content": {"data": {"values": rows}}}]}
+    work, old = headlines(shown, ["workspace", "missing", "old"])
+    assert (work.rev, work.correct, work.total, work.classes) == ("workspace", 55, 56, ("Adelie", "Gentoo"))
+    assert work.matrix == ((30, 1), (0, 25)) and work.recall() == [("Adelie", 30, 31), ("Gentoo", 25, 25)]
+    assert (old.rev, old.correct, old.total) == ("old", 2, 2)
+    page = report_html(["workspace"], [], {}, {}, [], [work])
+    assert '<p class="answer">55 of 56 test penguins correct</p>' in page
+    assert "<li>Adelie: 30 of 31 recognised</li>" in page
+    assert '<td class="hit">30</td><td class="miss">1</td>' in page
+
+
+def test_readable_spec_names_series_and_counts_epochs_from_one() -> None:
+    values = [{"step": "0", "loss": "1", "rev": r, "filename": f} for r in ("workspace", "HEAD")
+              for f in ("eval/loss.tsv", "train/loss.tsv")]  # fmt: skip
+    spec = {"data": {"values": values}, "encoding": {"x": {"field": "step", "title": "Epoch (DVCLive step, from 0)"},
+            "color": {"field": "rev"}, "strokeDash": {"field": "filename"}},
+            "layer": [{"mark": "line", "encoding": {"color": {"field": "rev", "type": "nominal"}}}]}  # fmt: skip
+    one = readable_spec(spec, ["workspace"])
+    assert one["transform"][0] == {"calculate": "toNumber(datum.step) + 1", "as": "step"}
+    assert one["encoding"]["x"]["title"] == "Epoch" and "strokeDash" not in one["encoding"]
+    assert one["encoding"]["color"]["scale"]["domain"] == ["train/loss.tsv", "eval/loss.tsv"]
+    assert "validation" in one["encoding"]["color"]["legend"]["labelExpr"]
+    assert one["layer"][0]["encoding"]["color"] == {"field": "filename", "type": "nominal"}  # as DVC's loess keeps
+    two = readable_spec(spec, ["workspace", "HEAD"])
+    assert two["encoding"]["strokeDash"]["field"] == "rev" and spec["encoding"]["color"] == {"field": "rev"}
+    (picture,) = render_vega("Loss", {"type": "vega", "revisions": ["workspace", "HEAD"], "content": {
+        **TINY_SPEC, **spec, "mark": "line"}}, ["workspace", "HEAD"])  # fmt: skip
+    assert decode_png(picture.uri)[1] > 100
 
 
 def test_render_vega_offline_to_png() -> None:
@@ -127,7 +183,7 @@ def test_page_has_a_strict_policy_and_no_network_reference() -> None:
     assert "default-src 'none'" in CSP and "script-src" not in CSP
     assert network_references(page) == []
     assert '<section class="card wide" id="plot-1">' in page and '<section class="card" id="plot-2">' in page
-    assert '<a href="#plot-2">Loss</a>' in page
+    assert '<a href="#results">Result</a><a href="#plots">Plots</a>' in page
     assert "<li>exp-a: dvclive/metrics.json: missing</li>" in page
     assert "Rows whose values differ between revisions are highlighted." in page
 
@@ -145,3 +201,9 @@ def test_page_has_a_strict_policy_and_no_network_reference() -> None:
 )
 def test_network_reference_check_catches_what_it_should(snippet: str) -> None:
     assert network_references(f"<p>ok</p>{snippet}<td>https://shown.as/text</td>")
+
+
+def test_plots_page_refuses_a_bundle_it_cannot_inline() -> None:
+    assert "{plot_divs}" in page("var x = 1;", "1.0") and "{scripts}" not in page("var x = 1;", "1.0")
+    with pytest.raises(PipelineError, match=r"vl-convert 1.0's JavaScript bundle contains '</script'"):
+        page("s = '</SCRIPT>';", "1.0")

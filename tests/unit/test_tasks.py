@@ -223,7 +223,15 @@ def spaced_checkout(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """The Makefile and tasks.py in "My Projects/pingüinos", with a fake, installed .venv."""
     repo = tmp_path / "My Projects" / "pingüinos"
     (repo / "penguins").mkdir(parents=True)
-    for name in ("Makefile", "tasks.py", "requirements.txt", "pyproject.toml", "penguins/__init__.py"):
+    (repo / "tools").mkdir()
+    for name in (
+        "Makefile",
+        "tasks.py",
+        "requirements.txt",
+        "pyproject.toml",
+        "penguins/__init__.py",
+        "tools/plots_page.py",
+    ):
         shutil.copy(ROOT / name, repo / name)
     bindir = repo / ".venv" / "bin"
     bindir.mkdir(parents=True)
