@@ -26,6 +26,7 @@ The Markdown report goes to stdout and to --report (default reports/check-repro.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import tempfile
@@ -395,14 +396,21 @@ def default_base(repo: Path) -> str | None:
     """`main` when HEAD is another branch; else HEAD~1; None when neither exists."""
     branch = run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo).stdout.strip()
     for candidate in (["main"] if branch != "main" else []) + ["HEAD~1"]:
-        if (
-            run(
-                ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], cwd=repo, check=False
-            ).returncode
-            == 0
-        ):
+        if commit_exists(repo, candidate):
             return candidate
     return None
+
+
+def commit_exists(repo: Path, rev: str) -> bool:
+    return run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo, check=False).returncode == 0
+
+
+def unknown_base(repo: Path, rev: str) -> str:
+    """The one line for a --base that names no commit, with the nearest branch or tag names as a hint."""
+    refs = run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags"], cwd=repo).stdout.split()
+    near = difflib.get_close_matches(rev, refs, n=3)
+    hint = f"did you mean {' or '.join(near)}?" if near else "give a branch, tag or commit, e.g. --base HEAD~1"
+    return f"--base {rev} names no commit in {repo}: {hint} (nothing was checked)"
 
 
 def markdown_table_or(table: str, empty: str) -> str:
@@ -434,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=args.repo).stdout.strip())
+    if args.base is not None and not commit_exists(repo, args.base):  # before the minutes of re-running
+        print(f"error: {unknown_base(repo, args.base)}", file=sys.stderr)
+        return 1
     try:
         tolerance = load_params(repo / "params.yaml").check.metric_tolerance
     except PipelineError as exc:

@@ -28,6 +28,7 @@ from tools.check_repro import (
     produced_paths,
     stage_order,
 )
+from tools.check_repro import main as check_repro_main
 
 PIPELINE = {
     "stages": {
@@ -199,3 +200,14 @@ def test_a_missing_lock_is_one_line(tmp_path: Path) -> None:
         "(the check stops here, nothing was re-run)"
     ]
     assert report.markdown().count("\n- ") == 2  # the verdict's line and step 1's
+
+
+def test_a_mistyped_base_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "empty"], cwd=tmp_path, check=True)
+    # no params.yaml, no dvc.lock: a check that got past the base would fail on those instead
+    assert check_repro_main(["--repo", str(tmp_path), "--base", "mian"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: --base mian names no commit in {tmp_path}: did you mean main? (nothing was checked)"
+    assert not (tmp_path / "reports").exists()
