@@ -26,7 +26,6 @@ retries 5 times on top): an S3 endpoint that never answers fails after about 5 x
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -43,8 +42,8 @@ from dvc.repo import Repo
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from tools.repo import internals
-from tools.repo.pipeline import lock_md5s, read_lock
-from tools.repo.run import BIN, ROOT, run
+from tools.repo.pipeline import lock_md5s, md5_of, read_lock
+from tools.repo.run import BIN, ROOT, checkout_failures, run
 from tools.repo.run import last_error as run_last_error
 
 # Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
@@ -158,20 +157,6 @@ def explain(output: str, remote: Remote | None, command: str) -> str:  # noqa: P
     return f"`dvc {command}` failed with {where}: {last_error(output)}"
 
 
-def checkout_failures(output: str) -> list[str]:
-    """The paths DVC lists after 'Checkout failed for following targets:' (one per line)."""
-    _, found, rest = output.partition("Checkout failed for following targets:")
-    if not found:
-        return []
-    paths = []
-    for line in map(str.strip, rest.splitlines()):
-        if line.startswith(("Is your cache", "<http", "ERROR:", "WARNING:")):
-            break
-        if line:
-            paths.append(line)
-    return paths
-
-
 def last_error(output: str) -> str:
     """DVC's error line without its `ERROR:` prefix and wrapping phrase (tools.repo.run.last_error, bare)."""
     return run_last_error(output, bare=True)
@@ -180,14 +165,6 @@ def last_error(output: str) -> str:
 def pulled_paths(stdout: str) -> list[str]:
     """The files `dvc pull`/`dvc checkout` wrote: its `A  path` (added) and `M  path` (modified) lines."""
     return [m.group(1) for m in re.finditer(r"^[AM]\s+(\S.*?)\s*$", stdout, re.MULTILINE)]
-
-
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def corrupt_files(root: Path, paths: Iterable[str], expected: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -14,7 +14,10 @@ This command does not trust those timestamps:
 2. `git reset --hard`: every tracked file is restored to HEAD (params.yaml, dvc.lock, the git-tracked metrics
    and plots); untracked files are left alone;
 3. `dvc checkout --force`: DVC's outputs (data, the model) are checked out to match the committed dvc.lock;
-4. the result is checked: no tracked file differs from HEAD by content.
+4. the result is checked: no tracked file differs from HEAD by content, and every output DVC restored has the
+   md5 dvc.lock gives. DVC copies what its cache holds without re-reading it, so a damaged cache object (bit
+   rot, an edit through a link) would come back as a wrong file: such an output is removed, with its cache
+   object, and named; `dvc pull` (from a remote with `verify true`) or `dvc repro` makes it again.
 
 Experiments (`dvc exp show`), the queue and the DVC cache are kept. Exit status 1, with one error line, when a
 step fails (e.g. an output missing from the DVC cache: `dvc pull` or `dvc repro` makes it).
@@ -22,12 +25,15 @@ step fails (e.g. an output missing from the DVC cache: `dvc pull` or `dvc repro`
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from tools.repo.run import dvc, last_error, run
+from tools.repo import internals
+from tools.repo.pipeline import cached_outputs, damaged_outputs, lock_md5s, read_lock, read_pipeline
+from tools.repo.run import checkout_failures, dvc, last_error, run
 
 
 def parse_status(porcelain: str) -> list[str]:
@@ -55,16 +61,30 @@ def git(repo: Path, *args: str, strip: bool = True) -> str:
 
 def checkout_problem(output: str) -> str:
     """`dvc checkout`'s failure as one line: the outputs missing from the DVC cache, or its last error."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if any("Checkout failed for following targets" in line for line in lines):
-        start = next(i for i, line in enumerate(lines) if "Checkout failed for following targets" in line) + 1
-        missing = [line for line in lines[start:] if not line.startswith(("Is your cache", "<http"))]
+    missing = checkout_failures(output)
+    if missing:
         return (
             f"dvc checkout: {len(missing)} output(s) missing from the DVC cache ({', '.join(sorted(missing))}); "
             "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
         )
-    errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR")]
-    return f"dvc checkout failed: {(errors or lines or ['no output'])[-1]}"
+    errors = [line.strip().removeprefix("ERROR: ") for line in output.splitlines() if line.startswith("ERROR")]
+    return f"dvc checkout failed: {(errors or [last_error(output)])[-1]}"
+
+
+def drop_damaged(repo: Path) -> list[str]:
+    """Outputs `dvc checkout` restored that are not the bytes dvc.lock names: removed, workspace and cache."""
+    md5s = lock_md5s(read_lock(repo))
+    damaged = damaged_outputs(
+        repo, md5s, cached_outputs(read_pipeline(repo)), lambda md5: internals.cache_path(repo, md5)
+    )
+    for rel in damaged:
+        target = repo / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+        internals.remove_from_cache(repo, md5s[rel])
+    return damaged
 
 
 def reset(repo: Path) -> list[str]:
@@ -82,7 +102,14 @@ def reset(repo: Path) -> list[str]:
     git(repo, "reset", "--hard", "--quiet", "HEAD")
     checkout = dvc("checkout", "--force", cwd=repo, check=False)
     if checkout.returncode != 0:
-        raise PipelineError(checkout_problem(checkout.stderr + checkout.stdout))
+        raise PipelineError(checkout_problem(checkout.stderr))  # stdout lists what it did restore
+    damaged = drop_damaged(repo)
+    if damaged:
+        raise PipelineError(
+            f"the DVC cache holds damaged copies of {', '.join(damaged)} (md5 unlike dvc.lock's): removed them "
+            "from the workspace and the cache; `dvc pull` (from a remote with `verify true`) or `dvc repro` "
+            "makes them again"
+        )
     left = differing_files(repo)
     if left:
         raise PipelineError(f"still differing from HEAD after the reset: {', '.join(left)}")

@@ -54,3 +54,26 @@ def test_reset_after_a_failed_experiment(pipeline_copy: Path) -> None:
     assert hashlib.md5((repo / "models/model.keras").read_bytes()).hexdigest() == model["md5"]
     assert UP_TO_DATE in dvc("status", cwd=repo).stdout
     assert "make reset: metrics/metrics.json, params.yaml" in run(["git", "stash", "list"], cwd=repo).stdout  # kept
+
+
+def test_reset_refuses_a_damaged_cache_object(pipeline_copy: Path) -> None:
+    """Bit rot in DVC's cache: `dvc checkout` copies the object as it is, so reset must check it against dvc.lock."""
+    repo = pipeline_copy
+    model = repo / "models/model.keras"
+    want = hashlib.md5(model.read_bytes()).hexdigest()
+    cached = repo / ".dvc/cache/files/md5" / want[:2] / want[2:]
+    damaged = bytearray(cached.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    cached.chmod(0o644)
+    cached.write_bytes(bytes(damaged))
+    model.unlink()
+
+    proc = run([str(BIN / "python"), "-m", "tools.reset"], cwd=repo, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "error: the DVC cache holds damaged copies of models/model.keras (md5 unlike dvc.lock's): removed them "
+        "from the workspace and the cache; `dvc pull` (from a remote with `verify true`) or `dvc repro` makes "
+        "them again"
+    ), proc.stderr
+    assert not model.exists() and not cached.exists()  # nothing reuses the damaged bytes
+    assert "reset: the workspace is HEAD" not in proc.stdout

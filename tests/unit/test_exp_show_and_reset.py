@@ -3,6 +3,7 @@ metrics; make reset (tools/reset.py) compares files by content, not by git's tim
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ from dulwich.repo import Repo
 
 from tools import reset
 from tools.exp_show import notes, running_table, show_command, unfinished
+from tools.repo.pipeline import damaged_outputs, md5_of
 
 # Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
 SHOWN = [
@@ -151,3 +153,39 @@ def test_the_running_row_has_no_test_metrics_but_the_epochs_so_far() -> None:
     assert drawn[4].split() == ["├──", "workspace", "[long]", "-", "Running", "0.98", "42", "83", "500"]
     assert drawn[5].split()[:4] == ["└──", "d2a5335", "[first]", "12:54"]
     assert "| Experiment" in running_table(shown, ["--md"])
+
+
+def test_damaged_outputs_are_files_and_directories_unlike_the_lock(tmp_path: Path) -> None:
+    (tmp_path / "good.csv").write_text("a\n")
+    (tmp_path / "bad.csv").write_text("b\n")
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log/metrics.json").write_text("{}\n")
+    entries = [{"md5": md5_of(tmp_path / "log/metrics.json"), "relpath": "metrics.json"}]
+    manifest = tmp_path / "manifest"
+    manifest.write_text(json.dumps(entries))
+    md5s = {
+        "good.csv": md5_of(tmp_path / "good.csv"),
+        "bad.csv": "f" * 32,
+        "log": md5_of(manifest) + ".dir",
+        "absent.csv": "e" * 32,
+    }
+    paths = ["good.csv", "bad.csv", "log", "absent.csv"]
+    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv"]
+    (tmp_path / "log/metrics.json").write_text("{} \n")  # a file inside the directory
+    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
+    (tmp_path / "log/metrics.json").write_text("{}\n")
+    (tmp_path / "log/extra.tsv").write_text("x\n")  # a file the manifest does not list
+    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
+    (tmp_path / "log/extra.tsv").unlink()
+    manifest.write_text(json.dumps(entries) + " ")  # the manifest itself damaged
+    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
+
+
+def test_restored_files_are_not_listed_as_missing() -> None:
+    """`dvc checkout` prints what it restored (stdout) and what it could not (stderr): only the latter is missing."""
+    stderr = "ERROR: Checkout failed for following targets:\nmodels/model.keras\nIs your cache up to date?\n"
+    stdout = "A       data/raw/penguins.csv\nM       data/clean/penguins.csv\n"
+    assert reset.checkout_problem(stderr + stdout) == (
+        "dvc checkout: 1 output(s) missing from the DVC cache (models/model.keras); "
+        "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
+    )

@@ -6,6 +6,8 @@ edge from each stage to every stage that reads one of its outputs (or a file ins
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,50 @@ def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
 def lock_entries(lock: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every output entry (path, md5, size, ...) of a parsed dvc.lock."""
     return [out for entry in (lock.get("stages") or {}).values() for out in entry.get("outs", [])]
+
+
+def md5_of(path: Path) -> str:
+    """A file's md5, as DVC records it in dvc.lock (read in blocks: models and data may be large)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_outputs(pipeline: Pipeline) -> list[str]:
+    """The outputs DVC keeps in its cache (and `dvc checkout` restores): every out not marked `cache: false`."""
+    return [
+        out_path(out)
+        for spec in stages(pipeline).values()
+        for out in spec.get("outs", [])
+        if isinstance(out, str) or (next(iter(out.values())) or {}).get("cache", True)
+    ]
+
+
+def damaged_outputs(repo: Path, md5s: Mapping[str, str], paths: Iterable[str], cache_path: Any) -> list[str]:
+    """The outputs among ``paths`` whose workspace bytes are not the md5 dvc.lock gives (a directory: any file of
+    its manifest, or the manifest itself); absent outputs are not damaged, only missing.
+    ``cache_path(md5)`` locates a directory's manifest in DVC's cache."""
+    damaged = []
+    for rel in paths:
+        want, target = md5s.get(rel), repo / rel
+        if want is None or not target.exists():
+            continue
+        if not want.endswith(".dir"):
+            if not target.is_file() or md5_of(target) != want:
+                damaged.append(rel)
+            continue
+        manifest = Path(cache_path(want))
+        if not manifest.is_file() or md5_of(manifest) != want.removesuffix(".dir"):
+            damaged.append(rel)
+            continue
+        entries = json.loads(manifest.read_text())
+        on_disk = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+        listed = sorted(entry["relpath"] for entry in entries)
+        if on_disk != listed or any(md5_of(target / e["relpath"]) != e["md5"] for e in entries):
+            damaged.append(rel)
+    return damaged
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -139,6 +139,20 @@ def last_error(text: str, *, bare: bool = False) -> str:
     return DVC_WRAPPERS.sub("", line.removeprefix("ERROR:").strip()) if bare else line
 
 
+def checkout_failures(output: str) -> list[str]:
+    """The paths `dvc checkout`/`dvc pull` list after 'Checkout failed for following targets:' (one per line)."""
+    _, found, rest = output.partition("Checkout failed for following targets:")
+    if not found:
+        return []
+    paths = []
+    for line in map(str.strip, rest.splitlines()):
+        if line.startswith(("Is your cache", "<http", "ERROR:", "WARNING:")):
+            break
+        if line:
+            paths.append(line)
+    return paths
+
+
 def load() -> str:
     """The load average (1/5/15 min), e.g. "1.3/1.8/2.4": benchmarks print it with their figures."""
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
