@@ -86,6 +86,8 @@ def test_bad_values_and_keys_get_the_validate_params_message(
         (["other.yaml:train.seed=1"], "sets a param in other.yaml; a sweep sets params.yaml keys only"),
         (["train.seed=1,1"], "grid: the same experiment is listed twice: train.seed=1"),
         ([], "no grid: give at least one -S KEY=VALUES"),
+        (["train.seed=range(0)"], "grid: -S 'train.seed=range(0)' expands to no value, so the sweep has no experiment"),
+        (["train.epochs=2,3", "train.seed=range(5,0)"], "grid: -S 'train.seed=range(5,0)' expands to no value"),
     ],
 )
 def test_bad_grids_are_refused_in_one_line(raw_params: dict[str, Any], grid: list[str], message: str) -> None:

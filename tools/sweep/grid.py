@@ -67,6 +67,12 @@ def expand_grid(grid: Sequence[str]) -> list[tuple[str, ...]]:
         sweeps = get_hydra_sweeps({PARAMS_FILE: overrides})
     except HydraException as exc:
         raise PipelineError(f"grid: {str(exc).strip().splitlines()[0]}") from None
+    if not sweeps:  # an empty range() or choice() makes the whole product empty: a sweep of nothing
+        empty = next(item for item in overrides if not get_hydra_sweeps({PARAMS_FILE: [item]}))
+        raise PipelineError(
+            f"grid: -S {empty!r} expands to no value, so the sweep has no experiment; "
+            "give at least one value (range(START, STOP) counts up from START: range(0,5) is 0 to 4)"
+        )
     return [tuple(sweep[PARAMS_FILE]) for sweep in sweeps]
 
 
