@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import penguins
-from tools.repo.run import ENV
+from tools.repo.run import ENV, ROOT
 
 MODULES = sorted(f"penguins.{m.name}" for m in pkgutil.iter_modules(penguins.__path__))
 WITHOUT_TENSORFLOW = [m for m in MODULES if m != "penguins.modeling"]
@@ -59,3 +59,18 @@ def test_plotting_selects_the_agg_backend(imported: dict[str, Any]) -> None:
 def test_the_module_map_names_every_module() -> None:
     listed = set(re.findall(r"^ {4}(\w+) ", penguins.__doc__ or "", flags=re.MULTILINE))
     assert {m.removeprefix("penguins.") for m in MODULES} == listed
+
+
+@pytest.mark.parametrize("command", ["tools.reset", "tools.check_repro", "tools.sweep", "tools.report"])
+def test_tools_run_from_a_subdirectory(command: str) -> None:
+    """`cd stages && python -m tools.reset` found no module 'tools': the editable install maps it too."""
+    proc = subprocess.run(
+        [sys.executable, "-m", command, "--help"],
+        cwd=ROOT / "stages",
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout
