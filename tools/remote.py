@@ -80,6 +80,17 @@ class Remote:
 # --------------------------------------------------------------------------------------------
 
 
+def team_umask(mask: int) -> int:
+    """The umask for writing to a team's local remote: the group may always read and enter what is pushed
+    (umask 077 made 0700 directories no teammate could read); what the user allows beyond that stays."""
+    return mask & 0o027
+
+
+def is_local(url: str) -> bool:
+    """A remote in a directory (a shared file system), not behind a URL scheme such as s3://."""
+    return "://" not in url or url.startswith("file://")
+
+
 def remote_from_config(config: Mapping[str, Any], name: str | None) -> Remote | None:
     """The remote `-r name` (or the default one) from DVC's merged config; None when there is none."""
     name = name or config.get("core", {}).get("remote")
@@ -232,6 +243,8 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
     if remote is None:
         raise PipelineError(f"no DVC remote is configured for `dvc {command}`: {ADD_HINT}")
     options = [*(["-r", args.remote] if args.remote else []), *(["--run-cache"] if args.run_cache else []), *extra]
+    if command == "push" and is_local(remote.url):
+        os.umask(team_umask(os.umask(0o022)))  # os.umask sets and returns the old one: read, then set
     if command == "push" and args.run_cache:
         try:
             internals.save_run_cache(root)

@@ -21,12 +21,15 @@ from tools.remote import (
     checkout_failures,
     corrupt_files,
     explain,
+    is_local,
     last_error,
     lock_md5s,
     md5_of,
     pulled_paths,
     remote_from_config,
+    team_umask,
 )
+from tools.repo.run import BIN, ENV
 
 S3 = Remote(name="s3", url="s3://penguins/store", endpoint="http://127.0.0.1:9000", read_timeout=10, verify=True)
 SUPPORT = "\nHaving any troubles? Hit us up at https://dvc.org/support, we are always happy to help!\n"
@@ -198,3 +201,32 @@ def test_the_ci_script_is_executable_and_refuses_an_unknown_step() -> None:
     proc = subprocess.run(["bash", str(script), "deploy"], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("usage: .ci/dvc-remote configure|pull|repro|push")
+
+
+def test_team_umask_lets_the_group_read_and_keeps_the_rest() -> None:
+    assert team_umask(0o077) == 0o027
+    assert team_umask(0o022) == 0o022
+    assert team_umask(0o002) == 0o002
+    assert is_local("/shared/dvc-remote") and is_local("file:///shared/r") and not is_local("s3://bucket/x")
+
+
+def test_a_push_under_umask_077_leaves_a_local_remote_readable_by_the_group(tmp_path: Path) -> None:
+    """The real dvc, a real local remote: every directory and file it pushed is readable by the group."""
+    repo, remote = tmp_path / "repo", tmp_path / "remote"
+    repo.mkdir()
+    env = {**ENV, "DVC_NO_ANALYTICS": "1"}
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], [str(BIN / "dvc"), "remote", "add", "-d",
+                "team", str(remote)]):  # fmt: skip
+        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
+    (repo / "data.csv").write_text("a,b\n1,2\n")
+    subprocess.run([str(BIN / "dvc"), "add", "-q", "data.csv"], cwd=repo, env=env, check=True, capture_output=True)
+    proc = subprocess.run(
+        [str(BIN / "python"), "-m", "tools.remote", "push"],
+        cwd=repo, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
+        preexec_fn=lambda: os.umask(0o077),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written = [remote, *remote.rglob("*")]
+    assert len(written) > 3
+    for path in written:
+        assert path.stat().st_mode & 0o040, f"{path} is not readable by the group: {oct(path.stat().st_mode)}"
