@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
-.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset
+.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset bench-slurm
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,6 +118,9 @@ bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experimen
 ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
 	python -m tools.bench_scale --rows $(ROWS) $(ARGS)
+
+bench-slurm: install ## 8 experiments: dvc queue -j 2 vs a 2-task SLURM array + collect job, with/without SWEEP_CACHE (root)
+	python -m tools.benchmarks.slurm $(ARGS)
 
 bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
 	python -m tools.sweep_bench $(ARGS)
