@@ -135,13 +135,13 @@ def missing_commands() -> list[str]:
 
 
 def install() -> None:
-    """apt-get install the Debian packages if a command is missing (as `make browser` installs Chromium)."""
+    """As root, apt-get install the Debian packages if a command is missing (as `make browser` installs Chromium)."""
+    if os.geteuid() != 0:
+        raise SlurmUnavailable("not root: this one-node cluster runs SLURM's daemons as root (SlurmUser=root)")
     missing = missing_commands()
     if not missing:
         return
     what = f"{', '.join(missing)} not found (Debian: apt-get install {' '.join(PACKAGES)})"
-    if os.geteuid() != 0:
-        raise SlurmUnavailable(f"{what}; not root, so not installing them")
     if not shutil.which("apt-get"):
         raise SlurmUnavailable(f"{what}; no apt-get to install them with")
     apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -234,7 +234,7 @@ def up(state: Path = DEFAULT_DIR, say: Callable[[str], None] = print) -> None:
         "munged", state,
     )  # fmt: skip
     conf = str(state / "slurm.conf")
-    start([sbin("slurmctld"), "-f", conf, "-i"], "slurmctld", state)
+    start([sbin("slurmctld"), "-f", conf, "-c"], "slurmctld", state)  # -c: no jobs from an earlier run
     start([sbin("slurmd"), "-f", conf, "-N", node.name], "slurmd", state)
     deadline = time.monotonic() + IDLE_TIMEOUT_S
     while (shown := node_state(state)) != "idle":

@@ -336,9 +336,10 @@ def test_unreachable_dvc_remote_fails_in_bounded_time_with_one_line(origin: Orig
     )  # fmt: skip
     job = done.stdout.strip()
     assert origin.states(f"{job}_0") == {f"{job}_0": "FAILED"}
-    assert time.monotonic() - start < 600
+    assert time.monotonic() - start < 300  # botocore retries a refused connection a few times, then gives up
     out = (submit / f"slurm-sweep-{job}_0.out").read_text()
     errors = [line for line in out.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, out
-    assert "dead" in errors[0] or dead in errors[0] or "pull" in errors[0], errors[0]
+    assert errors[0].startswith("error: preparing the inputs of 'train' (dvc repro --pull"), errors[0]
+    assert f'Could not connect to the endpoint URL: "{dead}/' in errors[0], errors[0]
     assert 40 not in seeds_on(origin)
