@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tools import slurm
 
 NODE = slurm.Node("vm", 2, 21694)
@@ -54,3 +56,22 @@ def test_jobcomp_states_name_array_tasks_as_squeue_does() -> None:
 def test_jobcomp_keeps_the_last_state_of_a_job_that_ran_twice() -> None:
     text = "JobId=5 JobState=NODE_FAIL\nJobId=5 JobState=COMPLETED\n"
     assert slurm.parse_jobcomp(text) == {"5": "COMPLETED"}
+
+
+def test_not_root_is_a_reason_to_skip_even_with_slurm_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slurm.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(slurm, "missing_commands", list)
+    with pytest.raises(slurm.SlurmUnavailable, match=r"^not root: .*SlurmUser=root"):
+        slurm.install()
+
+
+def test_missing_slurm_without_apt_get_names_the_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slurm.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(slurm, "missing_commands", lambda: ["munged", "sbatch"])
+    monkeypatch.setattr(slurm.shutil, "which", lambda _name: None)
+    with pytest.raises(slurm.SlurmUnavailable) as raised:
+        slurm.install()
+    assert str(raised.value) == (
+        "munged, sbatch not found (Debian: apt-get install slurmctld slurmd slurm-client munge); "
+        "no apt-get to install them with"
+    )
