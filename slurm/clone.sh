@@ -19,8 +19,8 @@ if [ -f "$submit_dir/.dvc/config.local" ]; then cp "$submit_dir/.dvc/config.loca
 cd "$clone"
 export PATH="$venv/bin:$PATH"  # dvc.yaml runs `python -m stages...`: the virtualenv's python
 if [ -n "${SWEEP_CACHE:-}" ]; then
-  # DVC's shared-cache set-up: group-writable objects; links where the file systems allow, copies across them
-  # (scratch is node-local, the cache is not). A task then pulls only what no other task brought.
+  # DVC's shared-cache set-up: group-writable objects; reflinks or hard links where the file systems allow,
+  # symlinks across them (scratch is node-local, the cache is not). A task then pulls only what no other brought.
   mkdir -p "$SWEEP_CACHE" || fail "SWEEP_CACHE=$SWEEP_CACHE: cannot create it; point it at a directory every node can write"
   # What `dvc cache dir --local`, `dvc config --local cache.shared group` and cache.type write (DVC's config is
   # INI, as git's): git writes it without three dvc start-ups.
