@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
-.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset
+.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset bench-slurm
 
 # `make help` lists the learner's targets first, then one group per heading; a target in no group is listed
 # under "Other" (so a new target shows up before it is placed here). Colour only on a terminal.
@@ -24,7 +24,7 @@ HELP_GROUPS := \
 	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
 	"Sharing (a DVC remote):push pull" \
 	"Checks:lint format check-repro" \
-	"Benchmarks:bench bench-scale bench-sweep bench-remote" \
+	"Benchmarks:bench bench-scale bench-sweep bench-remote bench-slurm" \
 	"Maintenance:install lock browser clean-venv help"
 help: ## Show this help: the learner's targets first, then the rest by group
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -151,6 +151,9 @@ bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experimen
 ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
 	python -m tools.benchmarks.scale --rows $(ROWS) $(ARGS)
+
+bench-slurm: install ## 8 experiments: dvc queue -j 2 vs a 2-task SLURM array + collect job, with/without SWEEP_CACHE (root)
+	python -m tools.benchmarks.slurm $(ARGS)
 
 bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
 	python -m tools.benchmarks.sweep $(ARGS)

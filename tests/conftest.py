@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """tools.workspace.run, but an unexpected exit status fails the test (with both streams shown)."""
+    """tools.repo.run.run, but an unexpected exit status fails the test (with both streams shown)."""
     try:
         return workspace.run(cmd, cwd=cwd, check=check, stdin=stdin)
     except RuntimeError as exc:
