@@ -51,8 +51,7 @@ VERIFY = ("verify", "true")
 S3_TIMEOUTS = (("connect_timeout", "5"), ("read_timeout", "10"))
 AWS_MAX_ATTEMPTS = "2"
 ADD_HINT = (
-    "add one: `dvc remote add -d storage /path/to/shared/dir` (or an s3:// URL; "
-    "README: Share with a remote), or name one with -r"
+    "add one: `dvc remote add -d storage /path/to/shared/dir` (or an s3:// URL; docs/sharing.md), or name one with -r"
 )
 
 

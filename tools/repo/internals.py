@@ -20,7 +20,7 @@ def save_run_cache(root: Path) -> list[str]:
     """Record in the run-cache every stage whose outputs match dvc.lock; returns the stages recorded.
 
     DVC 3.67.1 never saves a stage with a `cache: false` output that is not a stage-level metric or plot, though it
-    restores one from a record fine (docs/incoming/shape-code.md has the details). Relies on: Repo.lock,
+    restores one from a record fine (docs/sharing.md has the details). Relies on: Repo.lock,
     Repo.index.stages, Stage.changed(), Stage.addressing and the private Repo.stage_cache.save(stage), which also
     puts the stage's `cache: false` outputs in the cache, as a record needs."""
     from dvc.repo import Repo

@@ -1,4 +1,4 @@
-"""sweep: one experiment grid over many machines (python -m tools.sweep --help; README "Sweeps on many machines").
+"""sweep: one experiment grid over many machines (python -m tools.sweep --help; docs/sweeps.md).
 
 grid.py     -S values parsed with Hydra's grammar, expanded, checked, named, dealt to shards
 refs.py     the experiments' git refs, the checks a clone must pass, the stages a worker runs

@@ -32,7 +32,7 @@ collect  fetch the sweep's experiments (git refs only, no data), print the compa
          Exit status 1 if a planned experiment is not on the remote (after printing what is).
 
 Workers and collect must use the same commit (the experiments' baseline), GRID, NAME and --target.
-See README, "Sweeps on many machines".
+See docs/sweeps.md.
 """
 
 from __future__ import annotations
