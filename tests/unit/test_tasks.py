@@ -45,10 +45,15 @@ def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
     return found
 
 
+# What a calling make hands its children: `make test PYTEST_ARGS=...` would put its options into `make -n test`.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTEST_ARGS")
+
+
 def make_dry_run(target: str, venv: Path) -> list[str]:
-    out = run(
-        ["make", "--no-print-directory", "-n", target, f"VENV={venv}", f"PYTHON={sys.executable}"], cwd=ROOT
-    ).stdout
+    """The recipe lines `make -n target` prints, whatever make variables the caller of the tests set."""
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
+    cmd = ["make", "--no-print-directory", "-n", target, f"VENV={venv}", f"PYTHON={sys.executable}"]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     return out.replace("\\\n", " ").splitlines()  # recipe lines continued with a backslash are one command
 
 
@@ -67,6 +72,19 @@ def test_tasks_runs_what_make_runs(target: str, tmp_path: Path) -> None:
     from_tasks = commands(tasks_dry_run(target, venv, "uv") + tasks_dry_run(target, venv, "pip"), bindir)
     assert from_make, f"no command found in make -n {target}"
     assert from_tasks == from_make
+
+
+@pytest.mark.skipif(os.name == "nt" or shutil.which("make") is None, reason="runs make")
+def test_options_passed_to_make_test_do_not_change_the_comparison(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make test PYTEST_ARGS="--durations=15"` (as the README passes options) runs this file under a make whose
+    MAKEFLAGS carry the option: the dry run above must still print the plain recipe."""
+    plain = make_dry_run("test", tmp_path / "venv")
+    monkeypatch.setenv("MAKEFLAGS", " -- PYTEST_ARGS=--durations=15")
+    monkeypatch.setenv("PYTEST_ARGS", "--durations=15")
+    assert make_dry_run("test", tmp_path / "venv") == plain
+    assert not [line for line in plain if "--durations" in line]
 
 
 def test_the_stamp_and_python_range_match_the_makefile() -> None:
