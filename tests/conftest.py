@@ -6,6 +6,8 @@ uncommitted edits are tested too) and run the real `dvc` CLI of the virtualenv r
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from dvc.utils.serialize import modify_yaml
+from filelock import FileLock
 
 from penguins.params import Params, load_params, loads_yaml, read_yaml
 from tests.helpers import clones as workspace
@@ -73,26 +76,50 @@ def raw_params() -> dict[str, Any]:
     return read_yaml(ROOT / "params.yaml")
 
 
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory every pytest-xdist worker of this run sees (its own base temp dir without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_pipeline(dest: Path) -> dict[str, Any]:
+    """A fresh clone in ``dest`` where the default pipeline ran twice: the README's `make run`, then
+    `dvc repro -f`; returns what the tests read about the runs."""
+    repo = clone_worktree(dest)
+    committed_lock = (repo / "dvc.lock").read_text()
+    run(["make", "run", f"VENV={sys.prefix}"], cwd=repo)
+    first_lock = (repo / "dvc.lock").read_text()
+    status_after_first = dvc("status", cwd=repo).stdout
+    dvc("repro", "-f", cwd=repo)
+    return {"committed_lock": committed_lock, "first_lock": first_lock, "status_after_first": status_after_first}
+
+
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One fresh clone where the default pipeline ran twice: the README's `make run`, then `dvc repro -f`.
 
     `make run` uses the virtualenv running the tests (VENV=sys.prefix): it is installed and stamped
     newer than the clone's requirements.txt, so make goes straight to `dvc repro`.
+    Built once per test run: the first pytest-xdist worker to need it builds it (the others wait on a file
+    lock), and each worker gets its own copy, so that no two workers run dvc in the same clone at once.
     Shared by the end-to-end tests that only read it; tests that change files copy it first.
     """
-    repo = clone_worktree(tmp_path_factory.mktemp("pipeline"))
-    committed_lock = (repo / "dvc.lock").read_text()
-    run(["make", "run", f"VENV={sys.prefix}"], cwd=repo)
-    first_lock = (repo / "dvc.lock").read_text()
-    status_after_first = dvc("status", cwd=repo).stdout
-    dvc("repro", "-f", cwd=repo)
+    shared = shared_dir(tmp_path_factory)
+    built, record = shared / "pipeline-built", shared / "pipeline-built.json"
+    with FileLock(shared / "pipeline-built.lock"):
+        if not record.is_file():  # a worker whose build failed left none: the next one tries again
+            shutil.rmtree(built, ignore_errors=True)
+            built.mkdir()
+            record.write_text(json.dumps(build_pipeline(built)))
+    runs = json.loads(record.read_text())
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    shutil.copytree(built, repo, symlinks=True)
     return {
         "repo": repo,
-        "committed_lock": loads_yaml(committed_lock),
-        "first_lock": loads_yaml(first_lock),
+        "committed_lock": loads_yaml(runs["committed_lock"]),
+        "first_lock": loads_yaml(runs["first_lock"]),
         "second_lock": read_yaml(repo / "dvc.lock"),
-        "status_after_first": status_after_first,
+        "status_after_first": runs["status_after_first"],
     }
 
 
@@ -102,3 +129,25 @@ def pipeline_copy(pipeline: dict[str, Any], tmp_path: Path) -> Path:
     dest = tmp_path / "repo"
     shutil.copytree(pipeline["repo"], dest, symlinks=True)
     return dest
+
+
+# `make test` runs the files on two workers, a file per worker (pytest.ini: -n logical --dist loadfile
+# --no-loadscope-reorder), in this order: the longest first, so that no long file starts last and runs alone.
+# check_repro's first tests need no pipeline clone: that worker does not wait while the other one builds it.
+LONGEST_FIRST = (
+    "tests/e2e/test_remote.py",
+    "tests/e2e/test_slurm.py",
+    "tests/e2e/test_check_repro.py",
+    "tests/e2e/test_sweep.py",
+    "tests/e2e/test_pipeline.py",
+    "tests/e2e/test_experiments.py",
+    "tests/e2e/test_tasks_fresh_venv.py",
+    "tests/e2e/test_make_report.py",
+    "tests/e2e/test_exp_show_running.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of LONGEST_FIRST first, in that order; every other file after them, as collected."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -96,6 +96,25 @@ def rezip(path: Path) -> None:
     made.rename(path)
 
 
+def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None:
+    """As if committed from another CPU, the committed model not at hand: the model's md5 and the metrics differ
+    from what this machine makes, a second training run here agrees with the first, so the metrics must stay
+    within the tolerance (beyond it: tests/unit/test_check_repro_logic.py)."""
+    shift_accuracy(fresh_clone, 0.01)
+    set_lock_md5(fresh_clone, "metrics/metrics.json")
+    set_lock_md5(fresh_clone, "models/model.keras", "f" * 32)
+    commit(fresh_clone, "as committed on another platform")
+
+    proc = check(fresh_clone)
+    assert "a second training run here gave the same bytes again" in proc.stdout
+    assert "≈ differs (other platform: metrics checked below)" in proc.stdout
+    assert re.search(r"\| metrics/metrics.json +\| accuracy +\|", proc.stdout)
+    assert "- cpu: " in proc.stdout and "- packages.keras: " in proc.stdout  # this machine, to explain a difference
+    assert "The committed model is not in this repository's DVC cache" in proc.stdout
+    assert proc.returncode == 0, proc.stdout
+
+
+# Last in this file: the only test here that needs the shared pipeline clone (conftest.LONGEST_FIRST).
 def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
     """As if committed from another CPU, with the model in the DVC cache: the metrics file edited by 0.001 (well
     within the tolerance) and its md5 written into dvc.lock. evaluate, re-run on the committed model, cannot
@@ -113,21 +132,3 @@ def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cac
     assert ", re-derived from the committed model " in proc.stdout
     assert "beyond tolerance" not in proc.stdout  # only the exact check catches it
     assert re.search(r"\| figures +\| `plots/confusion_heatmap.png` +\|", proc.stdout)
-
-
-def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None:
-    """As if committed from another CPU, the committed model not at hand: the model's md5 and the metrics differ
-    from what this machine makes, a second training run here agrees with the first, so the metrics must stay
-    within the tolerance (beyond it: tests/unit/test_check_repro_logic.py)."""
-    shift_accuracy(fresh_clone, 0.01)
-    set_lock_md5(fresh_clone, "metrics/metrics.json")
-    set_lock_md5(fresh_clone, "models/model.keras", "f" * 32)
-    commit(fresh_clone, "as committed on another platform")
-
-    proc = check(fresh_clone)
-    assert "a second training run here gave the same bytes again" in proc.stdout
-    assert "≈ differs (other platform: metrics checked below)" in proc.stdout
-    assert re.search(r"\| metrics/metrics.json +\| accuracy +\|", proc.stdout)
-    assert "- cpu: " in proc.stdout and "- packages.keras: " in proc.stdout  # this machine, to explain a difference
-    assert "The committed model is not in this repository's DVC cache" in proc.stdout
-    assert proc.returncode == 0, proc.stdout

@@ -14,8 +14,9 @@ from tools.repo import internals
 from tools.repo.run import BIN, ENV, ROOT, dvc, run
 
 
-def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float]:
-    """`dvc queue start -j jobs`, wait until no experiment is queued or running, then stop the workers.
+def run_queue(repo: Path, jobs: int, timeout_s: float = 600, poll_s: float = 1) -> tuple[str, float]:
+    """`dvc queue start -j jobs`, wait until no experiment is queued or running (`dvc queue status` every
+    ``poll_s`` seconds: each call starts DVC anew, on the cores the experiments need), then stop the workers.
 
     Returns the final `dvc queue status` and the seconds from start until it said so. The workers are daemons
     that inherit the caller's stdout and stderr, so they are given /dev/null: waiting for `dvc queue start` must
@@ -41,7 +42,7 @@ def run_queue(repo: Path, jobs: int, timeout_s: float = 600) -> tuple[str, float
                 return status, time.perf_counter() - start
             if time.monotonic() > deadline:
                 raise TimeoutError(f"dvc queue still busy after {timeout_s:.0f} s in {repo}:\n{status}")
-            time.sleep(1)
+            time.sleep(poll_s)
     finally:
         stop_queue_workers(repo)
 

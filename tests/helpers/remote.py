@@ -121,12 +121,19 @@ def remotes(
     return Remotes(origin, local_dir, s3, s3_env, pushed)
 
 
-@pytest.fixture
-def pulled(remotes: Remotes, tmp_path: Path) -> Path:
-    """A fresh clone B with the default pipeline's data pulled from the local-directory remote."""
-    repo = remotes.clone(tmp_path / "B")
+@pytest.fixture(scope="session")
+def pulled_once(remotes: Remotes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh clone B with the default pipeline's data pulled from the local-directory remote; never changed."""
+    repo = remotes.clone(tmp_path_factory.mktemp("pulled") / "B")
     sh([str(BIN / "dvc"), "pull", "-r", "local"], cwd=repo)
     return repo
+
+
+@pytest.fixture
+def pulled(pulled_once: Path, tmp_path: Path) -> Path:
+    """A fresh clone B with the default pipeline's data pulled from the local-directory remote: a private copy
+    (git, workspace and DVC cache) of one pulled once, to change freely."""
+    return Path(shutil.copytree(pulled_once, tmp_path / "B", symlinks=True))
 
 
 @pytest.fixture
