@@ -59,3 +59,11 @@ def test_plotting_selects_the_agg_backend(imported: dict[str, Any]) -> None:
 def test_the_module_map_names_every_module() -> None:
     listed = set(re.findall(r"^ {4}(\w+) ", penguins.__doc__ or "", flags=re.MULTILINE))
     assert {m.removeprefix("penguins.") for m in MODULES} == listed
+
+
+def test_stages_that_write_no_table_import_no_pandas() -> None:
+    """validate_params (re-run by every experiment) and fetch read and write no table: pandas and NumPy, a third of
+    their start-up, are imported by penguins.io only where a table is read or written."""
+    code = "import sys, stages.validate_params, stages.fetch; print(sorted({'pandas', 'numpy'} & set(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
