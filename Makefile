@@ -114,6 +114,11 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmark
 
+.PHONY: bench-experiment
+BENCH_ARGS ?=
+bench-experiment: install ## One `dvc exp run` and a cold repro vs the lesson as one script: CPU by stage and phase (BENCH_ARGS="--compare main")
+	python -m tools.benchmarks.experiment $(BENCH_ARGS)
+
 .PHONY: bench-scale
 ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
