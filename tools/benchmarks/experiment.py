@@ -1,13 +1,15 @@
 """What one experiment costs, stage by stage and phase by phase, against the lesson run as one script.
 
-    python -m tools.benchmarks.experiment [--repeat 3] [--cold 1] [--compare REV]    (or: make bench-experiment)
+    python -m tools.benchmarks.experiment [--repeat 3] [--cold 1] [--compare REV] [--repro]
+    (or: make bench-experiment BENCH_ARGS="--compare main")
 
-In a fresh clone of this working tree (and, with --compare, one of git revision REV, e.g. main), after a cold
-`dvc repro`, it runs in turn, --repeat times: `dvc exp run -S train.seed=<new>` in each clone and the lesson as one
-script (tools.benchmarks.lesson). Then --cold times: a cold `dvc repro --force` (every stage, empty cache; without
---force, explore and figures would be skipped: their git-tracked PNGs are already what they make) in a new clone
-of each, and the lesson with its pictures. Figures are whole-process CPU seconds, user+sys of every child process
-as /usr/bin/time counts them (the machine may be shared: CPU, not wall, is the measure), medians of the runs.
+First, --cold times (at least once), in turn: a cold `dvc repro --force` (every stage, empty cache; without
+--force, explore and figures are skipped: their git-tracked PNGs are already what they make) in a fresh clone of
+this working tree (and, with --compare, one of git revision REV), and the lesson as one script with its pictures
+(tools.benchmarks.lesson). Then, in the first clones, --repeat times in turn: the lesson without pictures and
+`dvc exp run -S train.seed=<new>` in each clone (--repro: then `dvc repro` after the same kind of edit, DVC's
+experiment bookkeeping left out). Figures are whole-process CPU seconds, user+sys of every child process as
+/usr/bin/time counts them (the machine may be shared: CPU, not wall, is the measure), medians of the runs.
 
 Each Python process (dvc, each stage) is split by tools/benchmarks/probe/sitecustomize.py: interpreter start-up,
 imports, params (read and validate params.yaml), reading inputs, the work, writing outputs; DVC's own process
@@ -132,6 +134,14 @@ def clone_rev(rev: str, dest: Path) -> Path:
     return dest
 
 
+def set_seed(params_file: Path, seed: int) -> None:
+    """train.seed in params.yaml, written as `dvc exp run -S` writes it (DVC's own YAML round trip)."""
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(params_file) as params:
+        params["train"]["seed"] = seed
+
+
 def cpu_model() -> str:
     out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
@@ -142,6 +152,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="experiments per clone (and lesson runs), in turn")
     parser.add_argument("--cold", type=int, default=1, help="cold `dvc repro` runs per clone (and lesson --pictures)")
     parser.add_argument("--compare", metavar="REV", help="also a clone of this git revision, alternated (e.g. main)")
+    parser.add_argument("--repro", action="store_true", help="also `dvc repro` after the same edit, in turn")
     parser.add_argument("--no-probe", action="store_true", help="whole-process totals only, no per-phase split")
     args = parser.parse_args()
     probe = not args.no_probe
@@ -172,6 +183,11 @@ def main() -> None:
                 runs[f"`dvc exp run -S train.seed=...`, {variant}"].append(
                     measure([dvc, "exp", "run", "-S", seed], clones[variant], probe)
                 )
+                if args.repro:  # the same change without the experiment's bookkeeping: DVC's share of exp run
+                    set_seed(clones[variant] / "params.yaml", 2000 + n)
+                    runs[f"`dvc repro` after the same edit, {variant}"].append(
+                        measure([dvc, "repro"], clones[variant], probe)
+                    )
         loads.append(load())
 
     references = ("lesson script", "lesson script with pictures")
