@@ -24,7 +24,7 @@ HELP_GROUPS := \
 	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
 	"Sharing (a DVC remote):push pull" \
 	"Checks:lint format check-repro" \
-	"Benchmarks:bench bench-scale bench-sweep bench-remote bench-slurm" \
+	"Benchmarks:bench bench-experiment bench-scale bench-sweep bench-remote bench-slurm" \
 	"Maintenance:install lock browser clean-venv help"
 help: ## Show this help: the learner's targets first, then the rest by group
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -146,6 +146,10 @@ check-repro: install ## CI reproducibility check: lock in step, re-run in a clea
 
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmarks.pipeline
+
+.PHONY: bench-experiment
+bench-experiment: install ## One `dvc exp run` and a cold repro vs the lesson as one script: CPU by stage and phase (ARGS="--compare main")
+	python -m tools.benchmarks.experiment $(ARGS)
 
 .PHONY: bench-scale
 ROWS ?= 10000 100000 1000000

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,11 +36,14 @@ def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
     )
 
 
-def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> None:
+def run_cli(
+    main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None, *, teardown: bool = True
+) -> None:
     """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1.
 
     First, the temporaries that killed writers left beside the pipeline's outputs are removed (a stage killed
-    while saving its model leaves models/.model.keras.<pid>.<random>.keras; nothing else ever removes it)."""
+    while saving its model leaves models/.model.keras.<pid>.<random>.keras; nothing else ever removes it).
+    teardown=False: when main() succeeds, the process ends at once (exit_without_teardown); for a script's end."""
     try:
         remove_stale_temporaries()
         main(argv)
@@ -48,3 +53,17 @@ def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | 
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+    if not teardown:
+        exit_without_teardown()
+
+
+def exit_without_teardown() -> NoReturn:
+    """End the process with status 0 as exit() would, minus the interpreter's teardown.
+
+    The atexit handlers run and stdout/stderr are flushed; what is skipped is freeing every module and object one
+    by one, which after TensorFlow or matplotlib is a large share of a stage's CPU (docs/benchmarks.md) and writes
+    nothing: the outputs are complete and renamed into place (penguins.io) before main() returns."""
+    atexit._run_exitfuncs()  # what exit() runs first; os._exit alone would skip the handlers
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)

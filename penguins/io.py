@@ -9,13 +9,14 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from penguins.errors import PipelineError
 from penguins.paths import resolve, temporary_prefix
+
+if TYPE_CHECKING:  # imported where used: validate_params and fetch need no pandas (docs/benchmarks.md)
+    import numpy as np
+    import pandas as pd
 
 PARAMS_HINT = "check data.features / data.target in params.yaml"
 
@@ -52,6 +53,8 @@ def write_json(path: Path, obj: Any) -> None:
 def float_text(values: np.ndarray) -> np.ndarray:
     """What pandas' to_csv writes for a float64 column (NumPy's shortest repr, "" for NaN), formatted once per
     distinct value: a million rows of measurements have a few thousand, so writing takes half the time."""
+    import numpy as np
+
     bits, inverse = np.unique(values.view(np.int64), return_inverse=True)  # by bits: -0.0 is not 0.0
     distinct = bits.view(np.float64)
     text = distinct.astype(str).astype(object)
@@ -61,6 +64,8 @@ def float_text(values: np.ndarray) -> np.ndarray:
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
     """``frame.to_csv`` without the index, "\n" line ends; the same bytes, float64 columns formatted faster."""
+    import numpy as np
+
     floats = [column for column, dtype in frame.dtypes.items() if dtype == np.float64]
     if floats and frame.columns.is_unique:
         frame = frame.assign(**{str(c): float_text(frame[c].to_numpy()) for c in floats})
@@ -91,6 +96,8 @@ def parse_csv(
     """pd.read_csv of a file or an open text stream (e.g. stdin), every problem one PipelineError naming
     ``name``: empty, unreadable, rows wider than the header, a missing ``required`` column, no data rows.
     A missing file raises FileNotFoundError: callers know what to suggest."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(source, sep=sep)
     except FileNotFoundError:

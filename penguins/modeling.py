@@ -21,9 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from penguins.optional import without
+
+with without("sklearn", "scipy"):  # what Keras imports them for (keras.wrappers) is not used here
+    import keras
+    import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 

@@ -19,13 +19,16 @@ matplotlib.use("Agg")  # before pyplot is imported
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 from PIL import Image
 
 from penguins.columns import split_unit
 from penguins.errors import PipelineError
 from penguins.io import atomic_path
+from penguins.optional import without
+
+with without("scipy"):  # seaborn's optional dependency: for statistics these pictures do not draw
+    import seaborn as sns
 
 DPI = 100
 # matplotlib writes "Software: Matplotlib version ..." into PNGs by default; Agg PNGs carry no timestamp.

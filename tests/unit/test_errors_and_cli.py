@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import Annotated, Any, Self
 
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from penguins.cli import CliParser, run_cli, stage_parser
 from penguins.errors import PipelineError, one_line
+from tools.repo.run import ENV
 
 
 class Inner(BaseModel):
@@ -110,3 +113,43 @@ def test_run_cli_lets_bugs_through() -> None:
     """Anything but a PipelineError is a bug: its traceback must not be hidden behind one line."""
     with pytest.raises(ZeroDivisionError):
         run_cli(raising(ZeroDivisionError()), [])
+
+
+TEARDOWN_SCRIPT = """
+import atexit, sys
+from penguins.cli import run_cli
+from penguins.errors import PipelineError
+
+class Freed:
+    def __del__(self):
+        print("teardown ran", flush=True)
+
+kept = Freed()  # a module-level object: freed (and so printed) only by the interpreter's teardown
+atexit.register(lambda: print("atexit ran"))
+
+def main(argv):
+    print("main ran;", end=" ")  # not flushed: ending the process must flush it
+    if sys.argv[1] == "fail":
+        raise PipelineError("a problem")
+
+run_cli(main, [], teardown=False)
+print("not reached")
+"""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "stdout", "stderr"),
+    [
+        ("succeed", 0, "main ran; atexit ran\n", ""),  # ended at once: atexit handlers yes, teardown no
+        ("fail", 1, "main ran; atexit ran\nteardown ran\n", "error: a problem\n"),  # an error exits as before
+    ],
+)
+def test_run_cli_without_teardown_ends_at_once_after_success(
+    outcome: str, status: int, stdout: str, stderr: str
+) -> None:
+    """teardown=False (the stages that import TensorFlow or matplotlib): after main() the process ends with status
+    0, its output flushed and its atexit handlers run, without the interpreter's teardown."""
+    proc = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_SCRIPT, outcome], env=ENV, capture_output=True, text=True, check=False
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (status, stdout, stderr)

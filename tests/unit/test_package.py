@@ -74,3 +74,36 @@ def test_tools_run_from_a_subdirectory(command: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
+
+
+def test_stages_that_write_no_table_import_no_pandas() -> None:
+    """validate_params (re-run by every experiment) and fetch read and write no table: pandas and NumPy, a third of
+    their start-up, are imported by penguins.io only where a table is read or written."""
+    code = "import sys, stages.validate_params, stages.fetch; print(sorted({'pandas', 'numpy'} & set(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_import_after() -> None:
+    """penguins.optional.without: Keras (for its unused scikit-learn wrappers) and seaborn (for statistics the pictures
+    do not draw) are imported without scikit-learn and SciPy; evaluate's metrics then import scikit-learn as usual."""
+    code = (
+        "import sys, penguins.modeling, penguins.plotting\n"
+        "print(sorted({'sklearn', 'scipy'} & set(sys.modules)))\n"
+        "from sklearn.metrics import f1_score\n"
+        "print(f1_score([0, 1], [0, 1]), 'scipy' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
+    assert proc.stdout.split("\n")[:2] == ["[]", "1.0 True"]
+
+
+def test_without_blocks_a_module_inside_the_block_only() -> None:
+    from penguins.optional import without
+
+    with without("penguins_no_such_module_before", "json"), pytest.raises(ImportError):
+        import penguins_no_such_module_before  # noqa: F401
+    assert "penguins_no_such_module_before" not in sys.modules  # no None left behind: imports as usual again
+    with without("json"):
+        import json as again  # already imported: untouched
+
+        assert again is json
