@@ -45,7 +45,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__
 
 install: $(VENV)/.installed ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
 
+# validate_params --check first: DVC reads params.yaml (expanding YAML aliases, failing on a list) before any stage.
 run: install ## Set up and run the whole pipeline (dvc repro)
+	python -m stages.validate_params --check
 	dvc repro
 
 REVS ?=

@@ -208,6 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         install(run, args.installer, force=args.dry_run)
         if args.task == "install":
             return 0
+        if args.task == "run":  # as the Makefile: DVC reads params.yaml (aliases, a list) before any stage runs
+            code = run([program(venv, "python"), "-m", "stages.validate_params", "--check"], check=False)
+            if code:
+                return code
         code = run(task_command(args.task, venv, args.args), check=False)
         if args.task == "test" and code == 5:
             print("tasks.py test: pytest collected no tests (exit 5): treated as a failure", file=sys.stderr)

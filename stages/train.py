@@ -16,9 +16,11 @@ from collections.abc import Sequence
 
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_cli, stage_parser
+from penguins.errors import PipelineError
 from penguins.io import read_csv, read_json, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
+from penguins.tables import check_finite
 from penguins.training import check_rows_of_every_class, rows_to_fit
 
 
@@ -29,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     features, targets = list(params.data.features), record["columns"]
     frame = read_csv(Paths.TRAIN, required=[*features, *targets])
     n_fit = rows_to_fit(len(frame), params.train, str(Paths.TRAIN))
+    for feature in features:  # float32, as the model computes: a 1e308 there is inf
+        check_finite(frame[feature], str(Paths.TRAIN), hint="re-run clean (dvc repro)")
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
     check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
@@ -40,14 +44,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
     with modeling.open_live(Paths.LIVE) as live:
         live.log_metric("trainable_params", modeling.trainable_parameter_count(model), plot=False)
-        modeling.fit(model, x, y, n_fit, params.train, live)
+        history = modeling.fit(model, x, y, n_fit, params.train, live)
+    diverged = modeling.divergence(history, model)
+    if diverged:  # whatever the cause, a NaN model would predict one class for everything
+        raise PipelineError(
+            f"training diverged ({diverged}), no model saved; lower train.learning_rate, set train.normalize: "
+            f"true, or check the values in {Paths.TRAIN}"
+        )
     modeling.save_model(model, Paths.MODEL)
     card = ModelCard(
         features=tuple(features),
         target=record["target"],
         classes=tuple(record["classes"]),
         ranges=feature_ranges(frame.iloc[:n_fit], features),  # for predict's checks: what the model was fitted on
-    )
+    ).for_model(Paths.MODEL)
     write_json(Paths.MODEL_CARD, card.as_json())
 
 

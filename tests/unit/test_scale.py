@@ -213,6 +213,7 @@ def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
         "url": (tmp_path / "data.csv").as_uri(),
         "sha256": sha256,
         "timeout_s": None,
+        "max_mb": 200,
     }
     assert params["train"]["epochs"] == 1
     assert len((tmp_path / "data.csv").read_text().splitlines()) == 2001
