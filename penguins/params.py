@@ -279,6 +279,19 @@ def check_validated(raw: Any, path: Path) -> None:
     )
 
 
+def require_unchanged(params: Params, path: Path = PARAMS_FILE) -> None:
+    """Refuse to save what was made with ``params`` when params.yaml now says otherwise: DVC records the file as it
+    is when the stage ends, so a model trained for 100 epochs would be recorded as trained for 3."""
+    now = load_params(path, checked=False)
+    if now != params:
+        key = _first_difference(params.model_dump(mode="json"), now.model_dump(mode="json"))
+        raise PipelineError(
+            f"{path.name} changed while this stage ran ({key}); another command rewrote it (e.g. a `dvc exp run "
+            "-S` refused because `dvc repro` held the lock): nothing saved; "
+            f"check {path.name} and run `dvc repro` again"
+        )
+
+
 def _first_difference(old: Any, new: Any, key: str = "") -> str:
     """Where two parsed params files first differ, as "train.epochs: 100 then, 3 now"."""
     if isinstance(old, dict) and isinstance(new, dict):

@@ -18,7 +18,7 @@ from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import read_csv, read_json, write_json
-from penguins.params import load_params
+from penguins.params import load_params, require_unchanged
 from penguins.paths import Paths
 from penguins.tables import check_finite
 from penguins.training import check_rows_of_every_class, rows_to_fit
@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"training diverged ({diverged}), no model saved; lower train.learning_rate, set train.normalize: "
             f"true, or check the values in {Paths.TRAIN}"
         )
+    require_unchanged(params)  # DVC records params.yaml as it is now: it must still say what was trained
     modeling.save_model(model, Paths.MODEL)
     card = ModelCard(
         features=tuple(features),

@@ -60,6 +60,7 @@ def test_params_changed_since_validate_params_are_refused_under_dvc(pipeline_cop
         "error: params.yaml changed after validate_params checked it in this run (train.epochs: 100 then, 3 now); "
     ) in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    dvc("checkout", "models/model.keras", cwd=pipeline_copy)  # DVC removed it before the stage ran: in its cache
     assert (pipeline_copy / "models/model.keras").read_bytes() == model
     proc = dvc("repro", "train", cwd=pipeline_copy)  # the recovery the line gives: validate_params runs first
     assert json.loads((pipeline_copy / "dvclive/metrics.json").read_text())["step"] == 2

@@ -27,7 +27,7 @@ from penguins.card import ModelCard, check_card_belongs
 from penguins.data import class_record, clean, encode
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, read_csv, write_bytes, write_csv
-from penguins.params import DataParams, FetchParams, load_params, parse_params, read_yaml
+from penguins.params import DataParams, FetchParams, load_params, parse_params, read_yaml, require_unchanged
 from penguins.summary import complete_rows, data_summary
 from penguins.tables import to_numeric_features
 from tests.conftest import ROOT
@@ -343,6 +343,20 @@ def test_a_stage_refuses_params_changed_since_validate_params(tmp_path: Path, mo
     load_params(params, checked=False)  # validate_params itself
     monkeypatch.delenv("DVC_STAGE")
     load_params(params)  # run by hand, not by DVC: the stage validated it itself
+
+
+def test_train_refuses_to_save_when_params_changed_while_it_ran(tmp_path: Path) -> None:
+    """DVC records params.yaml as it is when the stage ends: 100 epochs trained, 3 recorded."""
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text())
+    loaded = load_params(params)
+    require_unchanged(loaded, params)
+    params.write_text(params.read_text().replace("epochs: 100", "epochs: 3"))
+    assert message_of(require_unchanged, loaded, params) == (
+        "params.yaml changed while this stage ran (train.epochs: 100 then, 3 now); another command rewrote it "
+        "(e.g. a `dvc exp run -S` refused because `dvc repro` held the lock): nothing saved; check params.yaml and "
+        "run `dvc repro` again"
+    )
 
 
 # ---- 7. a YAML alias bomb, and a params.yaml that is a list ----------------------------------------------
