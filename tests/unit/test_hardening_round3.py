@@ -184,6 +184,15 @@ def test_an_unknown_coded_label_says_what_to_do() -> None:
     )
 
 
+def test_metrics_of_mixed_labels_are_valid_json() -> None:
+    """JSON keys are text: 1 and 'x' as labels of one model used to make json.dumps(sort_keys=True) fail."""
+    from penguins.evaluation import score
+
+    probabilities = pd.DataFrame([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]).to_numpy()
+    metrics = json.loads(json.dumps(score([1, "x", 1], probabilities, [1, "x"]), sort_keys=True))
+    assert metrics["per_class"]["1"]["support"] == 2 and metrics["per_class"]["x"]["support"] == 1
+
+
 def test_a_card_reports_coded_labels_as_given() -> None:
     from penguins.predict import render, result_table
 
@@ -476,5 +485,5 @@ def test_a_zip_bomb_model_is_refused_from_its_directory(tmp_path: Path) -> None:
     huge = zipfile.ZipInfo("model.weights.h5")
     huge.file_size = 16 * 2**30
     assert modeling.archive_bound_problem([huge]) == (
-        "its members unpack to 16.0 GiB (at most 2 GiB accepted): a zip bomb, not a model of this project"
+        "its members unpack to 16384 MiB (at most 512 MiB accepted): a zip bomb, not a model of this project"
     )
