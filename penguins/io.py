@@ -55,7 +55,8 @@ def disk_full(path: Path, exc: BaseException) -> PipelineError | None:
         return None
     where = resolve(path).parent
     try:
-        free = f"{shutil.disk_usage(where).free / 2**20:.1f} MiB free"
+        left = shutil.disk_usage(where).free
+        free = f"{left / 2**20:.1f} MiB free" if left >= 2**20 else f"{left // 1024} KiB free"
     except OSError:
         free = "free space unknown"
     return PipelineError(

@@ -3,15 +3,20 @@ are unit-tested in tests/unit/test_hardening_round3.py): each refused in one lin
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from penguins.params import read_yaml
 from tests.conftest import BIN, dvc, edit_params, run
+from tools.workspace import ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -154,3 +159,42 @@ def test_an_ftp_url_is_refused_before_dvc_deletes_the_raw_file(pipeline_copy: Pa
     assert proc.returncode != 0
     assert "error: params.yaml: fetch.url must start with http://, https:// or file://, got 'ftp://" in proc.stderr
     assert raw.read_bytes() == before
+
+
+def test_params_rewritten_while_dvc_repro_runs_are_refused(pipeline_copy: Path, tmp_path: Path) -> None:
+    """Issue 20 item 3 as it happens: `dvc repro` has validated params.yaml and is running fetch (blocked here on a
+    FIFO, the data source) when another command rewrites params.yaml (as a refused `dvc exp run -S train.epochs=3`
+    does); the stages after it refuse the new file instead of training and recording 3 epochs."""
+    raw = (pipeline_copy / "data/raw/penguins.csv").read_bytes()
+    fifo = tmp_path / "source.csv"
+    os.mkfifo(fifo)
+    edit_params(
+        pipeline_copy, fetch__source="url", fetch__url=fifo.as_uri(), fetch__sha256=hashlib.sha256(raw).hexdigest()
+    )
+    repro = subprocess.Popen(
+        [str(BIN / "dvc"), "repro"],
+        cwd=pipeline_copy,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, writer = time.monotonic() + 120, None
+        while writer is None and time.monotonic() < deadline:  # fetch (past its params check) has opened the FIFO
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.1)
+        assert writer is not None, "fetch never read its source"
+        edit_params(pipeline_copy, train__epochs=3)  # what a refused `dvc exp run -S train.epochs=3` leaves
+        os.set_blocking(writer, True)
+        os.write(writer, raw)  # fetch, waiting on it, gets the data and finishes
+        os.close(writer)
+        out, err = repro.communicate(timeout=300)
+    finally:
+        repro.kill()
+    assert repro.returncode != 0, out + err
+    assert "params.yaml changed after validate_params checked it in this run (train.epochs: 100 then, 3 now); " in err
+    assert "Traceback" not in out + err
+    assert read_yaml(pipeline_copy / "dvc.lock")["stages"]["train"]["params"]["params.yaml"]["train.epochs"] == 100

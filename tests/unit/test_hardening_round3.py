@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -430,7 +431,11 @@ def test_disk_full_is_one_line_naming_the_file_and_the_free_space(small_disk: Pa
     write_bytes(target, b"previous\n")
     message = message_of(write_csv, target, pd.DataFrame({"x": range(100_000)}))
     assert message.startswith(f"{target}: disk full while writing it (")
-    assert f" MiB free in {small_disk}); nothing was replaced: free some space and re-run the stage" in message
+    assert re.search(
+        rf"\(\d+ KiB free in {re.escape(str(small_disk))}\); nothing was replaced: "
+        r"free some space and re-run the stage$",
+        message,
+    )
     assert target.read_bytes() == b"previous\n" and leftovers(small_disk) == []
 
 
