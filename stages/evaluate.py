@@ -1,6 +1,7 @@
 """evaluate: reload the saved model (as the lesson does), predict the test set and score it.
 
-Input:  models/model.keras, models/model.json, data/split/test.csv
+Input:  models/model.keras, models/model.json (refused unless it is that model's card: its model_md5 and
+        checksum), data/split/test.csv
 Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-class precision/recall/f1/support
         plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
                                     so its size does not grow with the test set (git tracks it; dvc.yaml draws

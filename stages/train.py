@@ -3,10 +3,14 @@
 Input:  data/split/train.csv, data/encoded/classes.json
 Output: models/model.keras  (loadable with keras.saving.load_model; byte-identical for identical params)
         models/model.json   (features and class order the model expects, and each feature's smallest and largest
-                            value in the fitted rows: what predict needs)
+                            value in the fitted rows: what predict needs; model_md5, the model file's md5, and
+                            a checksum: evaluate and predict refuse a card that is not this model's)
         dvclive/            DVCLive's log: metrics.json (last epoch's train/ and eval/ loss and accuracy,
                             trainable_params) and plots/metrics/{train,eval}/{loss,accuracy}.tsv per epoch
 Params: data.features and every train.* key (see README, "Params")
+
+No model is saved when a loss or a weight went NaN or infinite (whatever the cause), nor when params.yaml
+changed while training ran (DVC would record the new values for the model made with the old).
 """
 
 from __future__ import annotations
