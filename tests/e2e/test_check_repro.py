@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dvc.utils.serialize import modify_yaml
 
+from penguins.card import parse_card
 from tests.conftest import BIN, dvc, edit_params, run
 from tools.workspace import clone_worktree
 
@@ -93,6 +94,10 @@ def rezip(path: Path) -> None:
         dst.comment = b"saved on another platform"
     path.unlink()  # DVC may have linked it to its cache
     made.rename(path)
+    card = path.with_suffix(".json")  # and its card, naming it, as train there writes it
+    signed = parse_card(json.loads(card.read_text()), str(card)).for_model(path).as_json()
+    card.unlink()
+    card.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n")
 
 
 def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
