@@ -75,9 +75,11 @@ install: $(VENV)/.installed .dvc/plots_page.html ## Create .venv, install the lo
 .dvc/plots_page.html: $(VENV)/.installed tools/plots_page.py
 	python -m tools.plots_page
 
+# validate_params --check first: DVC reads params.yaml (expanding YAML aliases, failing on a list) before any stage.
 # Then what to look at next (tasks.py's next_steps, shared with `python tasks.py run`): with no DVC remote,
 # DVC's closing hint "Use `dvc push`..." names a command that fails.
 run: install ## Set up and run the whole pipeline (dvc repro), then say what to look at next
+	python -m stages.validate_params --check
 	dvc repro
 	@python tasks.py next-steps
 

@@ -257,7 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         plots_page(run, force=args.dry_run)
         if args.task == "install":
             return 0
-        code = run(task_command(args.task, venv, args.args), check=False)
+        # run, as the Makefile: params.yaml checked first, since DVC reads it (aliases, a list) before any stage runs
+        checked = (
+            run([program(venv, "python"), "-m", "stages.validate_params", "--check"], check=False)
+            if args.task == "run"
+            else 0
+        )
+        code = checked or run(task_command(args.task, venv, args.args), check=False)
         if args.task == "run" and code == 0 and not args.dry_run:
             print(next_steps(has_default_remote(program(venv, "dvc"))), flush=True)
         if args.task == "test" and code == 5:

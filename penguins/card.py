@@ -1,9 +1,15 @@
 """The model card, models/model.json: what a model expects (features, in input order, and the range of each in the
 rows it was fitted on) and says (classes, in output order). Written by train beside the model; read and validated
-by evaluate and predict (which checks new values against the ranges)."""
+by evaluate and predict (which checks new values against the ranges).
+
+A card names the model it describes (model_md5: the model file's md5, as in dvc.lock) and carries a checksum of
+its own content: evaluate and predict refuse a card of another model (another experiment's, a stale copy) or one
+edited by hand (reversed classes would turn every Adelie into a Gentoo with exit 0)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -13,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from penguins.errors import PipelineError, distinct_names, one_line
 from penguins.io import read_json
+from penguins.params import Labels, label_key
 from penguins.paths import resolve
 
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
@@ -29,13 +36,15 @@ class ModelCard(BaseModel):
 
     features: Annotated[tuple[Name, ...], Field(min_length=1, strict=False)]
     target: Name
-    classes: Annotated[tuple[Name, ...], Field(min_length=2, strict=False)]
+    classes: Labels
     ranges: Annotated[dict[Name, Range], Field(strict=False)] | None = None
+    model_md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None  # None: a card from before
+    checksum: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None  # md5 of the rest: see content_md5
 
     @model_validator(mode="after")
     def _distinct(self) -> Self:
-        for key in ("features", "classes"):
-            distinct_names(getattr(self, key), key)
+        distinct_names(self.features, "features")
+        distinct_names(tuple(map(label_key, self.classes)), "classes")
         if self.ranges is not None:
             if sorted(self.ranges) != sorted(self.features):
                 raise ValueError(f"ranges must name each of the features once ({', '.join(self.features)})")
@@ -46,6 +55,42 @@ class ModelCard(BaseModel):
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+    def content_md5(self) -> str:
+        """md5 of the card's JSON without its checksum (sorted keys, compact): what ``checksum`` must be."""
+        content = {key: value for key, value in self.as_json().items() if key != "checksum"}
+        return hashlib.md5(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def for_model(self, model: Path) -> ModelCard:
+        """This card naming ``model`` (its md5) and checksummed: what train writes."""
+        named = self.model_copy(update={"model_md5": file_md5(resolve(model)), "checksum": None})
+        return named.model_copy(update={"checksum": named.content_md5()})
+
+
+def file_md5(path: Path) -> str:
+    """A file's md5, as DVC records it in dvc.lock."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "md5").hexdigest()
+
+
+def check_card_belongs(card: ModelCard, source: str, model: Path) -> None:
+    """Refuse, in one line naming the file to regenerate, a card that is not ``model``'s own: one without model_md5
+    (older than this check), edited since train wrote it, or naming another model file. A missing model is left
+    to the loader's message."""
+    regenerate = f"regenerate it with `dvc repro train` (or `dvc checkout {source}` for the committed pair)"
+    if card.model_md5 is None or card.checksum is None:
+        raise PipelineError(f"{source}: the card does not name its model (no model_md5/checksum: older); {regenerate}")
+    if card.content_md5() != card.checksum:
+        raise PipelineError(f"{source}: the card was edited after train wrote it (checksum mismatch); {regenerate}")
+    full = resolve(model)
+    if not full.is_file():
+        return
+    actual = file_md5(full)
+    if actual != card.model_md5:
+        raise PipelineError(
+            f"{source}: the card describes another model (model_md5 {card.model_md5}, {model} has md5 {actual}); "
+            f"{regenerate}, or pass the model's own card (--card)"
+        )
 
 
 def feature_ranges(rows: pd.DataFrame, features: Sequence[str]) -> dict[str, tuple[float, float]]:

@@ -20,15 +20,14 @@ from penguins.errors import PipelineError
 from penguins.io import require_columns
 from penguins.params import DataParams, SplitParams
 from penguins.paths import Paths
-from penguins.tables import check_target, to_numeric_features
+from penguins.tables import Label, as_classes, to_numeric_features
 
 
 def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> pd.DataFrame:
     """The lesson's cleaning: keep target + features, validate them, drop rows with missing values."""
     columns = [data.target, *data.features]
     require_columns(raw, columns, source)
-    kept = raw[columns]
-    check_target(kept[data.target], data.classes, source)
+    kept = raw[columns].assign(**{data.target: as_classes(raw[data.target], data.classes, source)})
     cleaned = to_numeric_features(kept, data.features, source).dropna()
     if cleaned.empty:
         raise PipelineError(f"{source}: no rows left after dropping rows with missing values")
@@ -43,13 +42,13 @@ def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> 
     return cleaned.reset_index(drop=True)
 
 
-def class_counts(labels: pd.Series, classes: Sequence[str]) -> dict[str, int]:
+def class_counts(labels: pd.Series, classes: Sequence[Label]) -> dict[Label, int]:
     """Rows per class, in data.classes order (0 for a class with none)."""
     counts = labels.value_counts()
     return {name: int(counts.get(name, 0)) for name in classes}
 
 
-def require_rows_of_every_class(counts: dict[str, int], source: str) -> None:
+def require_rows_of_every_class(counts: dict[Label, int], source: str) -> None:
     """A class with no rows (``counts``: rows per class) would be a model output never trained on nor tested."""
     for name, count in counts.items():
         if count == 0:
@@ -61,9 +60,9 @@ def require_rows_of_every_class(counts: dict[str, int], source: str) -> None:
 
 def encode(clean: pd.DataFrame, data: DataParams, source: str = str(Paths.CLEAN)) -> pd.DataFrame:
     """Features plus one float one-hot column per class, in data.classes order."""
-    check_target(clean[data.target], data.classes, source)
-    require_rows_of_every_class(class_counts(clean[data.target], data.classes), source)
-    labels = pd.Categorical(clean[data.target], categories=list(data.classes))
+    given = as_classes(clean[data.target], data.classes, source)
+    require_rows_of_every_class(class_counts(given, data.classes), source)
+    labels = pd.Categorical(given, categories=list(data.classes))
     onehot = pd.get_dummies(labels, dtype="float64")
     onehot.columns = target_columns(data.classes, data.target)
     onehot.index = clean.index
@@ -113,7 +112,7 @@ def split(
     encoded: pd.DataFrame,
     params: SplitParams,
     onehot_columns: Sequence[str],
-    classes: Sequence[str],
+    classes: Sequence[Label],
     source: str = str(Paths.ENCODED),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lesson's split; stratifying on the one-hot target exactly as the lesson passes it.

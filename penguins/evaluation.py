@@ -62,8 +62,8 @@ def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[st
         "loss": rounded(log_loss(actual_idx, np.clip(probabilities, 1e-7, 1.0), labels=everything)),
         "f1_macro": rounded(f1_score(actual_idx, predicted_idx, labels=everything, average="macro", zero_division=0)),
         "n_test": len(actual_idx),
-        "per_class": {
-            name: {
+        "per_class": {  # keyed by the label's text: JSON keys are text, and coded labels (1, 2) may mix with names
+            str(name): {
                 "precision": rounded(precision[i]),
                 "recall": rounded(recall[i]),
                 "f1": rounded(f1[i]),

@@ -4,8 +4,12 @@ into place, so a failing stage never leaves a half-written file; every read prob
 from __future__ import annotations
 
 import contextlib
+import csv
+import errno
+import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,17 +31,39 @@ def atomic_path(path: Path, suffix: str | None = None) -> Iterator[Path]:
 
     A process killed in the block (SIGKILL) leaves the temporary behind: the next stage to start removes it
     (penguins.paths.remove_stale_temporaries, called by penguins.cli.run_cli)."""
-    path = resolve(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=suffix or path.suffix)
-    os.close(fd)
+    shown, path = path, resolve(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=suffix or path.suffix)
+        os.close(fd)
+    except OSError as exc:
+        raise disk_full(shown, exc) or exc from None
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         tmp_path.chmod(0o644)
         tmp_path.replace(path)
+    except OSError as exc:
+        raise disk_full(shown, exc) or exc from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def disk_full(path: Path, exc: BaseException) -> PipelineError | None:
+    """The one line for a write that ran out of space (a full disk or quota), naming the file and the free space;
+    None for any other error. Libraries that write for us (h5py under Keras) keep only the text of errno 28."""
+    if getattr(exc, "errno", None) not in (errno.ENOSPC, errno.EDQUOT) and "No space left" not in str(exc):
+        return None
+    where = resolve(path).parent
+    try:
+        left = shutil.disk_usage(where).free
+        free = f"{left / 2**20:.1f} MiB free" if left >= 2**20 else f"{left // 1024} KiB free"
+    except OSError:
+        free = "free space unknown"
+    return PipelineError(
+        f"{path}: disk full while writing it ({free} in {where}); nothing was replaced: "
+        "free some space and re-run the stage"
+    )
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -83,28 +109,95 @@ def read_json(path: Path) -> Any:
 
 
 def require_columns(frame: pd.DataFrame, required: Sequence[str], source: str, hint: str = PARAMS_HINT) -> None:
-    """Raise naming the first of ``required`` that ``frame`` lacks, ending with ``hint``."""
+    """Raise naming the first of ``required`` that ``frame`` lacks, ending with ``hint`` (or, for a header read as
+    one column that holds another delimiter, naming that delimiter)."""
     missing = [c for c in required if c not in frame.columns]
     if missing:
         has = ", ".join(map(str, frame.columns))
+        other = next((d for d in OTHER_DELIMITERS if len(frame.columns) == 1 and d in str(frame.columns[0])), None)
+        if other is not None:
+            hint = (
+                f"the header is one column holding {other!r}: the file is {DELIMITER_NAMES[other]}-delimited, "
+                "the pipeline reads comma-separated CSV; re-save it with commas"
+            )
         raise PipelineError(f"{source}: missing column {missing[0]!r} (has: {has}); {hint}")
 
 
+OTHER_DELIMITERS = (";", "\t", "|")
+DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
+# What pandas reads as NA by default (its documented na_values), kept for every column but a labels column.
+NA_TEXTS = (
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>"),
+    *("N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+)
+
+
+def not_utf8(name: str, exc: UnicodeDecodeError) -> PipelineError:
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return PipelineError(
+        f"{name}: not UTF-8 text (byte 0x{byte} at offset {exc.start}, e.g. Latin-1 or Windows-1252); "
+        f"re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {name} > fixed.csv`"
+    )
+
+
+def header(source: Path | IO[str], name: str, sep: str) -> list[str]:
+    """The header row's names as written (pandas renames a repeated name x to x.1, which hides the mistake)."""
+    try:
+        if isinstance(source, Path):
+            with source.open(encoding="utf-8", newline="") as file:
+                return next(csv.reader(file, delimiter=sep), [])
+        return next(csv.reader(source, delimiter=sep), [])
+    except UnicodeDecodeError as exc:
+        raise not_utf8(name, exc) from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise PipelineError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    except csv.Error:
+        return []  # pandas says what is wrong with the file
+
+
 def parse_csv(
-    source: Path | IO[str], name: str, required: Sequence[str] = (), hint: str = PARAMS_HINT, sep: str = ","
+    source: Path | IO[str],
+    name: str,
+    required: Sequence[str] = (),
+    hint: str = PARAMS_HINT,
+    sep: str = ",",
+    labels: Sequence[str] = (),
 ) -> pd.DataFrame:
     """pd.read_csv of a file or an open text stream (e.g. stdin), every problem one PipelineError naming
-    ``name``: empty, unreadable, rows wider than the header, a missing ``required`` column, no data rows.
-    A missing file raises FileNotFoundError: callers know what to suggest."""
-    import pandas as pd
+    ``name``: empty, unreadable, not UTF-8, a repeated column name, rows wider than the header, a missing
+    ``required`` column, no data rows. A missing file raises FileNotFoundError: callers know what to suggest.
+
+    ``labels``: class-label columns, read as text as written (a class named NA is not a missing value; "1" is
+    matched against data.classes by penguins.tables.as_classes)."""
+    if not isinstance(source, Path):
+        source = io.StringIO(source.read())  # read twice: the header as written, then the table
+    names = header(source, name, sep)
+    if not isinstance(source, Path):
+        source.seek(0)
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise PipelineError(
+            f"{name}: column {repeated!r} appears twice in the header (columns {names.index(repeated) + 1} and "
+            f"{names.index(repeated, names.index(repeated) + 1) + 1}); keep one"
+        )
+    options: dict[str, Any] = {}
+    text = [n for n in names if n in labels]
+    if text:
+        na_values = {n: [] if n in text else list(NA_TEXTS) for n in names}
+        options = {"dtype": dict.fromkeys(text, str), "keep_default_na": False, "na_values": na_values}
+    import pandas as pd  # here, not at the top: validate_params and fetch read no table
 
     try:
-        frame = pd.read_csv(source, sep=sep)
+        frame = pd.read_csv(source, sep=sep, **options)
     except FileNotFoundError:
         raise
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{name}: file is empty; expected a CSV with a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise not_utf8(name, exc) from None
+    except pd.errors.ParserError as exc:
         raise PipelineError(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     except OSError as exc:
         raise PipelineError(f"{name}: cannot read ({exc.strerror or exc})") from None
@@ -119,10 +212,12 @@ def parse_csv(
     return frame
 
 
-def read_csv(path: Path, required: Sequence[str] = (), sep: str = ",", hint: str = PARAMS_HINT) -> pd.DataFrame:
+def read_csv(
+    path: Path, required: Sequence[str] = (), sep: str = ",", hint: str = PARAMS_HINT, labels: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a pipeline CSV (or TSV with sep="\\t"), failing clearly if it is missing, empty or lacks one of the
-    ``required`` columns (the message then ends with ``hint``)."""
+    ``required`` columns (the message then ends with ``hint``); ``labels`` as in parse_csv."""
     try:
-        return parse_csv(resolve(path), str(path), required, hint=hint, sep=sep)
+        return parse_csv(resolve(path), str(path), required, hint=hint, sep=sep, labels=labels)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found; run the stage that makes it first (dvc repro)") from None

@@ -155,14 +155,16 @@ def open_live(directory: Path) -> Live:
     return Live(str(resolve(directory)), dvcyaml=False, save_dvc_exp=False, report=None)
 
 
-def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams, live: Live) -> None:
+def fit(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: TrainParams, live: Live
+) -> dict[str, list[float]]:
     """Train on the first ``n_fit`` rows, validating on the rest (Keras' validation_split semantics); every
     epoch's loss and accuracy go to ``live`` (train/..., and eval/... when there are validation rows), and
     progress lines to stderr (Progress).
 
     The data are tf.data pipelines built once and cached; the training rows are reshuffled every epoch
     with a seeded shuffle. This avoids Keras re-slicing NumPy arrays every epoch (3-4x faster here)
-    and stays deterministic.
+    and stays deterministic. Returns Keras' history: each epoch's loss, accuracy, val_loss, val_accuracy.
     """
     train = (
         tf.data.Dataset.from_tensor_slices((x[:n_fit], y[:n_fit]))
@@ -174,7 +176,7 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
     validation = None
     if n_fit < len(x):
         validation = tf.data.Dataset.from_tensor_slices((x[n_fit:], y[n_fit:])).batch(params.batch_size).cache()
-    model.fit(
+    history = model.fit(
         train,
         validation_data=validation,
         epochs=params.epochs,
@@ -182,6 +184,18 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, n_fit: int, params: Tr
         verbose=0,
         callbacks=[RoundedDVCLiveCallback(live=live), ProgressCallback(Progress(params.epochs))],
     )
+    return history.history
+
+
+def divergence(history: dict[str, list[float]], model: keras.Model) -> str | None:
+    """Why a trained model must not be saved (a loss or a weight that is NaN or infinite), or None."""
+    for name in ("loss", "val_loss"):
+        for epoch, value in enumerate(history.get(name, []), start=1):
+            if not np.isfinite(value):
+                return f"{name} is {value} from epoch {epoch}"
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        return "the model's weights are not all finite"
+    return None
 
 
 # Prediction: Keras' predict() in steps of PREDICT_BATCH rows (far faster than its default of 32 on large inputs),
@@ -250,12 +264,45 @@ def save_model(model: keras.Model, path: Path) -> None:
             raw.unlink(missing_ok=True)
 
 
+# What a model file may unpack to, read from its zip directory before anything is inflated: a .keras file has
+# three members (metadata.json, config.json, model.weights.h5); this project's model unpacks to ~30 KB. A zip
+# bomb (a 1.5 MB file whose config.json inflates to 1.5 GB) is refused before it costs memory or minutes.
+ARCHIVE_MAX_MEMBERS = 64
+ARCHIVE_MAX_JSON = 64 * 2**20  # config.json and metadata.json are read into memory whole
+# All members together: the largest network params.yaml allows (8 layers of 1024 units, Adam's state saved with
+# it) is about 100 MB.
+ARCHIVE_MAX_TOTAL = 512 * 2**20
+
+
+def archive_bound_problem(members: list[zipfile.ZipInfo]) -> str | None:
+    """Why a zip directory describes more than a model may unpack to (ARCHIVE_MAX_*), or None."""
+    if len(members) > ARCHIVE_MAX_MEMBERS:
+        return f"{len(members)} members in the zip, a .keras model has a few (at most {ARCHIVE_MAX_MEMBERS} accepted)"
+    for info in members:
+        if info.filename.endswith(".json") and info.file_size > ARCHIVE_MAX_JSON:
+            return (
+                f"{info.filename} unpacks to {info.file_size / 2**20:.0f} MiB "
+                f"(at most {ARCHIVE_MAX_JSON // 2**20} MiB accepted): a zip bomb, not a model"
+            )
+    total = sum(info.file_size for info in members)
+    if total > ARCHIVE_MAX_TOTAL:
+        return (
+            f"its members unpack to {total / 2**20:.0f} MiB (at most {ARCHIVE_MAX_TOTAL // 2**20} MiB accepted): "
+            "a zip bomb, not a model of this project"
+        )
+    return None
+
+
 def archive_problem(path: Path) -> str | None:
-    """Why a file cannot be a .keras archive (a zip), or None: truncated (no zip directory at its end), damaged."""
+    """Why a file cannot be a .keras archive (a zip), or None: truncated (no zip directory at its end), more than a
+    model unpacks to (archive_bound_problem, from the directory alone), damaged (a member fails its CRC)."""
     if not zipfile.is_zipfile(path):
         return f"not a complete .keras zip archive: truncated or not a model, {path.stat().st_size} bytes"
     try:
         with zipfile.ZipFile(path) as archive:
+            too_large = archive_bound_problem(archive.infolist())
+            if too_large:
+                return too_large
             bad = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         return f"a damaged .keras zip archive: {exc}"

@@ -11,9 +11,11 @@ are numbers, `yes` is the string 'yes'. PyYAML (YAML 1.1) would read `1e-3` as a
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -39,6 +41,9 @@ Activation = Literal[
     "linear",
 ]
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+# A class label as the data file has it: text, or an integer or boolean code (1, 2, 3; true/false).
+Label = bool | int | str
+Labels = Annotated[tuple[bool | int | Name, ...], Field(min_length=2, strict=False)]
 Names = Annotated[tuple[Name, ...], Field(min_length=1, strict=False)]  # YAML lists arrive as lists
 Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
@@ -47,11 +52,40 @@ Seed = Annotated[int, Field(ge=0, le=SEED_MAX), Hint("NumPy and scikit-learn tak
 # Upper bounds: far above anything this data set needs, low enough that a typo (an extra 0, a 1e9) is refused in
 # validate_params instead of training for hours. Each says why when it refuses; README "Params" lists them.
 UNITS_MAX, LAYERS_MAX = 1024, 8
+MAX_MB_LIMIT = 20_000  # fetch.max_mb's bound: 20 GB, far above any table this pipeline reads in memory
+
+
+def label_key(value: Any) -> str:
+    """How a class label is compared: as text, so that a label column read as text ("1", "NA", "True") matches
+    data.classes written naturally in params.yaml (1, 'NA', true); true/false match in any case."""
+    value = value.item() if hasattr(value, "item") else value  # a NumPy scalar
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    return text.lower() if text.lower() in ("true", "false") else text
 
 
 def _one_or_many(value: Any) -> Any:
     """hidden_units: a single integer means one hidden layer."""
     return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _url(value: str) -> str:
+    """http(s)://host/... or file:///absolute/path: anything else fails here, before DVC deletes data/raw."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "file"):
+        raise ValueError(
+            f"fetch.url must start with http://, https:// or file://, got {value!r}; "
+            "download other sources yourself and use a file:// URL"
+        )
+    if parts.scheme == "file" and parts.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"fetch.url {value!r} reads as host {parts.netloc!r}, path {parts.path!r}: a file:// URL takes an "
+            "absolute path, three slashes: file:///home/me/penguins.csv"
+        )
+    if parts.scheme != "file" and not parts.hostname:
+        raise ValueError(f"fetch.url {value!r} has no host name")
+    return value
 
 
 def _sha256(value: str) -> str:
@@ -66,12 +100,17 @@ class Section(BaseModel):
 
 class FetchParams(Section):
     source: Literal["package", "url"]
-    url: Name
+    url: Annotated[Name, AfterValidator(_url)]
     sha256: Annotated[str, AfterValidator(_sha256)] | None
     timeout_s: Annotated[
         float,
         Field(gt=0, le=600, allow_inf_nan=False),
         Hint("the whole download must finish within it; download a slower file yourself and use a file:// URL"),
+    ]
+    max_mb: Annotated[
+        int,
+        Field(ge=1, le=MAX_MB_LIMIT),
+        Hint("a larger download is refused; download it yourself and use a file:// URL, or split the data"),
     ]
 
     @model_validator(mode="after")
@@ -84,12 +123,12 @@ class FetchParams(Section):
 class DataParams(Section):
     features: Names
     target: Name
-    classes: Annotated[tuple[Name, ...], Field(min_length=2, strict=False)]
+    classes: Labels
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         distinct_names(self.features, "data.features")
-        distinct_names(self.classes, "data.classes")
+        distinct_names(tuple(map(label_key, self.classes)), "data.classes")  # 1 and '1' are one label
         if self.target in self.features:
             raise ValueError(f"data.target {self.target!r} must not also be listed in data.features")
         return self
@@ -164,7 +203,8 @@ def section_names() -> str:
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate the whole params mapping at once and return typed, immutable params."""
     if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: expected a mapping of sections ({section_names()})")
+        kind = "a list" if isinstance(raw, list) else f"a {type(raw).__name__}" if raw is not None else "empty"
+        raise PipelineError(f"{source}: expected a mapping of sections ({section_names()}), got {kind}")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
@@ -197,10 +237,82 @@ def _yaml_problem(exc: BaseException) -> str:
     return f"{problem.splitlines()[0].rstrip(' .')}{where}"
 
 
-def load_params(path: Path = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml (every section, so a bad value fails the first stage that runs)."""
+def refuse_aliases(text: str, source: str) -> None:
+    """A YAML alias (*name, repeating an &name anchor) is refused: DVC expands every one when it reads
+    params.yaml (for dvc.yaml's templating, before any stage runs), so a few nested aliases ("billion laughs")
+    grow to gigabytes. Checked on parsing events, which expand nothing."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError as RuamelError
+    from ruamel.yaml.events import AliasEvent
+
     try:
-        raw = read_yaml(path)
+        alias = next((e for e in YAML(typ="safe", pure=True).parse(text) if isinstance(e, AliasEvent)), None)
+    except RuamelError:
+        return  # invalid YAML: loads_yaml says where
+    if alias is not None:
+        raise PipelineError(
+            f"{source}: line {alias.start_mark.line + 1}: YAML alias *{alias.anchor} refused; DVC expands "
+            "aliases before any stage runs (nested ones grow to gigabytes): write the values out instead"
+        )
+
+
+def check_validated(raw: Any, path: Path) -> None:
+    """Under `dvc repro` / `dvc exp run`: refuse params.yaml when it is not what validate_params checked in this
+    run (dvc.lock holds what it checked: DVC writes each stage's entry as soon as it ran). Another command can
+    rewrite params.yaml meanwhile (`dvc exp run -S ...` refused because the repository is locked has already
+    written it); without this, the running stages would use values nobody validated and record them."""
+    if "DVC_STAGE" not in os.environ:  # run by hand: this stage validates the file itself
+        return
+    try:
+        lock = read_yaml(path.parent / "dvc.lock")
+    except (FileNotFoundError, PipelineError):
+        return
+    stage = (lock.get("stages") or {}).get("validate_params") if isinstance(lock, dict) else None
+    checked = ((stage or {}).get("params") or {}).get(path.name)
+    if checked is None or checked == raw:
+        return
+    key = _first_difference(checked, raw)
+    raise PipelineError(
+        f"{path.name} changed after validate_params checked it in this run ({key}); another command rewrote it "
+        "meanwhile (e.g. a `dvc exp run -S` refused because `dvc repro` held the lock): this stage stopped before "
+        f"writing anything; check {path.name} and run `dvc repro` again"
+    )
+
+
+def require_unchanged(params: Params, path: Path = PARAMS_FILE) -> None:
+    """Refuse to save what was made with ``params`` when params.yaml now says otherwise: DVC records the file as it
+    is when the stage ends, so a model trained for 100 epochs would be recorded as trained for 3."""
+    now = load_params(path, checked=False)
+    if now != params:
+        key = _first_difference(params.model_dump(mode="json"), now.model_dump(mode="json"))
+        raise PipelineError(
+            f"{path.name} changed while this stage ran ({key}); another command rewrote it (e.g. a `dvc exp run "
+            "-S` refused because `dvc repro` held the lock): nothing saved; "
+            f"check {path.name} and run `dvc repro` again"
+        )
+
+
+def _first_difference(old: Any, new: Any, key: str = "") -> str:
+    """Where two parsed params files first differ, as "train.epochs: 100 then, 3 now"."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for name in [*old, *(k for k in new if k not in old)]:
+            if old.get(name) != new.get(name):
+                return _first_difference(old.get(name), new.get(name), f"{key}.{name}" if key else str(name))
+    return f"{key or 'the file'}: {old!r} then, {new!r} now"
+
+
+def load_params(path: Path = PARAMS_FILE, checked: bool = True) -> Params:
+    """Read and validate params.yaml (every section, so a bad value fails the first stage that runs); with
+    ``checked`` (every stage but validate_params), refuse a file changed since validate_params checked it."""
+    try:
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PipelineError(f"{path.name} not found at {path}; run from a checkout of the project") from None
-    return parse_params(raw, path.name)
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"{path.name}: not UTF-8 text (byte {exc.start}); re-save it as UTF-8") from None
+    refuse_aliases(text, path.name)
+    raw = loads_yaml(text, path.name)
+    params = parse_params(raw, path.name)
+    if checked:
+        check_validated(raw, path)
+    return params

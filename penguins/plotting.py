@@ -26,6 +26,7 @@ from penguins.columns import split_unit
 from penguins.errors import PipelineError
 from penguins.io import atomic_path
 from penguins.optional import without
+from penguins.tables import Label, label_key
 
 with without("scipy"):  # seaborn's optional dependency: for statistics these pictures do not draw
     import seaborn as sns
@@ -111,18 +112,21 @@ def training_curves(history: pd.DataFrame) -> Figure:
     return figure
 
 
-def confusion_table(pairs: pd.DataFrame, classes: Sequence[str], source: str) -> pd.DataFrame:
+def confusion_table(pairs: pd.DataFrame, classes: Sequence[Label], source: str) -> pd.DataFrame:
     """Counts of (actual, predicted) as a square table in class order: rows actual, columns predicted.
 
     Each row of ``pairs`` counts ``count`` samples (evaluate's aggregated plots/confusion.csv), or one where
     there is no such column (a per-sample file, as evaluate wrote before)."""
+    by_key = {label_key(c): c for c in classes}  # labels as data.classes gives them: 1 for "1"
     for column in CONFUSION_COLUMNS:
-        unknown = ~pairs[column].isin(classes)
+        keys = pairs[column].map(label_key)
+        unknown = ~keys.isin(list(by_key))
         if unknown.any():
             raise PipelineError(
                 f"{source}: column {column!r} has label {pairs[column][unknown].iloc[0]!r}, not one of data.classes "
-                f"({', '.join(classes)}); run `dvc repro` so evaluate and figures use the same params"
+                f"({', '.join(map(str, classes))}); run `dvc repro` so evaluate and figures use the same params"
             )
+        pairs = pairs.assign(**{column: keys.map(by_key)})
     weights = pairs["count"] if "count" in pairs else pd.Series(1, index=pairs.index)
     counts = weights.groupby([pairs["actual"], pairs["predicted"]]).sum().unstack(fill_value=0)
     return counts.reindex(index=list(classes), columns=list(classes), fill_value=0).astype("int64")

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from penguins import text_table
-from penguins.card import ModelCard, card_path_for, read_card
+from penguins.card import ModelCard, card_path_for, check_card_belongs, read_card
 from penguins.cli import CliParser, run_cli, stage_parser
 from penguins.columns import split_unit
 from penguins.errors import PipelineError
@@ -314,9 +314,9 @@ def result_table(values: pd.DataFrame, probabilities: np.ndarray, classes: Seque
 
 def render_table(table: pd.DataFrame, classes: Sequence[str]) -> str:
     """For people: row, predicted and one probability column per class, aligned."""
-    header = ["row", "predicted", *classes]
+    header = ["row", "predicted", *map(str, classes)]
     body = [
-        [str(row), predicted, *(f"{p:.3f}" for p in probs)]
+        [str(row), str(predicted), *(f"{p:.3f}" for p in probs)]
         for row, predicted, *probs in table[["row", "predicted", *(f"prob_{c}" for c in classes)]].itertuples(
             index=False
         )
@@ -336,8 +336,8 @@ def render_json(table: pd.DataFrame, card: ModelCard, model: str) -> str:
         {
             "row": int(record["row"]),
             "input": {f: float(record[f]) for f in card.features},
-            "predicted": str(record["predicted"]),
-            "probabilities": {c: float(record[f"prob_{c}"]) for c in card.classes},
+            "predicted": as_given(record["predicted"]),  # a coded label stays a number: 2, not "2"
+            "probabilities": {str(c): float(record[f"prob_{c}"]) for c in card.classes},
         }
         for record in table.to_dict("records")
     ]
@@ -348,6 +348,11 @@ def render_json(table: pd.DataFrame, card: ModelCard, model: str) -> str:
         "predictions": predictions,
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def as_given(label: Any) -> Any:
+    """A label from a NumPy array as the plain Python value the card has (str, int or bool)."""
+    return label.item() if hasattr(label, "item") else label
 
 
 def render(table: pd.DataFrame, fmt: str, card: ModelCard, model: str) -> str:
@@ -462,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         values, warnings = values_from_options(given, card, options)
 
+    check_card_belongs(card, str(card_path), args.model)  # the card must be this model's own, not a stale copy
     probabilities = predict(args.model, values, card, str(card_path))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -12,7 +12,7 @@ from penguins.errors import PipelineError
 from penguins.io import require_columns
 from penguins.params import DataParams
 from penguins.paths import Paths
-from penguins.tables import to_numeric_features
+from penguins.tables import Label, label_key, to_numeric_features
 
 FRACTION_DIGITS = 4
 
@@ -21,28 +21,39 @@ def complete_rows(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.R
     """Target and numeric features of the rows that have all of them (the rows clean keeps)."""
     columns = [data.target, *data.features]
     require_columns(raw, columns, source)
-    complete = to_numeric_features(raw[columns], data.features, source).dropna().reset_index(drop=True)
+    kept = raw[columns].assign(**{data.target: known_labels(raw[data.target], data.classes)})
+    complete = to_numeric_features(kept, data.features, source).dropna().reset_index(drop=True)
     if complete.empty:
         raise PipelineError(f"{source}: no row has a {data.target} label and every one of data.features")
     return complete
 
 
-def class_order(labels: pd.Series, classes: Sequence[str]) -> list[str]:
+def known_labels(labels: pd.Series, classes: Sequence[Label]) -> pd.Series:
+    """The labels as data.classes gives them (1 for "1"), others as written, empty ones NA (explore draws and
+    counts every label; clean refuses the unknown ones)."""
+    by_key = {label_key(c): c for c in classes}
+    text = labels.where(labels.isna() | (labels.astype(str).str.strip() != ""))
+    return text.map(lambda v: v if pd.isna(v) else by_key.get(label_key(v), v)).astype(object)
+
+
+def class_order(labels: pd.Series, classes: Sequence[Label]) -> list[Label]:
     """data.classes first, then any other label found, so the pictures hide nothing."""
-    extra = sorted(set(labels.dropna().astype(str)) - set(classes))
+    extra = sorted({str(v) for v in labels.dropna()} - {str(c) for c in classes})
     return [*classes, *extra]
 
 
 def data_summary(raw: pd.DataFrame, complete: pd.DataFrame, data: DataParams) -> dict[str, Any]:
     """Rows, columns, missing values per column and class balance of the raw table."""
-    labels = raw[data.target].dropna().astype(str)
+    given = known_labels(raw[data.target], data.classes)
+    labels = given.dropna().map(str)  # counted by their text: 1 and "x" may be labels of one file
     counts = labels.value_counts()
-    order = class_order(labels, data.classes)
+    order = [str(name) for name in class_order(labels, data.classes)]
+    missing = raw.isna().sum().to_dict() | {data.target: int(given.isna().sum())}  # labels are read as text
     return {
         "rows": len(raw),
         "columns": raw.shape[1],
         "rows_complete": len(complete),
-        "missing": {str(column): int(raw[column].isna().sum()) for column in raw.columns},
+        "missing": {str(column): int(missing[column]) for column in raw.columns},
         "class_counts": {name: int(counts.get(name, 0)) for name in order},
         "class_fractions": {
             name: round(int(counts.get(name, 0)) / max(len(labels), 1), FRACTION_DIGITS) for name in order

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from penguins.errors import PipelineError
+from penguins.params import Label, label_key
 
 DROP_NA_HINT = "fix the file or leave the cell empty (NA) to drop the row"
 FEATURES_HINT = "data.features lists numeric input columns only: check data.features in params.yaml"
@@ -17,19 +19,28 @@ def csv_line(index: object) -> int:
     return int(str(index)) + 2
 
 
-def check_target(labels: pd.Series, classes: Sequence[str], source: str) -> None:
-    """Every row needs a known class label; an empty or unknown one is an error naming the line."""
+def as_classes(labels: pd.Series, classes: Sequence[Label], source: str) -> pd.Series:
+    """The labels as the values of data.classes (1 for "1", True for "true"); an empty or unknown label is an
+    error naming the line."""
     empty = labels.isna() | (labels.astype(str).str.strip() == "")
     if empty.any():
         line = csv_line(labels.index[empty.to_numpy()][0])
         raise PipelineError(f"{source}: line {line}: column {labels.name!r} is empty; every row needs a label")
-    unknown = ~labels.isin(classes)
+    by_key = {label_key(c): c for c in classes}
+    keys = labels.map(label_key)
+    unknown = ~keys.isin(list(by_key))
     if unknown.any():
         first = labels.index[unknown.to_numpy()][0]
         raise PipelineError(
             f"{source}: line {csv_line(first)}: column {labels.name!r} has unknown label {labels[first]!r} "
-            f"(expected one of {', '.join(classes)}; add it to data.classes in params.yaml if it is real)"
+            f"(expected one of {', '.join(map(str, classes))}; add it to data.classes in params.yaml if it is real)"
         )
+    return keys.map(by_key).astype(object)
+
+
+def check_target(labels: pd.Series, classes: Sequence[Label], source: str) -> None:
+    """Every row needs a known class label; an empty or unknown one is an error naming the line."""
+    as_classes(labels, classes, source)
 
 
 def to_numeric_features(
@@ -53,5 +64,25 @@ def to_numeric_features(
             if column_hint is not None and values.isna().all():
                 raise PipelineError(f"{where} has non-numeric value {value!r} and no number in any row; {column_hint}")
             raise PipelineError(f"{where} has non-numeric value {value!r}; {hint}")
+        check_finite(values, source, hint, written=frame[column])
         out[column] = values.astype("float64")
     return out
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_finite(values: pd.Series, source: str, hint: str = DROP_NA_HINT, written: pd.Series | None = None) -> None:
+    """A number the model cannot take: inf, -inf, a NaN written as a value, or beyond float32 (the model's
+    type: 1e308 becomes inf there, and training goes to NaN). NA cells (missing) are not numbers: allowed here.
+    The message quotes the cell as ``written`` (the column as read, before conversion), if given."""
+    numbers = values.to_numpy("float64")
+    bad = np.isinf(numbers) | (np.abs(np.nan_to_num(numbers)) > FLOAT32_MAX)
+    if bad.any():
+        first = values.index[bad][0]
+        value = written[first] if written is not None else numbers[bad][0]
+        value = value if isinstance(value, str) else f"{float(value):g}"
+        raise PipelineError(
+            f"{source}: line {csv_line(first)}: column {values.name!r} has value {value}, "
+            f"not a finite float32 number (the model computes in float32: at most 3.4e38 in size); {hint}"
+        )

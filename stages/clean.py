@@ -21,7 +21,8 @@ from penguins.paths import Paths
 
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
-    write_csv(Paths.CLEAN, clean(read_csv(Paths.RAW), load_params().data))
+    data = load_params().data
+    write_csv(Paths.CLEAN, clean(read_csv(Paths.RAW, labels=[data.target]), data))
 
 
 if __name__ == "__main__":

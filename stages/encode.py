@@ -20,7 +20,7 @@ from penguins.paths import Paths
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     data = load_params().data
-    clean = read_csv(Paths.CLEAN, required=[data.target, *data.features])
+    clean = read_csv(Paths.CLEAN, required=[data.target, *data.features], labels=[data.target])
     write_csv(Paths.ENCODED, encode(clean, data))
     write_json(Paths.CLASSES, class_record(data))
 

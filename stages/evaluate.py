@@ -1,6 +1,7 @@
 """evaluate: reload the saved model (as the lesson does), predict the test set and score it.
 
-Input:  models/model.keras, models/model.json, data/split/test.csv
+Input:  models/model.keras, models/model.json (refused unless it is that model's card: its model_md5 and
+        checksum), data/split/test.csv
 Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-class precision/recall/f1/support
         plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
                                     so its size does not grow with the test set (git tracks it; dvc.yaml draws
@@ -15,27 +16,38 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from penguins.card import read_card
+from penguins.card import check_card_belongs, read_card
 from penguins.cli import run_cli, stage_parser
 from penguins.columns import target_columns
+from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, confusion_counts, prediction_table, score
 from penguins.io import read_csv, write_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
+from penguins.tables import check_finite, csv_line
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     load_params()  # fail on a bad params.yaml before loading TensorFlow
     card = read_card(Paths.MODEL_CARD, Paths.MODEL)
+    check_card_belongs(card, str(Paths.MODEL_CARD), Paths.MODEL)
     features, classes = list(card.features), list(card.classes)
     onehot = target_columns(classes, card.target)
     test = read_csv(Paths.TEST, required=[*features, *onehot])
+    for feature in features:  # float32, as the model computes: a 1e308 there is inf
+        check_finite(test[feature], str(Paths.TEST), hint="re-run clean (dvc repro)")
 
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 
     model = modeling.load_model(Paths.MODEL)
     probabilities = modeling.predict(model, test[features].to_numpy("float32"))  # in bounded chunks
+    if not np.isfinite(probabilities).all():  # a model saved before train refused NaN weights
+        row = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
+        raise PipelineError(
+            f"{Paths.MODEL}: outputs non-finite probabilities (first for line {csv_line(row)} of {Paths.TEST}); "
+            "retrain it (dvc repro train)"
+        )
     actual = np.asarray(classes)[test[onehot].to_numpy().argmax(axis=1)]
 
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     params = load_params()
     data = params.data
-    raw = read_csv(Paths.RAW)  # every column: the summary counts missing values in each
+    raw = read_csv(Paths.RAW, labels=[data.target])  # every column: the summary counts missing values in each
     complete = complete_rows(raw, data)
     drawn = plot_sample(complete, data.target, params.explore.max_points, params.explore.seed)
     with theme():

@@ -2,8 +2,9 @@
 
 Sources (params.yaml, section fetch):
   source: package   the CSV shipped inside the `palmerpenguins` package (offline, the default)
-  source: url       download `url` (http(s):// or file://) and require its `sha256`; the whole download
-                    must finish within timeout_s seconds
+  source: url       download `url` (http(s):// or file:///absolute/path) and require its `sha256`; the
+                    whole download must finish within timeout_s seconds and be at most max_mb MB
+                    (streamed to disk, hashed as it comes; a gzip Content-Encoding is decoded)
 If `sha256` is set it is checked for either source. A failed fetch writes nothing, but `dvc repro`
 has already deleted the previous data/raw/penguins.csv before running this stage, as it does for every
 stage's outputs; it stays in DVC's cache, and `dvc checkout data/raw/penguins.csv` brings it back.
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_cli, stage_parser
-from penguins.io import write_bytes
 from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.sources import fetch
@@ -26,7 +26,7 @@ from penguins.sources import fetch
 
 def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
-    write_bytes(Paths.RAW, fetch(load_params().fetch))
+    fetch(load_params().fetch, Paths.RAW)
 
 
 if __name__ == "__main__":

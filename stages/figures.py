@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     stage_parser(__doc__).parse_args(argv)
     data = load_params().data
     history = read_history(Paths.LIVE)
-    pairs = read_csv(Paths.CONFUSION, required=CONFUSION_COLUMNS)
+    pairs = read_csv(Paths.CONFUSION, required=CONFUSION_COLUMNS, labels=CONFUSION_COLUMNS)
     table = confusion_table(pairs, data.classes, str(Paths.CONFUSION))
     with theme():
         save_png(training_curves(history), Paths.TRAINING_CURVES)

@@ -3,10 +3,14 @@
 Input:  data/split/train.csv, data/encoded/classes.json
 Output: models/model.keras  (loadable with keras.saving.load_model; byte-identical for identical params)
         models/model.json   (features and class order the model expects, and each feature's smallest and largest
-                            value in the fitted rows: what predict needs)
+                            value in the fitted rows: what predict needs; model_md5, the model file's md5, and
+                            a checksum: evaluate and predict refuse a card that is not this model's)
         dvclive/            DVCLive's log: metrics.json (last epoch's train/ and eval/ loss and accuracy,
                             trainable_params) and plots/metrics/{train,eval}/{loss,accuracy}.tsv per epoch
 Params: data.features and every train.* key (see README, "Params")
+
+No model is saved when a loss or a weight went NaN or infinite (whatever the cause), nor when params.yaml
+changed while training ran (DVC would record the new values for the model made with the old).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from collections.abc import Sequence
 
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_cli, stage_parser
+from penguins.errors import PipelineError
 from penguins.io import read_csv, read_json, write_json
-from penguins.params import load_params
+from penguins.params import load_params, require_unchanged
 from penguins.paths import Paths
+from penguins.tables import check_finite
 from penguins.training import check_rows_of_every_class, rows_to_fit
 
 
@@ -29,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     features, targets = list(params.data.features), record["columns"]
     frame = read_csv(Paths.TRAIN, required=[*features, *targets])
     n_fit = rows_to_fit(len(frame), params.train, str(Paths.TRAIN))
+    for feature in features:  # float32, as the model computes: a 1e308 there is inf
+        check_finite(frame[feature], str(Paths.TRAIN), hint="re-run clean (dvc repro)")
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
     check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
@@ -40,14 +48,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
     with modeling.open_live(Paths.LIVE) as live:
         live.log_metric("trainable_params", modeling.trainable_parameter_count(model), plot=False)
-        modeling.fit(model, x, y, n_fit, params.train, live)
+        history = modeling.fit(model, x, y, n_fit, params.train, live)
+    diverged = modeling.divergence(history, model)
+    if diverged:  # whatever the cause, a NaN model would predict one class for everything
+        raise PipelineError(
+            f"training diverged ({diverged}), no model saved; lower train.learning_rate, set train.normalize: "
+            f"true, or check the values in {Paths.TRAIN}"
+        )
+    require_unchanged(params)  # DVC records params.yaml as it is now: it must still say what was trained
     modeling.save_model(model, Paths.MODEL)
     card = ModelCard(
         features=tuple(features),
         target=record["target"],
         classes=tuple(record["classes"]),
         ranges=feature_ranges(frame.iloc[:n_fit], features),  # for predict's checks: what the model was fitted on
-    )
+    ).for_model(Paths.MODEL)
     write_json(Paths.MODEL_CARD, card.as_json())
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from dvc.utils.serialize import modify_yaml
 
+from penguins.card import parse_card
 from tests.conftest import BIN, dvc, edit_params, run
 from tests.helpers.clones import clone_worktree
 
@@ -94,6 +95,10 @@ def rezip(path: Path) -> None:
         dst.comment = b"saved on another platform"
     path.unlink()  # DVC may have linked it to its cache
     made.rename(path)
+    card = path.with_suffix(".json")  # and its card, naming it, as train there writes it
+    signed = parse_card(json.loads(card.read_text()), str(card)).for_model(path).as_json()
+    card.unlink()
+    card.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n")
 
 
 def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None:

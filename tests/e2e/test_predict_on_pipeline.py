@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from penguins.card import parse_card
+from penguins.io import write_json
 from tests.conftest import BIN, run
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +105,9 @@ def test_lambda_model_refused_in_one_line(pipeline: dict[str, Any], tmp_path: Pa
     inputs = keras.Input(shape=(4,))
     scaled = keras.layers.Lambda(lambda t: t / 10.0)(inputs)
     keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(scaled)).save(tmp_path / "lambda.keras")
-    model, data = ["--model", str(tmp_path / "lambda.keras"), "--card", "models/model.json"], "data/split/test.csv"
+    card = parse_card(json.loads((pipeline["repo"] / "models/model.json").read_text()), "models/model.json")
+    write_json(tmp_path / "lambda.json", card.for_model(tmp_path / "lambda.keras").as_json())  # its own card
+    model, data = ["--model", str(tmp_path / "lambda.keras")], "data/split/test.csv"
     proc = run([*PREDICT, *model, "--csv", data, "--ignore-extra"], cwd=pipeline["repo"], check=False)
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr.startswith(f"error: {tmp_path}/lambda.keras: refused by Keras safe mode"), proc.stderr

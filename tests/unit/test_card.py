@@ -38,7 +38,10 @@ def test_a_card_is_a_json_object() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({**CARD_JSON, "date": "today"}, "unknown key date (known: features, target, classes, ranges)"),
+        (
+            {**CARD_JSON, "date": "today"},
+            "unknown key date (known: features, target, classes, ranges, model_md5, checksum)",
+        ),
         (
             {**CARD_JSON, "ranges": {"bill_length_mm": [32.1, 59.6]}},
             "ranges must name each of the features once (bill_length_mm, body_mass_g)",

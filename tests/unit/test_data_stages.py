@@ -53,12 +53,26 @@ def message_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
 # ---- sources: where the raw CSV comes from -------------------------------------------------------
 
 
-def url_params(url: str, sha256: str | None) -> FetchParams:
-    return FetchParams(source="url", url=url, sha256=sha256, timeout_s=5)
+def url_params(url: str, sha256: str | None, max_mb: int = 200) -> FetchParams:
+    return FetchParams(source="url", url=url, sha256=sha256, timeout_s=5, max_mb=max_mb)
 
 
-def test_fetch_package_is_the_344_row_csv() -> None:
-    data = sources.fetch(FetchParams(source="package", url="unused", sha256=None, timeout_s=5))
+def fetched(params: FetchParams, path: Path) -> bytes:
+    """What sources.fetch writes to ``path``."""
+    sources.fetch(params, path)
+    return path.read_bytes()
+
+
+def download(url: str, timeout_s: float, max_mb: int = 200) -> bytes:
+    """sources.download into memory (the stage streams into a file)."""
+    out = io.BytesIO()
+    sources.download(url, timeout_s, out, max_mb)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_fetch_package_is_the_344_row_csv(tmp_path: Path) -> None:
+    params = FetchParams(source="package", url="https://unused.invalid/", sha256=None, timeout_s=5, max_mb=1)
+    data = fetched(params, tmp_path / "raw.csv")
     assert data.startswith(b"species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year\n")
     assert data.count(b"\n") == 345
 
@@ -67,8 +81,8 @@ def test_fetch_url_checks_sha256(tmp_path: Path) -> None:
     source = tmp_path / "penguins.csv"
     source.write_bytes(RAW.encode())
     digest = hashlib.sha256(RAW.encode()).hexdigest()
-    assert sources.fetch(url_params(source.as_uri(), digest)) == RAW.encode()
-    assert message_of(sources.fetch, url_params(source.as_uri(), "0" * 64)) == (
+    assert fetched(url_params(source.as_uri(), digest), tmp_path / "raw.csv") == RAW.encode()
+    assert message_of(sources.fetch, url_params(source.as_uri(), "0" * 64), tmp_path / "raw.csv") == (
         f"{source.as_uri()}: sha256 mismatch (expected fetch.sha256 {'0' * 64}, got {digest}); "
         "the file changed upstream or the param is wrong"
     )
@@ -76,15 +90,15 @@ def test_fetch_url_checks_sha256(tmp_path: Path) -> None:
 
 def test_fetch_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     refused_port = "http://127.0.0.1:9/penguins.csv"  # discard port on loopback: connection refused at once
-    assert message_of(sources.fetch, url_params(refused_port, "0" * 64)).startswith(
+    assert message_of(sources.fetch, url_params(refused_port, "0" * 64), tmp_path / "raw.csv").startswith(
         f"could not download fetch.url {refused_port!r}: "
     )
-    assert message_of(sources.download, "ftp://example.org/p.csv", 5) == (
+    assert message_of(download, "ftp://example.org/p.csv", 5) == (
         "fetch.url 'ftp://example.org/p.csv' must start with http://, https:// or file://"
     )
     (tmp_path / "empty.csv").write_bytes(b"")
     empty = (tmp_path / "empty.csv").as_uri()
-    assert message_of(sources.fetch, url_params(empty, hashlib.sha256(b"").hexdigest())) == (
+    assert message_of(sources.fetch, url_params(empty, hashlib.sha256(b"").hexdigest()), tmp_path / "raw.csv") == (
         f"{empty}: the fetched file is empty"
     )
     monkeypatch.setattr(sources, "PACKAGE_FILE", "data/none.csv")
@@ -131,7 +145,7 @@ def trickling_url() -> Iterator[str]:
 def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) -> None:
     """A server that trickles bytes used to keep fetch running as long as it liked (timeout_s bounded each read)."""
     start = time.monotonic()
-    message = message_of(sources.download, trickling_url, 1.0)
+    message = message_of(download, trickling_url, 1.0)
     elapsed = time.monotonic() - start
     assert elapsed < 2.0, f"download ran {elapsed:.1f} s with fetch.timeout_s=1"
     assert re.fullmatch(
@@ -143,7 +157,7 @@ def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) 
 
 def test_a_missing_file_url_is_not_a_network_problem(tmp_path: Path) -> None:
     url = (tmp_path / "nowhere.csv").as_uri()
-    assert message_of(sources.download, url, 5) == (
+    assert message_of(download, url, 5) == (
         f"could not read fetch.url {url!r}: No such file or directory; check the path (a file:// URL is a local file)"
     )
 
@@ -162,7 +176,7 @@ def test_a_missing_file_url_is_not_a_network_problem(tmp_path: Path) -> None:
             "the data rows have more fields than the header's 2 names; check the header and the delimiter",
         ),
         (b'a,b\n"1,2\n', "not a readable CSV (Error tokenizing data. "),  # then pandas' reason
-        (b"a\n\xff\n", "not a readable CSV ('utf-8' codec can't decode byte 0xff "),
+        (b"a\n\xff\n", "not UTF-8 text (byte 0xff at offset 2, e.g. Latin-1 or Windows-1252); re-save it as UTF-8"),
         (b"a\n1\n", "missing column 'b' (has: a); check data.features / data.target in params.yaml"),
     ],
 )

@@ -147,7 +147,12 @@ def test_extra_columns_refused_unless_ignored() -> None:
         ),
         (f"{GOOD}50,NA,220,5000\n", "new.csv: line 4: column 'bill_depth_mm' is empty (NA)", ""),
         (f"{HEADER}\n39.1,18.7,181\n", "new.csv: line 2: column 'body_mass_g' is empty (NA)", ""),  # a short row
-        (f"{GOOD}50,15,220,inf\n", "new.csv: line 4: column 'body_mass_g' is not a finite number (inf)", ""),
+        (
+            f"{GOOD}50,15,220,inf\n",
+            "new.csv: line 4: column 'body_mass_g' has value inf, not a finite float32 number",
+            "; every measurement must be a number",
+        ),
+        (f"{GOOD}50,15,220,1e39\n", "new.csv: line 4: column 'body_mass_g' has value 1e+39, not a finite float32", ""),
         (
             f"{GOOD}50,-15,220,5000\n",
             "new.csv: line 4: column 'bill_depth_mm' is negative (-15); the model's training rows have 13.1 to 21.5, "
@@ -475,8 +480,9 @@ def tiny_model(keras: Any, n_features: int, n_classes: int, lambda_layer: bool =
 
 
 def save(model: Any, path: Path, card: dict[str, Any]) -> Path:
+    """The model and its card, naming it as train's does (model_md5, checksum)."""
     model.save(path)
-    write_json(path.with_suffix(".json"), card)
+    write_json(path.with_suffix(".json"), ModelCard.model_validate(card).for_model(path).as_json())
     return path
 
 
@@ -519,7 +525,7 @@ def test_cli_refuses_unusable_models(
     card = str(path.with_suffix(".json"))
     if make == "text":
         path.write_text("not a zip")
-        write_json(path.with_suffix(".json"), CARD_JSON)
+        write_json(path.with_suffix(".json"), CARD.for_model(path).as_json())
         expected = message_of(load_model, path)
     else:
         shape = {"lambda": (4, 3), "narrow": (3, 3), "classes": (4, 2)}[make]

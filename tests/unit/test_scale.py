@@ -110,6 +110,7 @@ def test_the_template_is_dvcs_confusion_template_weighted_by_count() -> None:
 
     ours = json.loads(TEMPLATE.read_text())
     transform = ours["spec"].pop("transform")
+    assert ours["facet"]["column"].pop("header") == {"title": None}  # no stray "rev" above the matrix
     dvcs = copy.deepcopy(ConfusionTemplate.DEFAULT_CONTENT)  # a dvc-render upgrade that changes it fails here
     dvcs_transform = dvcs["spec"].pop("transform")
     assert {k: v for k, v in ours.items() if k != "description"} == dvcs
@@ -213,6 +214,7 @@ def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
         "url": (tmp_path / "data.csv").as_uri(),
         "sha256": sha256,
         "timeout_s": None,
+        "max_mb": 200,
     }
     assert params["train"]["epochs"] == 1
     assert len((tmp_path / "data.csv").read_text().splitlines()) == 2001
