@@ -403,13 +403,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
         default=None,
-        help=f"HTML file, or a directory for its index.html (default: {REPORT})",
+        help=f"HTML file, or a directory (existing, or written DIR/) for its index.html (default: {REPORT})",
     )
     args = parser.parse_args(argv)
-    output = args.output.resolve() if args.output else resolve(REPORT)
-    if output.is_dir():  # `-o reports`: the directory's index.html, as the default reports/index.html
+    output = Path(args.output).resolve() if args.output else resolve(REPORT)
+    if output.is_dir() or (args.output or "").endswith(("/", os.sep)):  # `-o reports`: its index.html
         output = output / REPORT.name
     page, n_plots, problems = build_report(args.revs)
     write_bytes(output, page.encode())

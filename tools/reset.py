@@ -32,7 +32,7 @@ from pathlib import Path
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from tools.repo import internals
-from tools.repo.pipeline import cached_outputs, damaged_outputs, lock_md5s, read_lock, read_pipeline
+from tools.repo.pipeline import cached_outputs, damaged_objects, damaged_outputs, lock_md5s, read_lock, read_pipeline
 from tools.repo.run import checkout_failures, dvc, last_error, run
 
 
@@ -83,7 +83,10 @@ def drop_damaged(repo: Path) -> list[str]:
             shutil.rmtree(target)
         else:
             target.unlink()
-        internals.remove_from_cache(repo, md5s[rel])
+        # a directory's damaged file objects too: `dvc pull` would skip the objects it thinks it has
+        for obj in damaged_objects(md5s[rel], lambda md5: internals.cache_path(repo, md5)):
+            obj.chmod(0o644)  # DVC makes cache files read-only
+            obj.unlink()
     return damaged
 
 

@@ -206,6 +206,9 @@ WIDTH_PROBE = """<script>addEventListener("load", () => {
 def test_report_into_an_existing_directory_writes_its_index(pipeline: dict[str, Any], tmp_path: Path) -> None:
     proc = make_report(pipeline["repo"], tmp_path)
     assert (tmp_path / "index.html").is_file() and f"wrote {tmp_path / 'index.html'}" in proc.stdout
+    new = tmp_path / "new"  # `-o new/`: a directory to make, not a file named new
+    run([str(BIN / "python"), "-m", "tools.report", "-o", f"{new}/"], cwd=pipeline["repo"])
+    assert (new / "index.html").is_file()
 
 
 def test_report_unknown_revision_is_one_line(pipeline: dict[str, Any], tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""dvc.yaml's deps of every stage are exactly the project modules its command imports (tools/stage_deps.py)."""
+"""dvc.yaml's deps of every stage are exactly the project modules its command imports (tools/checks/stage_deps.py)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ metrics; make reset (tools/reset.py) compares files by content, not by git's tim
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from dulwich.repo import Repo
 
 from tools import reset
 from tools.exp_show import notes, running_table, show_command, unfinished
-from tools.repo.pipeline import damaged_outputs, md5_of
+from tools.repo.pipeline import damaged_objects, damaged_outputs, md5_of
 
 # Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
 SHOWN = [
@@ -189,3 +190,27 @@ def test_restored_files_are_not_listed_as_missing() -> None:
         "dvc checkout: 1 output(s) missing from the DVC cache (models/model.keras); "
         "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
     )
+
+
+def test_damaged_objects_are_the_file_or_the_directorys_bad_members(tmp_path: Path) -> None:
+    """What make reset removes from the cache, so that `dvc pull` fetches it again instead of skipping it."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+
+    def put(data: bytes, name: str | None = None) -> str:
+        md5 = hashlib.md5(data).hexdigest()
+        (cache / (name or md5)).write_bytes(data)
+        return md5
+
+    good, bad = put(b"good\n"), put(b"bad\n")
+    (cache / bad).write_bytes(b"rotten\n")
+    manifest = json.dumps([{"md5": good, "relpath": "a"}, {"md5": bad, "relpath": "b"}]).encode()
+    listing = put(manifest) + ".dir"
+    (cache / listing).write_bytes(manifest)
+    where = lambda md5: cache / md5  # noqa: E731
+    assert damaged_objects(good, where) == []
+    assert damaged_objects(bad, where) == [cache / bad]
+    assert damaged_objects(listing, where) == [cache / bad]  # the manifest is sound, one member is not
+    (cache / listing).write_bytes(manifest + b" ")
+    assert damaged_objects(listing, where) == [cache / listing]
+    assert damaged_objects("0" * 32, where) == []  # not in the cache: nothing to remove

@@ -1,4 +1,4 @@
-"""tools/stage_deps.py's parts on a tiny made-up repository: which imports it sees and how it follows them.
+"""tools/checks/stage_deps.py's parts on a tiny made-up repository: which imports it sees and how it follows them.
 
 Its verdict on the real dvc.yaml, and the wording of that verdict, are tested in test_dvc_yaml_deps.py."""
 

@@ -137,7 +137,7 @@ def clone_rev(rev: str, dest: Path) -> Path:
 
 def set_seed(params_file: Path, seed: int) -> None:
     """train.seed in params.yaml, written as `dvc exp run -S` writes it (DVC's own YAML round trip)."""
-    from dvc.utils.serialize import modify_yaml
+    from tools.repo.internals import modify_yaml
 
     with modify_yaml(params_file) as params:
         params["train"]["seed"] = seed

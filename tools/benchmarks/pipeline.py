@@ -26,7 +26,7 @@ from tools.repo.run import BIN, dvc, run
 IN_PROCESS = """
 import time
 from pathlib import Path
-from dvc.utils.serialize import modify_yaml
+from tools.repo.internals import modify_yaml
 from stages import validate_params, fetch, explore, clean, encode, split, train, evaluate, figures
 start = time.perf_counter()
 for stage in (validate_params, fetch, explore, clean, encode, split, train, evaluate, figures):

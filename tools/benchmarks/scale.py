@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
-from dvc.utils.serialize import modify_yaml
 
 from penguins.sources import read_package_csv
 from penguins.text_table import render
 from tests.helpers.clones import clone_worktree
+from tools.repo.internals import modify_yaml
 from tools.repo.run import BIN, STREAM_ENV, load, run, spans
 
 MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")

@@ -183,6 +183,20 @@ def damaged_outputs(repo: Path, md5s: Mapping[str, str], paths: Iterable[str], c
     return damaged
 
 
+def damaged_objects(md5: str, cache_path: Any) -> list[Path]:
+    """The cache objects of output ``md5`` whose bytes are not their name: the file itself, or for a directory
+    its manifest (when damaged) and every file object of a readable manifest that does not match."""
+    path = Path(cache_path(md5))
+    if not path.is_file():
+        return []
+    if md5_of(path) != md5.removesuffix(".dir"):
+        return [path]
+    if not md5.endswith(".dir"):
+        return []
+    objects = ((Path(cache_path(e["md5"])), e["md5"]) for e in json.loads(path.read_text()))
+    return [obj for obj, want in objects if obj.is_file() and md5_of(obj) != want]
+
+
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested mappings (params, metrics) as one level of dotted keys, in their original order: {"a.b.c": 0.96}."""
     flat: dict[str, Any] = {}

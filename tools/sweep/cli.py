@@ -39,13 +39,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from tools.repo.run import stop_children
+from tools.repo.run import signal_stops_children
 from tools.sweep.collect import DEFAULT_METRIC, DEFAULT_SHOW, DEFAULT_TIEBREAK, collect, render
 from tools.sweep.grid import Experiment, parse_shard, plan_sweep, shard_index
 from tools.sweep.refs import read_params
@@ -119,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise PipelineError(f"--shards {args.shards}: need at least 1")
         print_plan(plan_sweep(read_params(repo), args.grid, args.name), args.name, args.shards, args.json)
     elif args.command == "worker":
-        signal.signal(signal.SIGTERM, stop_children)
+        signal_stops_children()  # scancel, a CI runner cancelled: the running dvc commands stop with us
         shard = parse_shard(args.shard)
         outcomes = worker(
             repo, args.grid, args.name, shard=shard, jobs=args.jobs, target=args.target, git_remote=args.git_remote
