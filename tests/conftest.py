@@ -82,12 +82,17 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+# make in a clone, with the virtualenv running the tests: `-o` keeps make from ever re-installing it (a clone's
+# files may be newer than its stamp: the editable install would then point the venv at the temporary clone).
+MAKE = ["make", "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}"]
+
+
 def build_pipeline(dest: Path) -> dict[str, Any]:
     """A fresh clone in ``dest`` where the default pipeline ran twice: the README's `make run`, then
     `dvc repro -f`; returns what the tests read about the runs."""
     repo = clone_worktree(dest)
     committed_lock = (repo / "dvc.lock").read_text()
-    run(["make", "run", f"VENV={sys.prefix}"], cwd=repo)
+    run([*MAKE, "run"], cwd=repo)
     first_lock = (repo / "dvc.lock").read_text()
     status_after_first = dvc("status", cwd=repo).stdout
     dvc("repro", "-f", cwd=repo)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import dvc, run
+from tests.conftest import MAKE, dvc, run
 from tests.helpers.clones import run_queue
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +47,7 @@ def test_exp_run_reruns_only_training_and_shows_params_and_metrics(pipeline_copy
     diff = dvc("exp", "diff", "few-epochs", "wider", cwd=pipeline_copy).stdout
     assert "train.hidden_units" in diff and "loss" in diff
 
-    table = run(["make", "exp-show", f"VENV={sys.prefix}", "ARGS=--csv"], cwd=pipeline_copy).stdout
+    table = run([*MAKE, "exp-show", "ARGS=--csv"], cwd=pipeline_copy).stdout
     header = next(line for line in table.splitlines() if line.startswith("Experiment,")).split(",")
     wanted = {"accuracy", "f1_macro", "loss", "eval.accuracy", "trainable_params", "train.epochs", "train.hidden_units"}
     assert wanted <= set(header), header
@@ -66,7 +65,7 @@ def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
     # An experiment with no results of its own (queued here; a failed one alike: unit-tested) is named
     # after the table, not listed with its baseline's metrics as if they were its own.
     dvc("exp", "run", "--queue", "-n", "bad-epochs", "-S", "train.epochs=abc", cwd=pipeline_copy)
-    shown = run(["make", "exp-show", f"VENV={sys.prefix}", "ARGS=--csv"], cwd=pipeline_copy)
+    shown = run([*MAKE, "exp-show", "ARGS=--csv"], cwd=pipeline_copy)
     assert "bad-epochs" not in shown.stdout, shown.stdout
     rows = [line.split(",") for line in shown.stdout.splitlines() if line.count(",") > 3]
     assert rows[0][:2] == ["Experiment", "rev"], shown.stdout

@@ -4,14 +4,13 @@ params.yaml alike (scientific notation, and what -S writes back)."""
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
 from dvc.utils.hydra import apply_overrides
 
 from penguins.params import read_yaml
-from tests.conftest import BIN, dvc, run
+from tests.conftest import BIN, MAKE, dvc, run
 
 pytestmark = pytest.mark.e2e
 UP_TO_DATE = "Data and pipelines are up to date."
@@ -47,7 +46,7 @@ def test_reset_after_a_failed_experiment(pipeline_copy: Path) -> None:
     (repo / "models/model.keras").unlink()  # as a failed later stage leaves it: DVC deletes outputs first
     (repo / "metrics/metrics.json").write_text("{}\n")
 
-    proc = run(["make", "reset", f"VENV={sys.prefix}"], cwd=repo)
+    proc = run([*MAKE, "reset"], cwd=repo)
     assert "reset: restored params.yaml (it differed from HEAD)" in proc.stdout, proc.stdout
     for path in ("params.yaml", "metrics/metrics.json", "dvc.lock"):
         assert (repo / path).read_bytes() == head_bytes(repo, path), path

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 
 from penguins.params import read_yaml
-from tests.conftest import BIN, dvc, edit_params, run
+from tests.conftest import BIN, MAKE, dvc, edit_params, run
 from tools.repo.run import ENV
 
 pytestmark = pytest.mark.e2e
@@ -144,7 +143,7 @@ def test_make_run_refuses_what_dvc_would_choke_on_before_dvc_reads_it(
     params = pipeline_copy / "params.yaml"
     before = params.read_text()
     params.write_text(before + text if text else "- fetch\n- data\n")
-    proc = run(["make", "run", f"VENV={sys.prefix}"], cwd=pipeline_copy, check=False)
+    proc = run([*MAKE, "run"], cwd=pipeline_copy, check=False)
     assert proc.returncode != 0
     assert message.format(line=before.count("\n") + 3) in proc.stderr, proc.stderr
     assert "dvc repro" not in proc.stdout  # refused before DVC ran
