@@ -14,7 +14,10 @@ on stderr, with the command that says why.
 While an experiment runs, `dvc exp show` would give its row the test metrics (accuracy, f1_macro, loss) of files
 the run has not rewritten yet: another experiment's. So then this draws the table itself from
 `dvc exp show --json`: the Running row shows only what DVCLive logged so far (epochs, eval.accuracy), its test
-metrics stay empty; --md and --csv work, other arguments wait until nothing runs.
+metrics stay empty; --md and --csv work, other arguments wait until nothing runs. DVCLive's file, too, is the
+previous run's until the train stage starts (DVC removes dvclive/ then): its values are shown only when the file
+was written after the run's stages started (DVC's executor info, tools/repo/internals.py; `dvc exp show --json`
+gives where it runs, executor.local.root); before that the row is blank, with a note that no epoch is logged yet.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,7 @@ from typing import Any
 
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
+from tools.repo.internals import exp_stages_started
 from tools.repo.pipeline import flatten
 from tools.repo.run import BIN, ENV, dvc, last_error
 
@@ -82,6 +88,10 @@ def notes(states: Mapping[str, Sequence[str]]) -> list[str]:
             f"exp-show: {len(running)} experiment(s) still running, shown with DVCLive's epochs so far and no test "
             f"metrics yet: {', '.join(running)} (`dvc queue status`)"
         )
+    if waiting := states.get("no epoch yet"):
+        lines.append(
+            f"exp-show: training has not logged an epoch yet (its row is blank until it does): {', '.join(waiting)}"
+        )
     return lines
 
 
@@ -91,15 +101,60 @@ TEST_METRICS = ("metrics/metrics.json", ("accuracy", "f1_macro", "loss"))
 LIVE_METRICS = ("dvclive/metrics.json", ("eval.accuracy", "step", "trainable_params"))
 
 
-def row_values(rev: Mapping[str, Any], running: bool) -> dict[str, Any]:
-    """One row's metrics (flattened) and params.yaml values; a running row gets no test metrics, and "epochs"
-    (DVCLive's step + 1) instead of "step". A file DVC could not read (DVCLive mid-write) gives nothing."""
+def is_current(logged_at: float | None, started_at: float | None) -> bool:
+    """Whether DVCLive's metrics file, last written at ``logged_at`` (its mtime), belongs to the run whose stages
+    started at ``started_at`` (both seconds since the epoch; None: unknown). Only a file written after the start
+    is the run's own: an older one is the previous run's, left until the train stage removes dvclive/ (or put
+    back by `dvc exp run` itself as it sets the run's files up, before its first stage)."""
+    return logged_at is not None and started_at is not None and logged_at > started_at
+
+
+def live_metrics(
+    executor: Mapping[str, Any] | None, rev: Any = None, repo: Path | None = None
+) -> dict[str, Any] | None:
+    """DVCLive's values so far (the LIVE_METRICS keys, flattened) for a running experiment, read from where it runs
+    (`dvc exp show --json`'s executor.local.root), or None when they are not the run's own: the file is missing,
+    half-written, or not newer than the start of the run's stages (internals.exp_stages_started, from DVC's
+    executor info in ``repo``, the current directory by default; ``rev``: the experiment's revs[0].rev), so another
+    run's. Its mtime is taken from the open file, so the values read are that file's, never a newer one swapped in
+    between."""
+    executor = executor or {}
+    root = (executor.get("local") or {}).get("root")
+    started = exp_stages_started(repo or Path.cwd(), executor.get("name"), str(rev) if rev else None)
+    if not root or started is None:
+        return None
+    for attempt in range(3):  # DVCLive rewrites the file in place each epoch: one read may catch it half-written
+        if attempt:
+            time.sleep(0.05)
+        try:
+            with (Path(root) / LIVE_METRICS[0]).open(encoding="utf-8") as handle:
+                logged_at = os.fstat(handle.fileno()).st_mtime
+                text = handle.read()
+        except OSError:
+            return None
+        if not is_current(logged_at, started):
+            return None
+        try:
+            found = flatten(json.loads(text))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        return {key: found[key] for key in LIVE_METRICS[1] if key in found}
+    return None
+
+
+def row_values(rev: Mapping[str, Any], running: bool, live: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One row's metrics (flattened) and params.yaml values; a running row gets no test metrics, and, from
+    ``live`` (live_metrics: None when DVCLive has logged nothing of this run yet), "epochs" (DVCLive's step + 1)
+    instead of "step". A file DVC could not read (DVCLive mid-write) gives nothing."""
     data = rev.get("data") or {}
     metrics = data.get("metrics") or {}
     values: dict[str, Any] = {}
-    for (path, keys), wanted in ((TEST_METRICS, not running), (LIVE_METRICS, True)):
-        found = flatten((metrics.get(path) or {}).get("data") or {})
-        values.update({key: found[key] for key in keys if wanted and key in found})
+    if running:
+        values.update(live or {})
+    else:
+        for path, keys in (TEST_METRICS, LIVE_METRICS):
+            found = flatten((metrics.get(path) or {}).get("data") or {})
+            values.update({key: found[key] for key in keys if key in found})
     if "step" in values:
         step = values.pop("step")
         if running and isinstance(step, int):
@@ -134,21 +189,29 @@ class Row:
         return f"{'└──' if self.typ == 'branch_base' else '├──'} {self.rev} [{self.name}]"
 
 
+def live_rev(exp: Mapping[str, Any]) -> Any:
+    """An experiment's first rev in `dvc exp show --json` (for a queued run, its stash commit)."""
+    return ((exp.get("revs") or [{}])[0] or {}).get("rev")
+
+
 def running_rows(shown: Iterable[Mapping[str, Any]]) -> list[Row]:
     """The rows `dvc exp show --hide-failed --hide-queued` lists. The workspace row is blank too while an
-    experiment runs in the workspace: its files are that run's."""
+    experiment runs in the workspace: its files are that run's (so it shows that run's DVCLive values, if any)."""
     shown = list(shown)
-    in_workspace = any(
-        (exp.get("executor") or {}).get("state") == "running" and (exp.get("executor") or {}).get("name") == "workspace"
+    in_workspace = [
+        exp
         for baseline in shown
         for exp in baseline.get("experiments") or []
-    )
+        if (exp.get("executor") or {}).get("state") == "running"
+        and (exp.get("executor") or {}).get("name") == "workspace"
+    ]
     rows = []
     for baseline in shown:
         name = baseline.get("name") or short(baseline.get("rev"))
         stamp = str((baseline.get("data") or {}).get("timestamp") or "")
-        blank = name == "workspace" and in_workspace
-        rows.append(Row("", name, "baseline", stamp, "-", row_values(baseline, running=blank)))
+        blank = name == "workspace" and bool(in_workspace)
+        live = live_metrics(in_workspace[0].get("executor"), live_rev(in_workspace[0])) if blank else None
+        rows.append(Row("", name, "baseline", stamp, "-", row_values(baseline, running=blank, live=live)))
         experiments = [
             exp
             for exp in baseline.get("experiments") or []
@@ -159,21 +222,29 @@ def running_rows(shown: Iterable[Mapping[str, Any]]) -> list[Row]:
             state = "Running" if (exp.get("executor") or {}).get("state") == "running" else "-"
             typ = "branch_base" if i == len(experiments) - 1 else "branch_commit"
             created = str((rev.get("data") or {}).get("timestamp") or "")
-            values = row_values(rev, running=state == "Running")
+            live = live_metrics(exp.get("executor"), rev.get("rev")) if state == "Running" else None
+            values = row_values(rev, running=state == "Running", live=live)
             rows.append(
                 Row(exp.get("name") or rev.get("name") or "", short(rev.get("rev")), typ, created, state, values)
             )
     return rows
 
 
-def running_table(shown: Iterable[Mapping[str, Any]], args: Sequence[str]) -> str:
-    """The table while an experiment runs: the KEEP metrics, epochs so far, and the params that differ.
-    --csv has DVC's own first columns (Experiment, rev, typ, Created) and full-precision values."""
+def no_epoch_yet(rows: Iterable[Row]) -> list[str]:
+    """The running experiments whose DVCLive has logged no epoch of their own yet (their rows are blank)."""
+    return [row.name or row.rev for row in rows if row.state == "Running" and "epochs" not in row.values]
+
+
+def running_table(shown: Iterable[Mapping[str, Any]], args: Sequence[str], rows: list[Row] | None = None) -> str:
+    """The table while an experiment runs: the KEEP metrics, epochs so far, and the params that differ (``rows``:
+    running_rows(shown), if already made). --csv has DVC's own first columns (Experiment, rev, typ, Created) and
+    full-precision values. The epochs and eval.accuracy columns are always there, blank until DVCLive logs."""
     from tabulate import tabulate
 
-    rows = running_rows(shown)
+    rows = running_rows(shown) if rows is None else rows
     metrics = ["accuracy", "f1_macro", "loss", "eval.accuracy", "epochs", "trainable_params"]
-    metrics = [m for m in metrics if any(m in row.values for row in rows)]
+    live = ("eval.accuracy", "epochs")
+    metrics = [m for m in metrics if m in live or any(m in row.values for row in rows)]
     params = list(dict.fromkeys(k for row in rows for k in row.values if k.startswith("params:")))
     changed = [p for p in params if len({json.dumps(row.values.get(p)) for row in rows}) > 1]
     columns = [*metrics, *(p.removeprefix("params:") for p in changed)]
@@ -213,7 +284,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     shown = json.loads(listed.stdout or "[]")
     states = unfinished(shown)
     if states.get("running"):
-        sys.stdout.write(running_table(shown, args))
+        rows = running_rows(shown)
+        states = {**states, "no epoch yet": no_epoch_yet(rows)}
+        sys.stdout.write(running_table(shown, args, rows))
         if ignored := [a for a in args if a not in ("--md", "--csv")]:
             print(f"exp-show: ignored while an experiment runs: {' '.join(ignored)}", file=sys.stderr)
         code = 0

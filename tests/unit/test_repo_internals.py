@@ -122,3 +122,44 @@ def test_modify_yaml_is_dvc_s_round_trip_editor(tmp_path: Path) -> None:
     with internals.modify_yaml(path) as data:
         data["train"]["seed"] = 1
     assert path.read_text() == "train:\n  seed: 1  # kept\n", "internals.modify_yaml: dvc's modify_yaml changed"
+
+
+def test_exp_stages_started_reads_dvc_s_executor_info_where_dvc_writes_it(dvc_repo: Path) -> None:
+    from dvc.repo import Repo
+    from dvc.repo.experiments.executor.base import BaseExecutor, ExecutorInfo, TaskStatus
+    from dvc.repo.experiments.queue.tempdir import _STANDALONE_TMP_DIR
+    from dvc.repo.experiments.queue.workspace import WorkspaceQueue
+    from dvc.repo.experiments.utils import EXEC_PID_DIR, EXEC_TMP_DIR
+
+    why = "internals.exp_stages_started: "
+    with Repo(str(dvc_repo)) as repo:
+        tmp = Path(repo.tmp_dir)
+    assert tmp == dvc_repo / ".dvc/tmp", why + "Repo.tmp_dir moved"
+    assert [str(tmp / EXEC_TMP_DIR / EXEC_PID_DIR), str(tmp / _STANDALONE_TMP_DIR / EXEC_PID_DIR)] == [
+        str(dvc_repo / folder) for folder in internals.EXEC_INFO_DIRS
+    ], why + "the executor info folders moved"
+    assert (BaseExecutor.INFOFILE_EXT, WorkspaceQueue._EXEC_NAME) == (".run", internals.EXEC_WORKSPACE), (
+        why + "the info file's name changed"
+    )
+    assert int(TaskStatus.RUNNING) == internals.EXEC_RUNNING, why + "TaskStatus.RUNNING changed"
+    # Written as BaseExecutor._repro_dvc writes it (status RUNNING, just before the first stage), and only then.
+    source = inspect.getsource(BaseExecutor._repro_dvc)
+    running = source.index("info.status = TaskStatus.RUNNING")
+    assert source.index("info.dump_json(infofile)") > running > source.index("with Repo("), (
+        why + "_repro_dvc no longer marks the info file RUNNING as it starts"
+    )
+    assert source.count("info.dump_json(infofile)") == 2, why + "_repro_dvc writes the info file more often"
+    assert internals.exp_stages_started(dvc_repo, "workspace", None) is None, why + "no info file: not started"
+    info = ExecutorInfo("file:///x", "a" * 40, "workspace", str(dvc_repo), ".dvc", name="long")
+    path = dvc_repo / internals.EXEC_INFO_DIRS[0] / "workspace/workspace.run"
+    info.status = TaskStatus.PREPARING
+    info.dump_json(str(path))
+    assert internals.exp_stages_started(dvc_repo, "workspace", None) is None, why + "PREPARING read as started"
+    info.status = TaskStatus.RUNNING
+    info.dump_json(str(path))
+    assert internals.exp_stages_started(dvc_repo, "workspace", None) == path.stat().st_mtime, why + "RUNNING not read"
+    queued = dvc_repo / internals.EXEC_INFO_DIRS[0] / ("b" * 40) / f"{'b' * 40}.run"
+    info.dump_json(str(queued))
+    assert internals.exp_stages_started(dvc_repo, None, "b" * 40) == queued.stat().st_mtime, why + "a queued run's"
+    assert internals.exp_stages_started(dvc_repo, None, None) is None
+    assert "3.67.1" in (internals.exp_stages_started.__doc__ or "")

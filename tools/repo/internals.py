@@ -8,6 +8,7 @@ upgrade changes that. Before upgrading DVC or Hydra, run that test first.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -153,6 +154,38 @@ def queue_worker_pids(repo: Path) -> list[int]:
     return pids
 
 
+# DVC 3.67.1's executor info files: .dvc/tmp/exps/run/NAME/NAME.run (dvc.repo.experiments.utils EXEC_TMP_DIR
+# "exps", EXEC_PID_DIR "run"; BaseExecutor.INFOFILE_EXT ".run"), NAME "workspace" for `dvc exp run` in the workspace
+# (WorkspaceQueue._EXEC_NAME), else the experiment's stash commit; `dvc exp run --temp` keeps them under
+# .dvc/tmp/exps/standalone/run/ (queue.tempdir._STANDALONE_TMP_DIR). "status": TaskStatus, RUNNING = 2.
+EXEC_INFO_DIRS = (".dvc/tmp/exps/run", ".dvc/tmp/exps/standalone/run")
+EXEC_WORKSPACE = "workspace"
+EXEC_RUNNING = 2
+
+
+def exp_stages_started(repo: Path, executor_name: str | None, rev: str | None) -> float | None:
+    """When DVC began running the stages of a running experiment (seconds since the epoch), or None if unknown:
+    the mtime of its executor info file while that file says RUNNING.
+
+    DVC 3.67.1 (BaseExecutor._repro_dvc) writes the file with status RUNNING once it has set the experiment's files
+    up (stash, merge, `-S` params: which may rewrite dvclive/ with the previous run's data) and just before the
+    first stage, and again only when the run ends. So a file an experiment's stage wrote is newer than it. Named
+    by ``executor_name`` "workspace" (`dvc exp show --json`'s executor.name for a run in the workspace), else by
+    the experiment's stash commit (its revs[0].rev there). Layout: EXEC_INFO_DIRS above."""
+    names = [EXEC_WORKSPACE] if executor_name == EXEC_WORKSPACE else ([rev] if rev else [])
+    for folder in EXEC_INFO_DIRS:
+        for name in names:
+            try:
+                with (repo / folder / name / f"{name}.run").open(encoding="utf-8") as handle:
+                    written = os.fstat(handle.fileno()).st_mtime
+                    info = json.load(handle)
+            except (OSError, ValueError):
+                continue
+            if isinstance(info, dict) and info.get("status") == EXEC_RUNNING:
+                return written
+    return None
+
+
 def modify_yaml(path: Path) -> Iterator[Any]:
     """DVC's round-trip YAML editor (dvc.utils.serialize.modify_yaml, 3.67.1): a context manager giving the
     parsed file, written back on exit as `dvc exp run -S` writes it."""
@@ -162,6 +195,7 @@ def modify_yaml(path: Path) -> Iterator[Any]:
 
 
 __all__ = [
-    "EXP_DATA", "apply_overrides", "cache_path", "copy_into_cache", "exp_data_command", "exp_ref_prefix",
-    "modify_yaml", "push_run_cache_outputs", "queue_worker_pids", "remove_from_cache", "save_run_cache",
+    "EXEC_INFO_DIRS", "EXEC_RUNNING", "EXEC_WORKSPACE", "EXP_DATA", "apply_overrides", "cache_path", "copy_into_cache",
+    "exp_data_command", "exp_ref_prefix", "exp_stages_started", "modify_yaml", "push_run_cache_outputs",
+    "queue_worker_pids", "remove_from_cache", "save_run_cache",
 ]  # fmt: skip
