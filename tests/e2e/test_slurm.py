@@ -1,30 +1,40 @@
 """slurm/sweep.sbatch and slurm/collect.sbatch on a real one-node SLURM cluster (python -m tools.slurm up): a
-bare git origin, a local-directory DVC remote, job arrays submitted with sbatch as the docs show and waited
-for with SLURM's own means (`sbatch --wait`, `--dependency`), and the faults a scheduler makes: scancel, a
---time limit, the same array twice at once, an unreachable DVC remote. Job states come from the cluster's
-jobcomp file (no slurmdbd, so no sacct). Experiments train 2 epochs and stop at the train stage.
+bare git origin, a local-directory DVC remote, job arrays submitted with sbatch as the docs show, and the faults a
+scheduler makes: scancel, a --time limit, the same array twice at once, an unreachable DVC remote. Job states
+come from the cluster's jobcomp file, SLURM's own record (no slurmdbd, so no sacct); dependencies are SLURM's
+(`--dependency=afterany`). Experiments train 2 epochs and stop at the train stage.
 
-Without SLURM and no way to install it (not root, no apt-get) the tests skip; under CI=true they fail."""
+Every job is submitted when the module starts (the `jobs` fixture), so that the cluster runs them side by side
+while the tests look at those that have ended: the job that runs into its one-minute --time limit goes first
+and is checked last. The node offers one CPU more than the machine has, for that job, frozen (SIGSTOP) and
+using none. Each group of jobs has a scratch directory of its own, so that each test sees its tasks' clones gone.
+
+Without root or apt-get the tests skip, even under CI=true (GitHub's runners are not root); as root under CI=true
+a SLURM that cannot be installed or started fails them."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import psutil
 import pytest
 
 from penguins.params import loads_yaml
 from tests.conftest import run
+from tests.helpers.clones import clone_worktree
 from tests.helpers.remote import free_port
 from tools import slurm, sweep
 from tools.repo.run import BIN, ENV
@@ -34,7 +44,8 @@ pytestmark = pytest.mark.e2e
 EPOCHS = "train.epochs=2"
 TARGET = "train"  # validation metrics are enough; evaluate would only add a TensorFlow start-up per experiment
 NAME = "hpc"
-TIMEOUT_S = 900  # one sbatch --wait; the machine is shared and slow, a hang still ends
+TIMEOUT_S = 900  # waiting for one job; the machine is shared and slow, a hang still ends
+T = TypeVar("T")
 
 
 def in_ci() -> bool:
@@ -43,16 +54,18 @@ def in_ci() -> bool:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A one-node cluster for the module; its daemons are stopped by pid whatever the tests did."""
+    """A one-node cluster for the module; its daemons are stopped by pid whatever the tests did. One CPU more
+    than the machine's, for the frozen job of the time-limit test. A cluster that does not start fails."""
     state = tmp_path_factory.mktemp("slurm")
     try:
         slurm.install()
     except slurm.SlurmUnavailable as exc:
-        if in_ci():
-            pytest.fail(f"CI=true and {exc}")
-        pytest.skip(str(exc))
+        reason = slurm.skip_reason(exc, in_ci())
+        if reason is None:
+            pytest.fail(f"CI=true and root, and {exc}")
+        pytest.skip(reason)
     try:
-        slurm.up(state, say=lambda _: None)
+        slurm.up(state, say=lambda _: None, cpus=len(os.sched_getaffinity(0)) + 1)
         yield state
     finally:
         slurm.down(state, say=lambda _: None)
@@ -65,37 +78,54 @@ class Origin:
     store: Path  # the default DVC remote, committed in .dvc/config
     cluster: Path
     baseline: str
+    rest: subprocess.Popen[bytes]  # the rest of the pipeline, run and pushed in the source clone meanwhile
+
+    def whole_pipeline_pushed(self) -> None:
+        returncode = self.rest.wait(TIMEOUT_S)
+        assert returncode == 0, (self.root / "rest.log").read_text()  # dvc.lock unchanged: the committed one
 
     @property
     def env(self) -> dict[str, str]:
         return {
             **ENV, **slurm.env(self.cluster),
             "SWEEP_NAME": NAME, "SWEEP_TARGET": TARGET, "SWEEP_VENV": sys.prefix,
-            "SWEEP_SCRATCH": str(self.root / "scratch"),
         }  # fmt: skip
+
+    def scratch(self, group: str) -> Path:
+        return self.root / "scratch" / group
 
     def clone(self, name: str) -> Path:
         dest = self.root / name
         run(["git", "clone", "-q", str(self.git), str(dest)], cwd=self.root)
         return dest
 
-    def sbatch(
-        self, submit: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def sbatch(self, submit: Path, group: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """Submit with --parsable from ``submit``, the tasks' clones in scratch/GROUP; returns the job id."""
+        self.scratch(group).mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
-            ["sbatch", *args], cwd=submit, env={**self.env, **(env or {})}, capture_output=True, text=True,
-            timeout=TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+            ["sbatch", "--parsable", *args], cwd=submit,
+            env={**self.env, "SWEEP_SCRATCH": str(self.scratch(group)), **(env or {})}, capture_output=True,
+            text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        assert not check or proc.returncode == 0, proc.stdout + proc.stderr
-        return proc
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout.strip().split(";")[0]
 
     def experiments(self) -> dict[str, str]:
         listing = run(["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], cwd=self.git).stdout
         return sweep.parse_refs(listing, self.baseline)
 
-    def states(self, *jobs: str) -> dict[str, str]:
+    def records(self) -> dict[str, dict[str, str]]:
+        """The jobcomp file's records by job name (as parse_jobcomp names them), the last of each."""
+        path = self.cluster / "jobcomp.txt"
+        records = {}
+        for line in (path.read_text() if path.exists() else "").splitlines():
+            if name := list(slurm.parse_jobcomp(line)):
+                records[name[0]] = dict(field.split("=", 1) for field in line.split() if "=" in field)
+        return records
+
+    def states(self, *jobs: str, timeout_s: float = TIMEOUT_S) -> dict[str, str]:
         """The named jobs' final states from the jobcomp file, waiting (bounded) until all are written."""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout_s
         while True:
             path = self.cluster / "jobcomp.txt"
             states = slurm.parse_jobcomp(path.read_text() if path.exists() else "")
@@ -117,28 +147,144 @@ def model_md5(lock_text: str) -> str:
     return {out["path"]: out["md5"] for out in lock["stages"]["train"]["outs"]}["models/model.keras"]
 
 
-def seeds_on(origin: Origin) -> list[int]:
-    seeds = []
-    for commit in origin.experiments().values():
-        seeds.append(loads_yaml(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)["train"]["seed"])
-    return sorted(seeds)
+def seed_of(origin: Origin, commit: str) -> int:
+    return loads_yaml(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)["train"]["seed"]
+
+
+def seeds_on(origin: Origin, among: tuple[int, ...] | None = None) -> list[int]:
+    """The seeds of the experiments on origin (those in ``among``), one entry per experiment."""
+    seeds = [seed_of(origin, commit) for commit in origin.experiments().values()]
+    return sorted(seed for seed in seeds if among is None or seed in among)
+
+
+def seed_commits(origin: Origin, *seeds: int) -> dict[str, str]:
+    """The experiments on origin with one of these seeds: {name: commit}."""
+    return {name: commit for name, commit in origin.experiments().items() if seed_of(origin, commit) in seeds}
 
 
 @pytest.fixture(scope="module")
-def origin(pipeline: dict[str, Any], cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Origin:
-    """The shared pipeline clone with a local-directory DVC remote committed and its data pushed there, as a
-    bare repository; plus an empty scratch directory for the tasks' clones."""
+def origin(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
+    """A clone of the working tree with a local-directory DVC remote committed, as a bare repository, ready as
+    soon as the stages up to split (all train needs) ran and their data and run-cache are in the remote; the
+    rest of the pipeline (what `dvc exp apply` of an experiment checks out) runs and is pushed meanwhile, while
+    the jobs run. Not the session's pipeline clone: this module need not wait while another worker runs the
+    whole pipeline twice."""
     root = tmp_path_factory.mktemp("hpc")
-    src, store = root / "src", root / "store"
-    shutil.copytree(pipeline["repo"], src, symlinks=True)
+    src, store = clone_worktree(root / "src"), root / "store"
     store.mkdir()
-    (root / "scratch").mkdir()
+    run([str(BIN / "dvc"), "repro", "split"], cwd=src)
     run([str(BIN / "dvc"), "remote", "add", "-d", "store", str(store)], cwd=src)
     run(["git", "commit", "-q", "-am", "DVC remote for the cluster"], cwd=src)
     run([str(BIN / "dvc"), "push", "--run-cache"], cwd=src)
     run(["git", "clone", "-q", "--bare", str(src), str(root / "origin.git")], cwd=root)
     baseline = run(["git", "rev-parse", "HEAD"], cwd=src).stdout.strip()
-    return Origin(root, root / "origin.git", store, cluster, baseline)
+    with (root / "rest.log").open("w") as log:
+        rest = subprocess.Popen(
+            ["sh", "-c", f"{BIN / 'dvc'} repro && {BIN / 'dvc'} push --run-cache && git diff --exit-code dvc.lock"],
+            cwd=src, env=ENV, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield Origin(root, root / "origin.git", store, cluster, baseline, rest)
+    finally:
+        if rest.poll() is None:
+            rest.kill()
+        rest.wait()
+
+
+def in_background(work: Callable[[], T]) -> Future[T]:
+    """``work`` in a daemon thread (nothing waits for it at exit); its result or exception in the future."""
+    future: Future[T] = Future()
+
+    def target() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # pytest.fail too: the test that asks re-raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=target, daemon=True).start()
+    return future
+
+
+@dataclass
+class Jobs:
+    submit: Path  # the clone the docs' lines are run from
+    cached: Path  # a clone whose .dvc/config.local has a --local default remote (SWEEP_CACHE's test)
+    unreachable: Path  # a clone whose .dvc/config.local names an S3 endpoint nothing listens on
+    dead_endpoint: str
+    timed_out: str  # --time=1, frozen while it trains
+    frozen: Future[None]
+    timed_again: str  # the same task after it, with enough time
+    array: str  # the docs' 3-task array...
+    collect: str  # ...and its collect job
+    missing: str  # a collect job after the array, of a grid with one point more
+    cancelled: str  # 2 tasks with one shared cache; task 1 is cancelled while it trains...
+    cancelled_again: Future[str]  # ...and then submitted alone
+    twice: tuple[str, str]  # the same array twice at once
+    unreachable_job: str
+
+    def all(self) -> list[str]:
+        return [
+            f"{self.timed_out}_0", f"{self.timed_again}_0", *(f"{self.array}_{task}" for task in range(3)),
+            self.collect, self.missing, f"{self.cancelled}_0", f"{self.cancelled}_1",
+            f"{self.cancelled_again.result(TIMEOUT_S)}_1", *(f"{job}_0" for job in self.twice),
+            f"{self.unreachable_job}_0",
+        ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def jobs(origin: Origin) -> Jobs:
+    """Every job of the module, submitted now; the job that will time out first, as it waits longest."""
+    sweep_sh = "slurm/sweep.sbatch"
+    submit = origin.clone("submit")
+    timed_out = origin.sbatch(submit, "timeout", "--array=0", "--time=1", sweep_sh, *grid("20"))
+    # Frozen as soon as its training starts, so that it outlasts the limit without using the CPU.
+    frozen = in_background(lambda: wait_for_training(timed_out, 0).send_signal(signal.SIGSTOP))
+    timed_again = origin.sbatch(
+        submit, "timeout", f"--dependency=afterany:{timed_out}", "--array=0", "--time=30", sweep_sh, *grid("20")
+    )
+    # The docs' two lines: the array, and its collect job taking the array's id from --parsable.
+    array = origin.sbatch(submit, "sweep", "--array=0-2", sweep_sh, *grid("0", "1", "2"))
+    collect = origin.sbatch(
+        submit, "collect", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1", "2")
+    )
+    # The SWEEP_CACHE case from a clone with the remote and its credentials in .dvc/config.local, as the sbatch
+    # header says; SWEEP_CACHE relative to the submit directory (made absolute before the task cds).
+    cached = origin.clone("cached")
+    run([str(BIN / "dvc"), "remote", "add", "--local", "-d", "cluster", str(origin.store)], cwd=cached)
+    cache_env = {"SWEEP_CACHE": "../shared-cache"}
+    cancelled = origin.sbatch(cached, "cancel", "--array=0-1", sweep_sh, *grid("10", "11"), env=cache_env)
+
+    def cancel_then_again() -> str:
+        wait_for_training(cancelled, 1)
+        subprocess.run(["scancel", f"{cancelled}_1"], env=origin.env, check=True, timeout=60)
+        return origin.sbatch(
+            cached, "cancel", f"--dependency=afterany:{cancelled}", "--array=1", sweep_sh, *grid("10", "11"),
+            env={**cache_env, "SWEEP_SHARDS": "2"},
+        )  # fmt: skip
+
+    cancelled_again = in_background(cancel_then_again)
+    venv = {"SWEEP_VENV": os.path.relpath(sys.prefix, submit)}  # relative to the submit directory too
+    twice = tuple(origin.sbatch(submit, "twice", "--array=0", sweep_sh, *grid("30"), env=venv) for _ in range(2))
+    unreachable, dead = origin.clone("unreachable"), f"http://127.0.0.1:{free_port()}"
+    for args in (["remote", "add", "--local", "-d", "dead", "s3://nowhere/penguins"],
+                 ["remote", "modify", "--local", "dead", "endpointurl", dead]):  # fmt: skip
+        run([str(BIN / "dvc"), *args], cwd=unreachable)
+    keys = {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake", "AWS_EC2_METADATA_DISABLED": "true"}
+    unreachable_job = origin.sbatch(
+        unreachable, "unreachable", "--array=0", "--time=10", sweep_sh, *grid("40"), env=keys
+    )
+    missing = origin.sbatch(
+        submit, "missing", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1", "2", "3"),
+        env={"SWEEP_REPORT": "missing.md"},  # relative: in the submit directory, not in the job's clone
+    )  # fmt: skip
+    return Jobs(
+        submit, cached, unreachable, dead, timed_out, frozen, timed_again, array, collect, missing, cancelled,
+        cancelled_again, twice, unreachable_job,
+    )  # fmt: skip
+
+
+def scratch_left(origin: Origin, group: str) -> list[Path]:
+    return list(origin.scratch(group).iterdir())
 
 
 def wait_for_training(job: str, task: int, timeout_s: float = TIMEOUT_S) -> psutil.Process:
@@ -158,6 +304,7 @@ def wait_for_training(job: str, task: int, timeout_s: float = TIMEOUT_S) -> psut
     pytest.fail(f"task {job}_{task} did not start training within {timeout_s} s")
 
 
+@pytest.mark.usefixtures("jobs")  # the module's jobs run meanwhile
 def test_up_and_down_stop_exactly_the_daemons_they_started(cluster: Path, tmp_path: Path) -> None:
     """A second cluster beside the module's: `down` stops its three daemons by pid and leaves the other's."""
     other = slurm.running(cluster)
@@ -180,68 +327,53 @@ def test_up_and_down_stop_exactly_the_daemons_they_started(cluster: Path, tmp_pa
     assert shown.stdout.splitlines() == [f"{daemon}: not running" for daemon in slurm.DAEMONS]
 
 
-@pytest.fixture(scope="module")
-def swept(origin: Origin) -> dict[str, Any]:
-    """The docs' two sbatch lines: a 3-task array, and a collect job after it (taking the array's id from
-    --parsable); `sbatch --wait` on the collect job waits for both."""
-    submit = origin.clone("submit")
-    array = origin.sbatch(submit, "--parsable", "--array=0-2", "slurm/sweep.sbatch", *grid("0", "1", "2"))
-    job = array.stdout.strip().split(";")[0]
-    collect = origin.sbatch(
-        submit, "--parsable", "--wait", f"--dependency=afterany:{job}", "slurm/collect.sbatch", *grid("0", "1", "2")
-    )
-    collect_job = collect.stdout.strip().split(";")[0]
-    return {"submit": submit, "job": job, "collect_job": collect_job}
-
-
-def test_array_sweep_then_collect_job_compares_every_experiment_once(origin: Origin, swept: dict[str, Any]) -> None:
-    job, submit = swept["job"], swept["submit"]
-    assert origin.states(f"{job}_0", f"{job}_1", f"{job}_2", swept["collect_job"]) == dict.fromkeys(
-        [f"{job}_0", f"{job}_1", f"{job}_2", swept["collect_job"]], "COMPLETED"
+def test_array_sweep_then_collect_job_compares_every_experiment_once(origin: Origin, jobs: Jobs) -> None:
+    job, submit = jobs.array, jobs.submit
+    assert origin.states(f"{job}_0", f"{job}_1", f"{job}_2", jobs.collect) == dict.fromkeys(
+        [f"{job}_0", f"{job}_1", f"{job}_2", jobs.collect], "COMPLETED"
     )
     for task in range(3):
         out = (submit / f"slurm-sweep-{job}_{task}.out").read_text()
         assert f"worker {task}/3 of sweep '{NAME}'" in out
         assert "done: 1 ran, 0 pushed, 0 skipped, 0 failed" in out, out
-    assert seeds_on(origin) == [0, 1, 2]
-    assert all(origin.model_in_store(commit) for commit in origin.experiments().values())
+    assert seeds_on(origin, (0, 1, 2)) == [0, 1, 2]
+    swept = seed_commits(origin, 0, 1, 2)
+    assert all(origin.model_in_store(commit) for commit in swept.values())
     report = (submit / f"sweep-{NAME}.md").read_text()
     assert report.startswith(f"## Sweep '{NAME}' on {origin.baseline[:7]}: 3 of 3 experiments from origin")
     rows = [line for line in report.splitlines() if line.startswith(f"| {NAME}-")]
-    assert sorted(row.split("|")[1].strip() for row in rows) == sorted(origin.experiments())  # each exactly once
+    assert sorted(row.split("|")[1].strip() for row in rows) == sorted(swept)  # each exactly once
     assert all("| - |" not in row for row in rows), report  # every one with its metrics
     assert report.rstrip().splitlines()[-1].startswith("Best experiment by dvclive/metrics.json:eval.accuracy")
-    assert (submit / f"slurm-collect-{swept['collect_job']}.out").read_text().strip() == report.strip()
-    assert list((origin.root / "scratch").iterdir()) == []  # every task removed its clone
+    assert (submit / f"slurm-collect-{jobs.collect}.out").read_text().strip() == report.strip()
+    assert scratch_left(origin, "sweep") == scratch_left(origin, "collect") == []  # every task removed its clone
 
 
-def test_collect_job_exits_1_and_reports_what_is_missing(origin: Origin, swept: dict[str, Any]) -> None:
-    submit = swept["submit"]
-    report = submit / "missing.md"
-    done = origin.sbatch(
-        submit, "--parsable", "--wait", "slurm/collect.sbatch", *grid("0", "1", "2", "3"),
-        env={"SWEEP_REPORT": str(report)}, check=False,
-    )  # fmt: skip
-    job = done.stdout.strip()
+def test_collect_job_exits_1_and_reports_what_is_missing(origin: Origin, jobs: Jobs) -> None:
+    job = jobs.missing
     assert origin.states(job) == {job: "FAILED"}
-    text = report.read_text()
+    text = (jobs.submit / "missing.md").read_text()  # SWEEP_REPORT=missing.md, relative to the submit directory
     assert "3 of 4 experiments from origin" in text
     assert "Missing (1)" in text and "train.seed=3" in text
-    err = (submit / f"slurm-collect-{job}.out").read_text()
+    err = (jobs.submit / f"slurm-collect-{job}.out").read_text()
     assert "error: 1 of 4 experiments are not on origin: run their shards' workers" in err
+    assert scratch_left(origin, "missing") == []
 
 
-def test_plain_dvc_on_the_results_in_a_fresh_clone(origin: Origin, swept: dict[str, Any]) -> None:
+def test_plain_dvc_on_the_results_in_a_fresh_clone(origin: Origin, jobs: Jobs) -> None:
     """What a user does without tools.sweep: dvc exp pull, exp show, exp apply, pull; and the model is the one
     `dvc exp run -S` makes for the same point."""
+    origin.states(*(f"{jobs.array}_{task}" for task in range(3)))
+    origin.whole_pipeline_pushed()
     repo = origin.clone("plain")
-    names = sorted(origin.experiments())
+    swept = seed_commits(origin, 0, 1, 2)
+    names = sorted(swept)
     run([str(BIN / "dvc"), "exp", "pull", "origin", *names], cwd=repo)
     shown = json.loads(run([str(BIN / "dvc"), "exp", "show", "--json"], cwd=repo).stdout)
     exps = [e for b in shown for e in b.get("experiments") or []]
     assert sorted(e["name"] for e in exps) == names
     assert all("dvclive/metrics.json" in e["revs"][0]["data"]["metrics"] for e in exps)
-    seed1 = next(n for n, c in origin.experiments().items() if c in seed_commits(origin, 1))
+    seed1 = next(iter(seed_commits(origin, 1)))
     run([str(BIN / "dvc"), "exp", "apply", seed1], cwd=repo)
     run([str(BIN / "dvc"), "pull", TARGET], cwd=repo)
     assert (repo / "models/model.keras").is_file()
@@ -253,96 +385,82 @@ def test_plain_dvc_on_the_results_in_a_fresh_clone(origin: Origin, swept: dict[s
     assert model_md5((local / "dvc.lock").read_text()) == cluster_md5
 
 
-def seed_commits(origin: Origin, seed: int) -> set[str]:
-    return {
-        commit
-        for commit in origin.experiments().values()
-        if loads_yaml(run(["git", "show", f"{commit}:params.yaml"], cwd=origin.git).stdout)["train"]["seed"] == seed
-    }
-
-
-def test_scancel_mid_training_then_the_task_alone_with_a_shared_cache(origin: Origin, swept: dict[str, Any]) -> None:
-    """Two tasks at once with one DVC cache (SWEEP_CACHE); task 1 is cancelled while it trains and submitted
-    again alone: each experiment once on origin, each with its model in the DVC remote."""
-    submit, cache = swept["submit"], origin.root / "shared-cache"
-    env = {"SWEEP_CACHE": str(cache)}
-    job = origin.sbatch(submit, "--parsable", "--array=0-1", "slurm/sweep.sbatch", *grid("10", "11"), env=env)
-    job = job.stdout.strip()
-    wait_for_training(job, 1)
-    subprocess.run(["scancel", f"{job}_1"], env=origin.env, check=True, timeout=60)
-    again = origin.sbatch(
-        submit, "--parsable", "--wait", f"--dependency=afterany:{job}", "--array=1", "slurm/sweep.sbatch",
-        *grid("10", "11"), env={**env, "SWEEP_SHARDS": "2"},
-    )  # fmt: skip
-    rerun = again.stdout.strip()
+def test_scancel_mid_training_then_the_task_alone_with_a_shared_cache(origin: Origin, jobs: Jobs) -> None:
+    """Two tasks at once with one DVC cache (SWEEP_CACHE, relative to the submit directory) from a clone whose
+    default DVC remote is in .dvc/config.local; task 1 is cancelled while it trains and submitted again alone:
+    each experiment once on origin, each with its model in the DVC remote and in the shared cache, whose
+    objects have the group permissions DVC gives a `cache.shared group` cache."""
+    job, rerun, cache = jobs.cancelled, jobs.cancelled_again.result(TIMEOUT_S), origin.root / "shared-cache"
     assert origin.states(f"{job}_0", f"{job}_1", f"{rerun}_1") == {
         f"{job}_0": "COMPLETED", f"{job}_1": "CANCELLED", f"{rerun}_1": "COMPLETED",
     }  # fmt: skip
-    cancelled = (submit / f"slurm-sweep-{job}_1.out").read_text()
+    cancelled = (jobs.cached / f"slurm-sweep-{job}_1.out").read_text()
     assert "error: stopped by signal 15; run the worker again to finish its shard" in cancelled
-    assert "done: 1 ran, 0 pushed, 0 skipped, 0 failed" in (submit / f"slurm-sweep-{rerun}_1.out").read_text()
-    assert seeds_on(origin) == [0, 1, 2, 10, 11]  # no duplicate, none missing
-    assert all(origin.model_in_store(commit) for commit in origin.experiments().values())  # nothing half-pushed
-    for commit in seed_commits(origin, 10) | seed_commits(origin, 11):  # made in the one cache
+    assert "done: 1 ran, 0 pushed, 0 skipped, 0 failed" in (jobs.cached / f"slurm-sweep-{rerun}_1.out").read_text()
+    assert seeds_on(origin, (10, 11)) == [10, 11]  # no duplicate, none missing
+    made = seed_commits(origin, 10, 11).values()
+    assert all(origin.model_in_store(commit) for commit in made)  # nothing half-pushed
+    for commit in made:  # made in the one cache, group-writable directories (setgid) and group-readable files
         md5 = model_md5(run(["git", "show", f"{commit}:dvc.lock"], cwd=origin.git).stdout)
-        assert (cache / "files/md5" / md5[:2] / md5[2:]).is_file()
-    assert list((origin.root / "scratch").iterdir()) == []
+        obj = cache / "files/md5" / md5[:2] / md5[2:]
+        assert obj.is_file()
+        assert stat.S_IMODE(obj.stat().st_mode) in (0o664, 0o444), oct(obj.stat().st_mode)  # 0o444: protected
+        for folder in (obj.parent, obj.parent.parent, obj.parent.parent.parent):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o2775, (folder, oct(folder.stat().st_mode))
+    assert scratch_left(origin, "cancel") == []
 
 
-def test_task_past_its_time_limit_times_out_then_runs_with_enough_time(origin: Origin, swept: dict[str, Any]) -> None:
-    """--time=1 (SLURM's smallest, a minute); the training is frozen (SIGSTOP) so that it outlasts the limit
-    without using the CPU. SLURM ends the task (TIMEOUT); the same task with enough time then completes."""
-    submit = swept["submit"]
-    job = origin.sbatch(submit, "--parsable", "--array=0", "--time=1", "slurm/sweep.sbatch", *grid("20"))
-    job = job.stdout.strip()
-    wait_for_training(job, 0).send_signal(signal.SIGSTOP)
-    again = origin.sbatch(
-        submit, "--parsable", "--wait", f"--dependency=afterany:{job}", "--array=0", "--time=30",
-        "slurm/sweep.sbatch", *grid("20"),
-    )  # fmt: skip
-    rerun = again.stdout.strip()
-    assert origin.states(f"{job}_0", f"{rerun}_0") == {f"{job}_0": "TIMEOUT", f"{rerun}_0": "COMPLETED"}
-    assert "DUE TO TIME LIMIT" in (submit / f"slurm-sweep-{job}_0.out").read_text()
-    assert seeds_on(origin).count(20) == 1
-    assert all(origin.model_in_store(commit) for commit in seed_commits(origin, 20))
-
-
-def test_the_same_array_submitted_twice_at_once_lands_each_experiment_once(
-    origin: Origin, swept: dict[str, Any]
-) -> None:
-    submit = swept["submit"]
-    first = origin.sbatch(submit, "--parsable", "--array=0", "slurm/sweep.sbatch", *grid("30")).stdout.strip()
-    second = origin.sbatch(submit, "--parsable", "--array=0", "slurm/sweep.sbatch", *grid("30")).stdout.strip()
-    origin.sbatch(submit, "--wait", f"--dependency=afterany:{first}:{second}", "--wrap", "true")
+def test_the_same_array_submitted_twice_at_once_lands_each_experiment_once(origin: Origin, jobs: Jobs) -> None:
+    """Both from the submit directory with SWEEP_VENV relative to it."""
+    first, second = jobs.twice
     assert origin.states(f"{first}_0", f"{second}_0") == {f"{first}_0": "COMPLETED", f"{second}_0": "COMPLETED"}
-    assert seeds_on(origin).count(30) == 1
-    assert all(origin.model_in_store(commit) for commit in seed_commits(origin, 30))
+    assert seeds_on(origin, (30,)) == [30]
+    assert all(origin.model_in_store(commit) for commit in seed_commits(origin, 30).values())
     # Whichever way the race went: the later task found it on origin and skipped it, or trained it too and kept
     # the first push ("already had it from another worker"), or made the very same commit (same outputs, same
     # parent, committed in the same second) so that its push was a no-op. Never a failure, never two refs.
-    outputs = [(submit / f"slurm-sweep-{job}_0.out").read_text() for job in (first, second)]
+    outputs = [(jobs.submit / f"slurm-sweep-{job}_0.out").read_text() for job in (first, second)]
     assert all("done: " in out and ", 0 failed" in out for out in outputs), outputs
+    assert scratch_left(origin, "twice") == []
 
 
-def test_unreachable_dvc_remote_fails_in_bounded_time_with_one_line(origin: Origin, swept: dict[str, Any]) -> None:
+def test_unreachable_dvc_remote_fails_in_bounded_time_with_one_line(origin: Origin, jobs: Jobs) -> None:
     """The submitting clone's config.local (copied into the task's clone) names an S3 endpoint nothing listens on."""
-    submit = origin.clone("unreachable")
-    dead = f"http://127.0.0.1:{free_port()}"
-    for args in (["remote", "add", "--local", "-d", "dead", "s3://nowhere/penguins"],
-                 ["remote", "modify", "--local", "dead", "endpointurl", dead]):  # fmt: skip
-        run([str(BIN / "dvc"), *args], cwd=submit)
-    keys = {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake", "AWS_EC2_METADATA_DISABLED": "true"}
-    start = time.monotonic()
-    done = origin.sbatch(
-        submit, "--parsable", "--wait", "--array=0", "--time=10", "slurm/sweep.sbatch", *grid("40"), env=keys,
-        check=False,
-    )  # fmt: skip
-    job = done.stdout.strip()
-    assert origin.states(f"{job}_0") == {f"{job}_0": "FAILED"}
-    assert time.monotonic() - start < 300  # botocore retries a refused connection a few times, then gives up
-    out = (submit / f"slurm-sweep-{job}_0.out").read_text()
+    job = f"{jobs.unreachable_job}_0"
+    assert origin.states(job) == {job: "FAILED"}
+    record = origin.records()[job]
+    ran = datetime.fromisoformat(record["EndTime"]) - datetime.fromisoformat(record["StartTime"])
+    assert ran.total_seconds() < 300, record  # botocore retries a refused connection a few times, then gives up
+    out = (jobs.unreachable / f"slurm-sweep-{job}.out").read_text()
     errors = [line for line in out.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, out
     assert errors[0].startswith("error: preparing the inputs of 'train' (dvc repro --pull"), errors[0]
-    assert f'Could not connect to the endpoint URL: "{dead}/' in errors[0], errors[0]
+    assert f'Could not connect to the endpoint URL: "{jobs.dead_endpoint}/' in errors[0], errors[0]
     assert 40 not in seeds_on(origin)
+    assert scratch_left(origin, "unreachable") == []
+
+
+def test_task_past_its_time_limit_times_out_then_runs_with_enough_time(origin: Origin, jobs: Jobs) -> None:
+    """--time=1 (SLURM's smallest, a minute); the training was frozen (SIGSTOP) so that it outlasts the limit
+    without using the CPU. SLURM ends the task (TIMEOUT); the same task with enough time then completes. Submitted
+    first, checked last: the minute passed while the other tests ran."""
+    jobs.frozen.result(TIMEOUT_S)
+    job, rerun = jobs.timed_out, jobs.timed_again
+    assert origin.states(f"{job}_0", f"{rerun}_0") == {f"{job}_0": "TIMEOUT", f"{rerun}_0": "COMPLETED"}
+    assert "DUE TO TIME LIMIT" in (jobs.submit / f"slurm-sweep-{job}_0.out").read_text()
+    assert seeds_on(origin, (20,)) == [20]
+    assert all(origin.model_in_store(commit) for commit in seed_commits(origin, 20).values())
+    assert scratch_left(origin, "timeout") == []
+
+
+def test_every_experiment_once_on_origin_after_all_the_jobs(origin: Origin, jobs: Jobs) -> None:
+    """The jobs ran side by side: together they left each of their experiments exactly once, nothing else, each
+    with its model in the DVC remote, and nothing running on the cluster."""
+    states = origin.states(*jobs.all())
+    assert "(not in jobcomp)" not in states.values(), states
+    assert seeds_on(origin) == [0, 1, 2, 10, 11, 20, 30]
+    assert all(origin.model_in_store(commit) for commit in origin.experiments().values())
+    queue = subprocess.run(
+        ["squeue", "--noheader"], env=origin.env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert queue.stdout.strip() == ""

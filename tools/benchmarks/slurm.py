@@ -27,9 +27,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python tools/benchmarks/slurm.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
-
 from tools import slurm
 from tools.benchmarks.sweep import one_machine_queue, sweep_origin
 from tools.repo.run import ENV, load, run
