@@ -155,7 +155,10 @@ def not_utf8(name: str, exc: UnicodeDecodeError) -> PipelineError:
 def utf8_text(stream: IO[str], name: str) -> str:
     """All of a text stream, refused in one line (not_utf8) if it holds bytes that are not UTF-8: Python's stdin
     decodes them as lone surrogates (errors="surrogateescape"), which pandas fails on with a traceback."""
-    text = stream.read()
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:  # a strict stream (PYTHONIOENCODING=utf-8:strict); offset within its buffer
+        raise not_utf8(name, exc) from None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

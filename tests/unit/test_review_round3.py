@@ -151,12 +151,11 @@ def test_run_cli_rechecks_params_when_a_stage_ends(
 # ---- 6. Latin-1 bytes on stdin -----------------------------------------------------------------------------
 
 
-def test_latin1_on_stdin_is_one_line() -> None:
+@pytest.mark.parametrize("errors", ["surrogateescape", "strict"])
+def test_latin1_on_stdin_is_one_line(errors: str) -> None:
     """sys.stdin decodes bad bytes as surrogates (surrogateescape): pandas failed with UnicodeEncodeError."""
     stdin = io.TextIOWrapper(
-        io.BytesIO("bill_length_mm,island\n39.1,Bj\xf8rn\n".encode("latin-1")),
-        encoding="utf-8",
-        errors="surrogateescape",
+        io.BytesIO("bill_length_mm,island\n39.1,Bj\xf8rn\n".encode("latin-1")), encoding="utf-8", errors=errors
     )
     with pytest.raises(PipelineError) as err:
         predict.read_input("-", stdin)
