@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from penguins.errors import PipelineError, distinct_names, one_line
-from penguins.io import read_json
+from penguins.io import file_md5, read_json
 from penguins.params import Labels, label_key
 from penguins.paths import resolve
 
@@ -67,17 +67,13 @@ class ModelCard(BaseModel):
         return named.model_copy(update={"checksum": named.content_md5()})
 
 
-def file_md5(path: Path) -> str:
-    """A file's md5, as DVC records it in dvc.lock."""
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "md5").hexdigest()
-
-
 def check_card_belongs(card: ModelCard, source: str, model: Path) -> None:
     """Refuse, in one line naming the file to regenerate, a card that is not ``model``'s own: one without model_md5
     (older than this check), edited since train wrote it, or naming another model file. A missing model is left
     to the loader's message."""
-    regenerate = f"regenerate it with `dvc repro train` (or `dvc checkout {source}` for the committed pair)"
+    regenerate = (
+        f"regenerate it with `dvc repro train` (or `dvc checkout train` for the committed pair: {model} and its card)"
+    )
     if card.model_md5 is None or card.checksum is None:
         raise PipelineError(f"{source}: the card does not name its model (no model_md5/checksum: older); {regenerate}")
     if card.content_md5() != card.checksum:

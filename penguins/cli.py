@@ -39,7 +39,9 @@ def stage_parser(module_doc: str | None, **kwargs: Any) -> CliParser:
 def run_cli(
     main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None, *, teardown: bool = True
 ) -> None:
-    """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1.
+    """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1. Under DVC (DVC_STAGE
+    set), params.yaml is checked again when main() returns (penguins.params.recheck_params): changed meanwhile,
+    the stage fails and DVC records none of its outputs.
 
     First, the temporaries that killed writers left beside the pipeline's outputs are removed (a stage killed
     while saving its model leaves models/.model.keras.<pid>.<random>.keras; nothing else ever removes it).
@@ -47,6 +49,10 @@ def run_cli(
     try:
         remove_stale_temporaries()
         main(argv)
+        if "DVC_STAGE" in os.environ:  # run by dvc repro: params.yaml must still be what the outputs were made with
+            from penguins.params import recheck_params  # pydantic: only for stages, which loaded it already
+
+            recheck_params()
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from penguins.params import Label
+
 DIGITS = 6  # metrics: 6 decimals read well in `dvc metrics diff`
 PROBABILITY_DIGITS = 4  # per-row probabilities in data/predictions/test.csv
 
@@ -22,11 +24,17 @@ def prediction_table(
 ) -> pd.DataFrame:
     """Features, predicted class name and one probability column per class (rounded to ``digits`` if given)."""
     table = features.reset_index(drop=True).copy()
-    table["predicted"] = np.asarray(classes)[probabilities.argmax(axis=1)]
+    table["predicted"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]  # labels as they are
     for i, name in enumerate(classes):
         column = probabilities[:, i].astype("float64")
         table[f"prob_{name}"] = column if digits is None else column.round(digits)
     return table
+
+
+def actual_labels(onehot: np.ndarray, classes: Sequence[Label]) -> np.ndarray:
+    """Each row's class from its one-hot columns, as the label itself (dtype object: NumPy would turn integer
+    labels mixed with text into text, which score then cannot find among the classes)."""
+    return np.asarray(classes, dtype=object)[onehot.argmax(axis=1)]
 
 
 def confusion_counts(actual: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> pd.DataFrame:

@@ -66,6 +66,14 @@ def disk_full(path: Path, exc: BaseException) -> PipelineError | None:
     )
 
 
+def file_md5(path: Path) -> str:
+    """A file's md5, as DVC records it in dvc.lock (read in blocks: models and data may be large)."""
+    import hashlib
+
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "md5").hexdigest()
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -134,10 +142,36 @@ NA_TEXTS = (
 
 def not_utf8(name: str, exc: UnicodeDecodeError) -> PipelineError:
     byte = exc.object[exc.start : exc.start + 1].hex()
-    return PipelineError(
-        f"{name}: not UTF-8 text (byte 0x{byte} at offset {exc.start}, e.g. Latin-1 or Windows-1252); "
-        f"re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {name} > fixed.csv`"
+    fix = (
+        "pipe it through iconv, e.g. `iconv -f latin1 -t utf-8 FILE | penguins-predict --csv -`"
+        if name == "stdin"
+        else f"re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {name} > fixed.csv`"
     )
+    return PipelineError(
+        f"{name}: not UTF-8 text (byte 0x{byte} at offset {exc.start}, e.g. Latin-1 or Windows-1252); {fix}"
+    )
+
+
+def utf8_text(stream: IO[str], name: str) -> str:
+    """All of a text stream, refused in one line (not_utf8) if it holds bytes that are not UTF-8: Python's stdin
+    decodes them as lone surrogates (errors="surrogateescape"), which pandas fails on with a traceback."""
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:  # a strict stream (PYTHONIOENCODING=utf-8:strict); offset within its buffer
+        raise not_utf8(name, exc) from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        try:
+            text.encode("utf-8", "surrogateescape").decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise not_utf8(name, bad) from None
+        except UnicodeEncodeError:
+            pass
+        raise PipelineError(
+            f"{name}: not UTF-8 text (character {exc.start}); re-encode it as UTF-8 and try again"
+        ) from None
+    return text
 
 
 def header(source: Path | IO[str], name: str, sep: str) -> list[str]:
@@ -172,11 +206,13 @@ def parse_csv(
     ``labels``: class-label columns, read as text as written (a class named NA is not a missing value; "1" is
     matched against data.classes by penguins.tables.as_classes)."""
     if not isinstance(source, Path):
-        source = io.StringIO(source.read())  # read twice: the header as written, then the table
+        source = io.StringIO(utf8_text(source, name))  # read twice: the header as written, then the table
     names = header(source, name, sep)
     if not isinstance(source, Path):
         source.seek(0)
-    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    # An empty name (trailing commas, as Excel writes them) is no mistake: pandas names it Unnamed: N, which
+    # clean ignores and predict's --ignore-extra drops.
+    repeated = next((n for i, n in enumerate(names) if n and n in names[:i]), None)
     if repeated is not None:
         raise PipelineError(
             f"{name}: column {repeated!r} appears twice in the header (columns {names.index(repeated) + 1} and "

@@ -120,10 +120,47 @@ class FetchParams(Section):
         return self
 
 
+def label_kind(value: Any) -> str | None:
+    """What a class label in params.yaml is: "text", "integers" or "booleans"; "a decimal number" for a float
+    (refused: no label column is read as floats); None for anything else (pydantic says what is wrong)."""
+    if isinstance(value, bool):
+        return "booleans"
+    if isinstance(value, int):
+        return "integers"
+    if isinstance(value, str):
+        return "text"
+    return "a decimal number" if isinstance(value, float) else None
+
+
 class DataParams(Section):
     features: Names
     target: Name
     classes: Labels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind_of_label(cls, raw: Any) -> Any:
+        """data.classes are all text, all integers or all booleans: a mixed list is refused here (NumPy would turn
+        [1, 'x'] into text and 1 == true would make [0, 1, true] name one class twice), and so is a float."""
+        classes = raw.get("classes") if isinstance(raw, dict) else None
+        if not isinstance(classes, list):
+            return raw
+        kinds = [label_kind(value) for value in classes]
+        if "a decimal number" in kinds:
+            i = kinds.index("a decimal number")
+            value = classes[i]
+            whole = f"write {int(value)} if the data codes classes as integers, or " if value.is_integer() else ""
+            raise ValueError(
+                f"data.classes[{i}] is {value!r}, a decimal number; labels are text, integers or booleans: "
+                f"{whole}quote it ('{value}') as the data file writes it"
+            )
+        named = sorted({kind for kind in kinds if kind is not None})
+        if len(named) > 1:
+            raise ValueError(
+                f"data.classes mixes {' and '.join(named)} ({', '.join(map(repr, classes))}); labels are all text, "
+                "all integers or all booleans: quote every one (e.g. '1', 'x') to match them as text"
+            )
+        return raw
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -256,11 +293,13 @@ def refuse_aliases(text: str, source: str) -> None:
         )
 
 
-def check_validated(raw: Any, path: Path) -> None:
+def check_validated(raw: Any, path: Path, ended: bool = False) -> None:
     """Under `dvc repro` / `dvc exp run`: refuse params.yaml when it is not what validate_params checked in this
     run (dvc.lock holds what it checked: DVC writes each stage's entry as soon as it ran). Another command can
     rewrite params.yaml meanwhile (`dvc exp run -S ...` refused because the repository is locked has already
-    written it); without this, the running stages would use values nobody validated and record them."""
+    written it); without this, the running stages would use values nobody validated and record them.
+    ``ended``: checked again when the stage's main() returned (penguins.cli.run_cli), since DVC records
+    params.yaml as it is when the stage ends."""
     if "DVC_STAGE" not in os.environ:  # run by hand: this stage validates the file itself
         return
     try:
@@ -272,11 +311,33 @@ def check_validated(raw: Any, path: Path) -> None:
     if checked is None or checked == raw:
         return
     key = _first_difference(checked, raw)
+    stopped = (
+        "this stage's outputs were made with the old values and are not recorded (the stage failed)"
+        if ended
+        else "this stage stopped before writing anything"
+    )
     raise PipelineError(
         f"{path.name} changed after validate_params checked it in this run ({key}); another command rewrote it "
-        "meanwhile (e.g. a `dvc exp run -S` refused because `dvc repro` held the lock): this stage stopped before "
-        f"writing anything; check {path.name} and run `dvc repro` again"
+        f"meanwhile (e.g. a `dvc exp run -S` refused because `dvc repro` held the lock): {stopped}; "
+        f"check {path.name} and run `dvc repro` again"
     )
+
+
+def recheck_params(path: Path | None = None) -> None:
+    """When a stage run by DVC has done its work: refuse params.yaml if it is no longer what validate_params
+    checked in this run (check_validated, as every stage does at its start), so that DVC does not record outputs
+    made with the old values against the new ones. validate_params itself is not checked: its lock entry is
+    the previous run's until it ends (the next stage's start check covers it)."""
+    if os.environ.get("DVC_STAGE") in (None, "validate_params"):
+        return
+    path = path or PARAMS_FILE
+    try:
+        raw = read_yaml(path)
+    except FileNotFoundError:
+        raise PipelineError(
+            f"{path.name} not found at {path} when this stage ended; restore it, run `dvc repro`"
+        ) from None
+    check_validated(raw, path, ended=True)
 
 
 def require_unchanged(params: Params, path: Path = PARAMS_FILE) -> None:

@@ -76,11 +76,14 @@ def pairplot(
 
     ``of_rows``: when ``complete`` is a sample of a larger table, that table's row count, said in the title."""
     labels = {feature: axis_label(feature) for feature in features}
+    frame = complete.rename(columns=labels)
+    # The hue as text: seaborn draws a numeric hue (integer class codes 1, 2, 3) on a continuous colour scale.
+    frame[target] = frame[target].map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
     grid = sns.pairplot(
-        complete.rename(columns=labels),
+        frame,
         vars=list(labels.values()),
         hue=target,
-        hue_order=list(hue_order),
+        hue_order=list(dict.fromkeys(map(str, hue_order))),
         height=2.2,
         plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
     )

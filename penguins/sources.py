@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from penguins.errors import PipelineError
-from penguins.io import atomic_path
+from penguins.io import atomic_path, disk_full
 from penguins.params import MAX_MB_LIMIT, FetchParams
 
 PACKAGE, PACKAGE_FILE = "palmerpenguins", "data/penguins.csv"
@@ -51,13 +51,18 @@ class Download:
         self.hasher = hashlib.sha256()
         self.received = 0  # from the network or file (compressed, if it is)
         self.written = 0  # into the file (decoded)
+        self.write_error: OSError | None = None  # writing the file failed (a full disk), not reading the source
 
     def write(self, data: bytes) -> None:
         self.written += len(data)
         if self.written > self.max_bytes:
             raise TooLarge
         self.hasher.update(data)
-        self.out.write(data)
+        try:
+            self.out.write(data)
+        except OSError as exc:
+            self.write_error = exc
+            raise
 
 
 def _decoder(response: Any) -> Any:
@@ -96,13 +101,14 @@ def _read_all(url: str, timeout_s: float, deadline: float, into: Download) -> No
             raise Truncated(f"{into.received} of the {int(announced)} bytes the server announced (Content-Length)")
 
 
-def download(url: str, timeout_s: float, out: BinaryIO, max_mb: float = 200) -> Download:
+def download(url: str, timeout_s: float, out: BinaryIO, max_mb: float = 200, target: Path | None = None) -> Download:
     """Stream the bytes at ``url`` (http(s):// or file://) into ``out``, all of them within ``timeout_s``
     seconds and at most ``max_mb`` MB, or one line; returns what was written (size, sha256).
 
     fetch.timeout_s is a deadline for the whole download (name lookup, connection, every byte): the download
     runs in a daemon thread that this thread waits for at most timeout_s. A thread stuck past it (e.g. in a
-    name lookup, which no socket timeout bounds) ends with the process, or on its own at its next read."""
+    name lookup, which no socket timeout bounds) ends with the process, or on its own at its next read.
+    ``target``: the file ``out`` becomes, named when writing it fails (a full disk)."""
     if not url.startswith(("http://", "https://", "file://")):
         raise PipelineError(f"fetch.url {url!r} must start with http://, https:// or file://")
     deadline = time.monotonic() + timeout_s
@@ -119,6 +125,12 @@ def download(url: str, timeout_s: float, out: BinaryIO, max_mb: float = 200) -> 
     worker.start()
     worker.join(max(0.0, deadline - time.monotonic()))
     error = outcome.get("error")
+    if error is not None and error is into.write_error:  # the disk, not the network
+        shown = target or Path(getattr(out, "name", "the fetched file"))
+        raise disk_full(shown, error) or PipelineError(
+            f"{shown}: cannot write the download of fetch.url {url!r} ({error.strerror or error}); nothing kept: "
+            "check the directory's permissions and space, then re-run fetch"
+        ) from None
     if worker.is_alive() or isinstance(error, TimeoutError):
         raise PipelineError(
             f"could not download fetch.url {url!r} within fetch.timeout_s={timeout_s:g} s "
@@ -182,7 +194,7 @@ def fetch(params: FetchParams, path: Path) -> None:
             out.write(data)
             digest, size = hashlib.sha256(data).hexdigest(), len(data)
         else:
-            got, origin = download(params.url, params.timeout_s, out, params.max_mb), params.url
+            got, origin = download(params.url, params.timeout_s, out, params.max_mb, path), params.url
             digest, size = got.hasher.hexdigest(), got.written
         out.flush()
         verify_sha256(digest, params.sha256, origin)

@@ -20,7 +20,7 @@ from penguins.card import check_card_belongs, read_card
 from penguins.cli import run_cli, stage_parser
 from penguins.columns import target_columns
 from penguins.errors import PipelineError
-from penguins.evaluation import PROBABILITY_DIGITS, confusion_counts, prediction_table, score
+from penguins.evaluation import PROBABILITY_DIGITS, actual_labels, confusion_counts, prediction_table, score
 from penguins.io import read_csv, write_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{Paths.MODEL}: outputs non-finite probabilities (first for line {csv_line(row)} of {Paths.TEST}); "
             "retrain it (dvc repro train)"
         )
-    actual = np.asarray(classes)[test[onehot].to_numpy().argmax(axis=1)]
+    actual = actual_labels(test[onehot].to_numpy(), classes)
 
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)
     predictions.insert(len(features), "actual", actual)

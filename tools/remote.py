@@ -41,8 +41,9 @@ from dvc.repo import Repo
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
+from penguins.io import file_md5
 from tools.repo import internals
-from tools.repo.pipeline import lock_md5s, md5_of, read_lock
+from tools.repo.pipeline import lock_md5s, read_lock
 from tools.repo.run import BIN, ROOT, checkout_failures, run
 from tools.repo.run import last_error as run_last_error
 
@@ -186,7 +187,7 @@ def corrupt_files(root: Path, paths: Iterable[str], expected: Mapping[str, str])
         target = root / rel
         if want is None or want.endswith(".dir") or not target.is_file():
             continue
-        got = md5_of(target)
+        got = file_md5(target)
         if got != want:
             bad.append((rel, want, got))
     return bad

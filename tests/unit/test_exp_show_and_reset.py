@@ -14,6 +14,7 @@ import pytest
 from dulwich.index import index_entry_from_stat
 from dulwich.repo import Repo
 
+from penguins.io import file_md5
 from tools import reset
 from tools.exp_show import (
     is_current,
@@ -25,7 +26,7 @@ from tools.exp_show import (
     show_command,
     unfinished,
 )
-from tools.repo.pipeline import damaged_objects, damaged_outputs, md5_of
+from tools.repo.pipeline import damaged_objects, damaged_outputs
 
 # Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
 SHOWN = [
@@ -241,13 +242,13 @@ def test_damaged_outputs_are_files_and_directories_unlike_the_lock(tmp_path: Pat
     (tmp_path / "bad.csv").write_text("b\n")
     (tmp_path / "log").mkdir()
     (tmp_path / "log/metrics.json").write_text("{}\n")
-    entries = [{"md5": md5_of(tmp_path / "log/metrics.json"), "relpath": "metrics.json"}]
+    entries = [{"md5": file_md5(tmp_path / "log/metrics.json"), "relpath": "metrics.json"}]
     manifest = tmp_path / "manifest"
     manifest.write_text(json.dumps(entries))
     md5s = {
-        "good.csv": md5_of(tmp_path / "good.csv"),
+        "good.csv": file_md5(tmp_path / "good.csv"),
         "bad.csv": "f" * 32,
-        "log": md5_of(manifest) + ".dir",
+        "log": file_md5(manifest) + ".dir",
         "absent.csv": "e" * 32,
     }
     paths = ["good.csv", "bad.csv", "log", "absent.csv"]

@@ -77,7 +77,7 @@ def test_train_names_the_model_in_its_card(model_and_card: tuple[Path, dict[str,
         (
             lambda card, model: card | {"classes": card["classes"][::-1]},  # hand-edited: Adelie -> Gentoo
             "models/model.json: the card was edited after train wrote it (checksum mismatch); "
-            "regenerate it with `dvc repro train` (or `dvc checkout models/model.json` for the committed pair)",
+            "regenerate it with `dvc repro train` (or `dvc checkout train` for the committed pair: ",
         ),
         (
             lambda card, model: model.write_bytes(b"another experiment's model") and card,
@@ -181,7 +181,11 @@ def test_an_unknown_coded_label_says_what_to_do() -> None:
         "add it to data.classes in params.yaml if it is real)"
     )
     assert message_of(parse_params, ROOT_PARAMS | {"data": {**ROOT_PARAMS["data"], "classes": [1, "1"]}}) == (
-        "params.yaml: data.classes must be distinct names, '1' is listed twice"
+        "params.yaml: data.classes mixes integers and text (1, '1'); labels are all text, all integers or all "
+        "booleans: quote every one (e.g. '1', 'x') to match them as text"
+    )
+    assert message_of(parse_params, ROOT_PARAMS | {"data": {**ROOT_PARAMS["data"], "classes": ["True", "true"]}}) == (
+        "params.yaml: data.classes must be distinct names, 'true' is listed twice"
     )
 
 

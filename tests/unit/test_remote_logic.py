@@ -13,6 +13,7 @@ import yaml
 from dvc.repo.artifacts import check_name_format
 
 from penguins.errors import PipelineError
+from penguins.io import file_md5
 from penguins.params import read_yaml
 from tests.conftest import ROOT
 from tools.remote import (
@@ -24,7 +25,6 @@ from tools.remote import (
     is_local,
     last_error,
     lock_md5s,
-    md5_of,
     pulled_paths,
     remote_from_config,
     team_umask,
@@ -146,9 +146,9 @@ def test_what_a_pull_wrote_and_what_dvc_lock_expects() -> None:
 def test_corrupt_files_are_the_pulled_ones_whose_md5_is_not_the_lock_s(tmp_path: Path) -> None:
     (tmp_path / "good.csv").write_text("a\n")
     (tmp_path / "bad.csv").write_text("b\n")
-    expected = {"good.csv": md5_of(tmp_path / "good.csv"), "bad.csv": "f" * 32, "dir": "e" * 32 + ".dir"}
+    expected = {"good.csv": file_md5(tmp_path / "good.csv"), "bad.csv": "f" * 32, "dir": "e" * 32 + ".dir"}
     assert corrupt_files(tmp_path, ["good.csv", "bad.csv", "dir/", "unknown.csv"], expected) == [
-        ("bad.csv", "f" * 32, md5_of(tmp_path / "bad.csv"))
+        ("bad.csv", "f" * 32, file_md5(tmp_path / "bad.csv"))
     ]
 
 

@@ -6,7 +6,6 @@ edge from each stage to every stage that reads one of its outputs (or a file ins
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from penguins.errors import PipelineError
+from penguins.io import file_md5
 from penguins.params import read_yaml
 
 Pipeline = Mapping[str, Any]  # parsed dvc.yaml
@@ -139,15 +139,6 @@ def lock_entries(lock: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [out for entry in (lock.get("stages") or {}).values() for out in entry.get("outs", [])]
 
 
-def md5_of(path: Path) -> str:
-    """A file's md5, as DVC records it in dvc.lock (read in blocks: models and data may be large)."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cached_outputs(pipeline: Pipeline) -> list[str]:
     """The outputs DVC keeps in its cache (and `dvc checkout` restores): every out not marked `cache: false`."""
     return [
@@ -168,17 +159,17 @@ def damaged_outputs(repo: Path, md5s: Mapping[str, str], paths: Iterable[str], c
         if want is None or not target.exists():
             continue
         if not want.endswith(".dir"):
-            if not target.is_file() or md5_of(target) != want:
+            if not target.is_file() or file_md5(target) != want:
                 damaged.append(rel)
             continue
         manifest = Path(cache_path(want))
-        if not manifest.is_file() or md5_of(manifest) != want.removesuffix(".dir"):
+        if not manifest.is_file() or file_md5(manifest) != want.removesuffix(".dir"):
             damaged.append(rel)
             continue
         entries = json.loads(manifest.read_text())
         on_disk = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
         listed = sorted(entry["relpath"] for entry in entries)
-        if on_disk != listed or any(md5_of(target / e["relpath"]) != e["md5"] for e in entries):
+        if on_disk != listed or any(file_md5(target / e["relpath"]) != e["md5"] for e in entries):
             damaged.append(rel)
     return damaged
 
@@ -189,12 +180,12 @@ def damaged_objects(md5: str, cache_path: Any) -> list[Path]:
     path = Path(cache_path(md5))
     if not path.is_file():
         return []
-    if md5_of(path) != md5.removesuffix(".dir"):
+    if file_md5(path) != md5.removesuffix(".dir"):
         return [path]
     if not md5.endswith(".dir"):
         return []
     objects = ((Path(cache_path(e["md5"])), e["md5"]) for e in json.loads(path.read_text()))
-    return [obj for obj, want in objects if obj.is_file() and md5_of(obj) != want]
+    return [obj for obj, want in objects if obj.is_file() and file_md5(obj) != want]
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
