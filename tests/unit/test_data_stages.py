@@ -10,7 +10,6 @@ import hashlib
 import http.server
 import io
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from penguins.errors import PipelineError
 from penguins.io import parse_csv, read_csv, read_json, write_csv, write_json
 from penguins.params import DataParams, FetchParams, Params, SplitParams
 from penguins.tables import check_target, csv_line, to_numeric_features
+from tests.helpers.http import serving
 
 DATA = DataParams(
     features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo")
@@ -130,16 +130,8 @@ class Trickle(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def trickling_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/penguins.csv"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Trickle) as base:
+        yield f"{base}/penguins.csv"
 
 
 def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from penguins.params import DataParams, FetchParams, load_params, parse_params, 
 from penguins.summary import complete_rows, data_summary
 from penguins.tables import to_numeric_features
 from tests.conftest import ROOT
+from tests.helpers.http import serving
 
 
 def message_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
@@ -263,15 +263,8 @@ CSV = b"species,bill_length_mm\nAdelie,39.1\n"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Server)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Server) as base:
+        yield base
 
 
 @pytest.mark.parametrize(
