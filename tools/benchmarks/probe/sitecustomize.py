@@ -97,23 +97,17 @@ if os.environ.get("PENGUINS_PROBE_DIR"):
                 wrap = _timed_context if function == "atomic_path" else _timed
                 setattr(module, function, wrap(phase, original))
 
-    _import, _import_module = builtins.__import__, importlib.import_module
+    def _probed(importer):  # builtins.__import__ and importlib.import_module, timed as "imports"
+        def probe(*args, **kwargs):
+            with _Phase("imports"):
+                module = importer(*args, **kwargs)
+            if len(_patched) < len(PATCHES):
+                _patch_new_modules()
+            return module
 
-    def _probe_import(*args, **kwargs):
-        with _Phase("imports"):
-            module = _import(*args, **kwargs)
-        if len(_patched) < len(PATCHES):
-            _patch_new_modules()
-        return module
+        return probe
 
-    def _probe_import_module(*args, **kwargs):
-        with _Phase("imports"):
-            module = _import_module(*args, **kwargs)
-        if len(_patched) < len(PATCHES):
-            _patch_new_modules()
-        return module
-
-    builtins.__import__, importlib.import_module = _probe_import, _probe_import_module
+    builtins.__import__, importlib.import_module = _probed(builtins.__import__), _probed(importlib.import_module)
 
     import subprocess
 
