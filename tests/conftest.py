@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from filelock import FileLock
 from penguins.params import Params, load_params, loads_yaml, read_yaml
 from tests.helpers import clones as workspace
 from tests.helpers.clones import BIN, clone_worktree
+from tests.helpers.moto_s3 import S3Server, s3_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +65,15 @@ def edit_params(repo: Path, **changes: Any) -> None:
         for dotted, value in changes.items():
             section, key = dotted.split("__")
             params[section][key] = value
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """moto's S3 server in this process (tests/helpers/moto_s3.py), one per session: moto's backends and its auth
+    switch are global to a process, so two such servers in one would share both. Each user keeps to a prefix of
+    its own in the bucket (the remote tests, the SLURM tests)."""
+    with s3_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """slurm/sweep.sbatch and slurm/collect.sbatch on a real one-node SLURM cluster (python -m tools.slurm up): a
-bare git origin, a local-directory DVC remote, job arrays submitted with sbatch as the docs show, and the faults a
-scheduler makes: scancel, a --time limit, the same array twice at once, an unreachable DVC remote. Job states
-come from the cluster's jobcomp file, SLURM's own record (no slurmdbd, so no sacct); dependencies are SLURM's
-(`--dependency=afterany`). Experiments train 2 epochs and stop at the train stage.
+bare git origin, a local-directory DVC remote (and, for one task, an S3 one: moto on 127.0.0.1), job arrays
+submitted with sbatch as the docs show, and the faults a scheduler makes: scancel, a --time limit, the same array
+twice at once, an unreachable DVC remote. Job states come from the cluster's jobcomp file, SLURM's own record (no
+slurmdbd, so no sacct); dependencies are SLURM's (`--dependency=afterany`). Experiments train 2 epochs and stop at
+the train stage.
 
 Every job is submitted when the module starts (the `jobs` fixture), so that the cluster runs them side by side
 while the tests look at those that have ended: the job that runs into its one-minute --time limit goes first
@@ -35,6 +36,7 @@ import pytest
 from penguins.params import loads_yaml
 from tests.conftest import run
 from tests.helpers.clones import clone_worktree
+from tests.helpers.moto_s3 import S3Server
 from tests.helpers.remote import free_port
 from tools import slurm, sweep
 from tools.repo.run import BIN, ENV
@@ -44,6 +46,7 @@ pytestmark = pytest.mark.e2e
 EPOCHS = "train.epochs=2"
 TARGET = "train"  # validation metrics are enough; evaluate would only add a TensorFlow start-up per experiment
 NAME = "hpc"
+S3_PREFIX = "slurm"  # this module's part of the session's bucket (tests/conftest.py's `s3`)
 TIMEOUT_S = 900  # waiting for one job; the machine is shared and slow, a hang still ends
 T = TypeVar("T")
 
@@ -76,6 +79,8 @@ class Origin:
     root: Path
     git: Path  # bare repository every task clones
     store: Path  # the default DVC remote, committed in .dvc/config
+    s3: S3Server  # S3_PREFIX there holds what store held before the jobs: the inputs of train and their run-cache
+    s3_env: dict[str, str]  # what a client of it needs (keys, region, nothing from ~/.aws)
     cluster: Path
     baseline: str
     rest: subprocess.Popen[bytes]  # the rest of the pipeline, run and pushed in the source clone meanwhile
@@ -137,6 +142,10 @@ class Origin:
         md5 = model_md5(run(["git", "show", f"{commit}:dvc.lock"], cwd=self.git).stdout)
         return (self.store / "files/md5" / md5[:2] / md5[2:]).is_file()
 
+    def model_in_bucket(self, commit: str) -> bool:
+        md5 = model_md5(run(["git", "show", f"{commit}:dvc.lock"], cwd=self.git).stdout)
+        return f"{S3_PREFIX}/files/md5/{md5[:2]}/{md5[2:]}" in self.s3.keys(f"{S3_PREFIX}/files/md5/{md5[:2]}/")
+
 
 def grid(*values: str) -> list[str]:
     return ["-S", EPOCHS, "-S", f"train.seed={','.join(values)}"]
@@ -163,10 +172,11 @@ def seed_commits(origin: Origin, *seeds: int) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def origin(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
+def origin(cluster: Path, s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
     """A clone of the working tree with a local-directory DVC remote committed, as a bare repository, ready as
-    soon as the stages up to split (all train needs) ran and their data and run-cache are in the remote; the
-    rest of the pipeline (what `dvc exp apply` of an experiment checks out) runs and is pushed meanwhile, while
+    soon as the stages up to split (all train needs) ran and their data and run-cache are in the remote, and in
+    the S3 one too (S3_PREFIX: a remote in the source clone's .dvc/config.local, not committed); the rest of the
+    pipeline (what `dvc exp apply` of an experiment checks out) runs and is pushed meanwhile, while
     the jobs run. Not the session's pipeline clone: this module need not wait while another worker runs the
     whole pipeline twice."""
     root = tmp_path_factory.mktemp("hpc")
@@ -176,6 +186,15 @@ def origin(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     run([str(BIN / "dvc"), "remote", "add", "-d", "store", str(store)], cwd=src)
     run(["git", "commit", "-q", "-am", "DVC remote for the cluster"], cwd=src)
     run([str(BIN / "dvc"), "push", "--run-cache"], cwd=src)
+    s3_env = s3.env(root)
+    for args in (["remote", "add", "--local", "s3", s3.url(S3_PREFIX)],
+                 ["remote", "modify", "--local", "s3", "endpointurl", s3.endpoint]):  # fmt: skip
+        run([str(BIN / "dvc"), *args], cwd=src)
+    seeded = subprocess.run(
+        [str(BIN / "dvc"), "push", "--run-cache", "-r", "s3"], cwd=src, env={**ENV, **s3_env},
+        capture_output=True, text=True, timeout=TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     run(["git", "clone", "-q", "--bare", str(src), str(root / "origin.git")], cwd=root)
     baseline = run(["git", "rev-parse", "HEAD"], cwd=src).stdout.strip()
     with (root / "rest.log").open("w") as log:
@@ -184,7 +203,7 @@ def origin(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             cwd=src, env=ENV, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        yield Origin(root, root / "origin.git", store, cluster, baseline, rest)
+        yield Origin(root, root / "origin.git", store, s3, s3_env, cluster, baseline, rest)
     finally:
         if rest.poll() is None:
             rest.kill()
@@ -220,6 +239,8 @@ class Jobs:
     cancelled: str  # 2 tasks with one shared cache; task 1 is cancelled while it trains...
     cancelled_again: Future[str]  # ...and then submitted alone
     twice: tuple[str, str]  # the same array twice at once
+    to_s3: Path  # a clone whose .dvc/config.local has an S3 default remote (moto), its keys in the environment
+    s3_job: str
     unreachable_job: str
 
     def all(self) -> list[str]:
@@ -227,7 +248,7 @@ class Jobs:
             f"{self.timed_out}_0", f"{self.timed_again}_0", *(f"{self.array}_{task}" for task in range(3)),
             self.collect, self.missing, f"{self.cancelled}_0", f"{self.cancelled}_1",
             f"{self.cancelled_again.result(TIMEOUT_S)}_1", *(f"{job}_0" for job in self.twice),
-            f"{self.unreachable_job}_0",
+            f"{self.s3_job}_0", f"{self.unreachable_job}_0",
         ]  # fmt: skip
 
 
@@ -265,6 +286,13 @@ def jobs(origin: Origin) -> Jobs:
     cancelled_again = in_background(cancel_then_again)
     venv = {"SWEEP_VENV": os.path.relpath(sys.prefix, submit)}  # relative to the submit directory too
     twice = tuple(origin.sbatch(submit, "twice", "--array=0", sweep_sh, *grid("30"), env=venv) for _ in range(2))
+    # An S3 remote as sharing.md sets one up: `dvc remote add --local -d`, its endpoint, the keys in the
+    # environment (sbatch passes the submitting one on; moto refuses a request without them).
+    to_s3 = origin.clone("s3")
+    for args in (["remote", "add", "--local", "-d", "s3", origin.s3.url(S3_PREFIX)],
+                 ["remote", "modify", "--local", "s3", "endpointurl", origin.s3.endpoint]):  # fmt: skip
+        run([str(BIN / "dvc"), *args], cwd=to_s3)
+    s3_job = origin.sbatch(to_s3, "s3", "--array=0", sweep_sh, *grid("50"), env=origin.s3_env)
     unreachable, dead = origin.clone("unreachable"), f"http://127.0.0.1:{free_port()}"
     for args in (["remote", "add", "--local", "-d", "dead", "s3://nowhere/penguins"],
                  ["remote", "modify", "--local", "dead", "endpointurl", dead]):  # fmt: skip
@@ -279,7 +307,7 @@ def jobs(origin: Origin) -> Jobs:
     )  # fmt: skip
     return Jobs(
         submit, cached, unreachable, dead, timed_out, frozen, timed_again, array, collect, missing, cancelled,
-        cancelled_again, twice, unreachable_job,
+        cancelled_again, twice, to_s3, s3_job, unreachable_job,
     )  # fmt: skip
 
 
@@ -424,6 +452,21 @@ def test_the_same_array_submitted_twice_at_once_lands_each_experiment_once(origi
     assert scratch_left(origin, "twice") == []
 
 
+def test_an_array_task_pushes_its_experiment_to_an_s3_remote(origin: Origin, jobs: Jobs) -> None:
+    """The submitting clone's config.local names the S3 remote (copied into the task's clone), the keys come
+    from the environment sbatch passed on (moto refuses a request without them). The bucket holds train's inputs;
+    the model goes there, not to the committed local-directory remote, and the ref to origin, once."""
+    job = f"{jobs.s3_job}_0"
+    assert origin.states(job) == {job: "COMPLETED"}
+    out = (jobs.to_s3 / f"slurm-sweep-{job}.out").read_text()
+    assert "done: 1 ran, 0 pushed, 0 skipped, 0 failed" in out, out
+    assert seeds_on(origin, (50,)) == [50]
+    (commit,) = seed_commits(origin, 50).values()
+    assert origin.model_in_bucket(commit), origin.s3.keys(S3_PREFIX)
+    assert not origin.model_in_store(commit)
+    assert scratch_left(origin, "s3") == []
+
+
 def test_unreachable_dvc_remote_fails_in_bounded_time_with_one_line(origin: Origin, jobs: Jobs) -> None:
     """The submitting clone's config.local (copied into the task's clone) names an S3 endpoint nothing listens on."""
     job = f"{jobs.unreachable_job}_0"
@@ -455,11 +498,12 @@ def test_task_past_its_time_limit_times_out_then_runs_with_enough_time(origin: O
 
 def test_every_experiment_once_on_origin_after_all_the_jobs(origin: Origin, jobs: Jobs) -> None:
     """The jobs ran side by side: together they left each of their experiments exactly once, nothing else, each
-    with its model in the DVC remote, and nothing running on the cluster."""
+    with its model in its DVC remote (the S3 one's in the bucket), and nothing running on the cluster."""
     states = origin.states(*jobs.all())
     assert "(not in jobcomp)" not in states.values(), states
-    assert seeds_on(origin) == [0, 1, 2, 10, 11, 20, 30]
-    assert all(origin.model_in_store(commit) for commit in origin.experiments().values())
+    assert seeds_on(origin) == [0, 1, 2, 10, 11, 20, 30, 50]
+    for commit in origin.experiments().values():
+        assert origin.model_in_bucket(commit) if seed_of(origin, commit) == 50 else origin.model_in_store(commit)
     queue = subprocess.run(
         ["squeue", "--noheader"], env=origin.env, capture_output=True, text=True, check=True, timeout=60
     )

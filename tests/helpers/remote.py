@@ -1,6 +1,6 @@
-"""Fixtures of the DVC remote tests: a moto S3 server and a local-directory remote, clone A (a copy of the
-shared pipeline clone, already run) with both remotes in its committed .dvc/config and its data pushed to
-both, fresh git clones B of it, and helpers to run the real dvc with an S3 client's environment.
+"""Fixtures of the DVC remote tests: a local-directory remote beside the moto S3 server (`s3`, tests/conftest.py),
+clone A (a copy of the shared pipeline clone, already run) with both remotes in its committed .dvc/config and its
+data pushed to both, fresh git clones B of it, and helpers to run the real dvc with an S3 client's environment.
 
 Imported by tests/e2e/test_remote.py: `from tests.helpers.remote import *` brings the fixtures in.
 """
@@ -13,7 +13,6 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 
 from tests.helpers import clones as workspace
 from tests.helpers.clones import BIN
-from tests.helpers.moto_s3 import S3Server, s3_server
+from tests.helpers.moto_s3 import S3Server
 
 KINDS = ("local", "s3")
 REMOTE_TOOL = [str(BIN / "python"), "-m", "tools.remote"]
@@ -87,12 +86,6 @@ class Remotes:
         for key, value in (("user.name", "penguins tests"), ("user.email", "tests@penguins.invalid")):
             subprocess.run(["git", "config", key, value], cwd=dest, check=True)  # dvc exp commits experiments
         return dest
-
-
-@pytest.fixture(scope="session")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with s3_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
