@@ -47,7 +47,7 @@ DROP = (
     r"data/|models/|plots/|stages/|penguins/|dvclive)"
 )
 KEEP = r"^(Experiment|Created|accuracy|f1_macro|loss|eval\.accuracy|trainable_params)$"
-STATE = "|State$"  # dropped too, unless an experiment is running
+STATE = "|State$"  # dropped too: the State column only matters while an experiment runs (running_table)
 
 
 def unfinished(shown: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -64,8 +64,9 @@ def unfinished(shown: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     return found
 
 
-def show_command(states: Mapping[str, Sequence[str]], args: Sequence[str]) -> list[str]:
-    drop = DROP if states.get("running") else DROP[:-1] + STATE + ")"
+def show_command(args: Sequence[str]) -> list[str]:
+    """`dvc exp show` when nothing runs (a running experiment's table is drawn by running_table)."""
+    drop = DROP[:-1] + STATE + ")"
     return [str(BIN / "dvc"), "exp", "show", "--no-pager", "--only-changed", "--hide-failed", "--hide-queued",
             "--drop", drop, "--keep", KEEP, *args]  # fmt: skip
 
@@ -291,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"exp-show: ignored while an experiment runs: {' '.join(ignored)}", file=sys.stderr)
         code = 0
     else:
-        code = subprocess.run(show_command(states, args), env=ENV, check=False).returncode
+        code = subprocess.run(show_command(args), env=ENV, check=False).returncode
     for line in notes(states):
         print(line, file=sys.stderr)
     if code != 0:

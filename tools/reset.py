@@ -33,7 +33,8 @@ from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from tools.repo import internals
 from tools.repo.pipeline import cached_outputs, damaged_objects, damaged_outputs, lock_md5s, read_lock, read_pipeline
-from tools.repo.run import checkout_failures, dvc, last_error, run
+from tools.repo.run import checkout_failures, dvc, last_error
+from tools.repo.run import git as run_git
 
 
 def parse_status(porcelain: str) -> list[str]:
@@ -49,14 +50,12 @@ def differing_files(repo: Path) -> list[str]:
 
 
 def git(repo: Path, *args: str, strip: bool = True) -> str:
-    """A git command's output; its failure as one PipelineError line."""
-    proc = run(["git", *args], cwd=repo, check=False)
-    if proc.returncode != 0:
-        raise PipelineError(
-            f"git {args[0]} failed in {repo}: {last_error(proc.stderr + proc.stdout)}; "
-            "fix that and run `make reset` again"
-        )
-    return proc.stdout.strip() if strip else proc.stdout
+    """tools.repo.run.git, its failure one line that also says what to do next."""
+    try:
+        out = run_git(repo, *args)
+    except PipelineError as exc:
+        raise PipelineError(f"{exc} (in {repo}); fix that and run `make reset` again") from None
+    return out.strip() if strip else out
 
 
 def checkout_problem(output: str) -> str:

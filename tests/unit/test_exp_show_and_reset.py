@@ -57,7 +57,7 @@ def test_failed_queued_and_running_experiments_are_found() -> None:
 
 def test_failed_and_queued_are_hidden_and_named() -> None:
     states = {"failed": ["bad-epochs"], "queued": ["q1", "q2"]}
-    cmd = show_command(states, ["--md"])
+    cmd = show_command(["--md"])
     assert {"--hide-failed", "--hide-queued", "--only-changed"} <= set(cmd) and cmd[-1] == "--md"
     assert "|State$" in cmd[cmd.index("--drop") + 1]  # nothing running: the State column is not needed
     assert notes(states) == [
@@ -67,9 +67,7 @@ def test_failed_and_queued_are_hidden_and_named() -> None:
     ]
 
 
-def test_a_running_experiment_keeps_the_state_column() -> None:
-    cmd = show_command({"running": ["seed-3"]}, [])
-    assert "State" not in cmd[cmd.index("--drop") + 1]
+def test_a_running_experiment_is_named_in_a_note() -> None:
     assert notes({"running": ["seed-3"]})[0].startswith("exp-show: 1 experiment(s) still running")
 
 
