@@ -345,6 +345,44 @@ def test_score() -> None:
     assert metrics["loss"] == round(float(-(np.log(0.8) + np.log(0.7) + np.log(0.1)) / 3), 6)
 
 
+def sklearn_score(actual: list[Any], probabilities: np.ndarray, classes: list[Any]) -> dict[str, Any]:
+    """What evaluate computed with scikit-learn before (its import cost ~0.7 s of evaluate): the oracle, unrounded."""
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
+
+    idx, pred, every = np.array([classes.index(a) for a in actual]), probabilities.argmax(axis=1), range(len(classes))
+    precision, recall, f1, support = precision_recall_fscore_support(idx, pred, labels=every, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(idx, pred)),
+        "loss": float(log_loss(idx, np.clip(probabilities, 1e-7, 1.0), labels=every)),
+        "f1_macro": float(f1_score(idx, pred, labels=every, average="macro", zero_division=0)),
+        "n_test": len(idx),
+        "per_class": {
+            str(name): {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                        "support": int(support[i])}
+            for i, name in enumerate(classes)
+        },
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_score_is_scikit_learns_bit_for_bit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """score() computes scikit-learn's metrics with its NumPy operations: equal to the last bit (DIGITS off), on
+    random softmax outputs of 2-6 classes, with classes missing from the actual or the predicted labels, and
+    probabilities that are 0 or 1 (clipped)."""
+    import penguins.evaluation
+
+    rng = np.random.default_rng(seed)
+    n_classes, rows = int(rng.integers(2, 7)), int(rng.integers(1, 300))
+    logits = rng.normal(scale=float(rng.choice([0.5, 5.0, 80.0])), size=(rows, n_classes))
+    probabilities = (np.exp(logits - logits.max(axis=1, keepdims=True))).astype("float32")
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    classes = [f"c{i}" for i in range(n_classes)]
+    present = rng.choice(n_classes, size=max(1, n_classes - int(rng.integers(0, 2))), replace=False)
+    actual = [classes[i] for i in rng.choice(present, size=rows)]
+    monkeypatch.setattr(penguins.evaluation, "DIGITS", 20)  # round(x, 20) leaves a float as it is
+    assert score(actual, probabilities, classes) == sklearn_score(actual, probabilities, classes)
+
+
 def test_prediction_table_full_precision_or_rounded() -> None:
     features = pd.DataFrame({"x": [1, 2, 3]}, index=[7, 8, 9])
     table = prediction_table(features, PROBABILITIES, CLASSES)

@@ -85,16 +85,41 @@ def test_stages_that_write_no_table_import_no_pandas() -> None:
 
 
 def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_import_after() -> None:
-    """penguins.optional.without: Keras (for its unused scikit-learn wrappers) and seaborn (for statistics the pictures
-    do not draw) are imported without scikit-learn and SciPy; evaluate's metrics then import scikit-learn as usual."""
+    """penguins.optional.without: Keras (for its unused scikit-learn wrappers and keras.visualization) is imported
+    without scikit-learn, SciPy and matplotlib, seaborn (for statistics the pictures do not draw) without SciPy;
+    each still imports as usual afterwards."""
     code = (
-        "import sys, penguins.modeling, penguins.plotting\n"
-        "print(sorted({'sklearn', 'scipy'} & set(sys.modules)))\n"
+        "import sys, penguins.modeling\n"
+        "print(sorted({'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)))\n"
+        "import penguins.plotting\n"
+        "print(sorted({'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)))\n"
         "from sklearn.metrics import f1_score\n"
         "print(f1_score([0, 1], [0, 1]), 'scipy' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
-    assert proc.stdout.split("\n")[:2] == ["[]", "1.0 True"]
+    assert proc.stdout.split("\n")[:3] == ["[]", "['matplotlib']", "1.0 True"]
+
+
+@pytest.mark.parametrize(
+    ("modules", "not_imported"),
+    [
+        (["stages.clean", "stages.encode"], {"sklearn", "scipy", "matplotlib", "tensorflow"}),
+        (["stages.train", "penguins.modeling"], {"sklearn", "scipy", "matplotlib"}),
+        (["stages.evaluate", "penguins.modeling", "penguins.evaluation"], {"sklearn", "scipy", "matplotlib"}),
+    ],
+)
+def test_what_a_stage_does_not_import(modules: list[str], not_imported: set[str]) -> None:
+    """Each costs a stage a large share of its start-up (docs/benchmarks.md): scikit-learn is split's alone
+    (imported inside penguins.data.split), and evaluate scores with NumPy (penguins.evaluation.score)."""
+    code = (
+        f"import sys, {', '.join(modules)}\n"
+        "from penguins.evaluation import score\n"
+        "import numpy as np\n"
+        "score(['a', 'b'], np.array([[0.9, 0.1], [0.2, 0.8]], dtype='float32'), ['a', 'b'])\n"
+        f"print(sorted(set({sorted(not_imported)!r}) & set(sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
 
 
 def test_without_blocks_a_module_inside_the_block_only() -> None:
