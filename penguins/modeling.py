@@ -150,11 +150,28 @@ class ProgressCallback(keras.callbacks.Callback):
         self.progress.epoch_done(epoch + 1)
 
 
+class PipelineLive(Live):
+    """DVCLive's Live, minus opening DVC's repository when DVC runs the stage (DVC_ROOT set): ~0.25 CPU s of train,
+    most of it importing dvc.repo, for what this logger never does there (save an experiment, write dvc.yaml, track
+    its directory in git: dvc.yaml declares it an output). Run by hand, it is DVCLive's own. Under DVC, Studio's
+    live updates, unused here, then come from DVC_STUDIO_* environment variables only.
+
+    DVCLive's one internal in the project: Live._init_dvc and _init_dvc_pipeline, checked against dvclive 3.49.1;
+    tests/unit/test_model_stages.py (test_pipeline_live_*) fails naming them if an upgrade changes them."""
+
+    def _init_dvc(self) -> None:
+        if not os.environ.get("DVC_ROOT"):
+            super()._init_dvc()
+            return
+        self._inside_dvc_pipeline = True
+        self._init_dvc_pipeline()  # what DVCLive itself does first under DVC: dvc exp run or dvc repro, no saving
+
+
 def open_live(directory: Path) -> Live:
     """A DVCLive logger that writes only into ``directory``: dvc.yaml declares the metrics and plots itself
     (dvcyaml=False: DVCLive would otherwise rewrite dvc.yaml), and no experiment is saved by DVCLive
     (save_dvc_exp=False: `dvc exp run` does that; plain `dvc repro` must not)."""
-    return Live(str(resolve(directory)), dvcyaml=False, save_dvc_exp=False, report=None)
+    return PipelineLive(str(resolve(directory)), dvcyaml=False, save_dvc_exp=False, report=None)
 
 
 def fit(

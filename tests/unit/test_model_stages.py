@@ -4,10 +4,13 @@ saving, safe loading, scores and the prediction table (real Keras on tiny data: 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any, get_args
@@ -23,6 +26,7 @@ from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
 from penguins.training import check_rows_of_every_class, rows_to_fit
+from tools.repo.run import ENV, ROOT
 
 keras = modeling.keras
 tf = modeling.tf
@@ -108,6 +112,45 @@ def test_dvclive_writes_only_the_history_and_metrics(trained: tuple[Any, Path]) 
     assert lines[0] == "step\tloss"
     assert [line.split("\t")[0] for line in lines[1:]] == ["0", "1"]
     assert all(len(line.split("\t")[1].partition(".")[2]) <= 6 for line in lines[1:])  # rounded: no float32 noise
+
+
+def test_pipeline_live_relies_on_dvclives_init_dvc_and_init_dvc_pipeline() -> None:
+    """modeling.PipelineLive overrides DVCLive's Live._init_dvc (checked against dvclive 3.49.1): if an upgrade
+    renames it, the override would silently stop saving DVC's repository opening; if _init_dvc_pipeline goes, train
+    fails. Either way this fails first, by name."""
+    from dvclive import Live
+
+    why = "modeling.PipelineLive: "
+    assert "_init_dvc" in vars(Live), why + "dvclive's Live._init_dvc is gone (called from Live.__init__)"
+    assert "_init_dvc()" in inspect.getsource(Live.__init__), why + "Live.__init__ no longer calls _init_dvc()"
+    assert callable(getattr(Live, "_init_dvc_pipeline", None)), why + "dvclive's Live._init_dvc_pipeline is gone"
+    source = inspect.getsource(Live._init_dvc_pipeline)
+    assert "_inside_dvc_exp" in source and "_save_dvc_exp = False" in source, why + "_init_dvc_pipeline changed"
+
+
+@pytest.mark.parametrize("under", ["dvc repro", "dvc exp run"])
+def test_pipeline_live_under_dvc_opens_no_repository_and_writes_what_live_writes(
+    under: str, default_params: Params, trained: tuple[Any, Path], tmp_path: Path
+) -> None:
+    """Under DVC (DVC_ROOT; dvc exp run adds DVC_EXP_BASELINE_REV), the same files, byte for byte, without
+    importing dvc.repo (~0.25 CPU s of train)."""
+    _, live_dir = trained
+    env = {"DVC_ROOT": str(tmp_path), **({"DVC_EXP_BASELINE_REV": "0" * 40} if under == "dvc exp run" else {})}
+    code = (
+        "import sys\n"
+        "from tests.unit.test_model_stages import train, two_epochs\n"
+        "from penguins.params import load_params\n"
+        f"train(two_epochs(load_params()), __import__('pathlib').Path({str(tmp_path / 'live')!r}))\n"
+        "print('dvc.repo' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env={**ENV, **env}, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"
+    files = sorted(p.relative_to(live_dir) for p in live_dir.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "live") for p in (tmp_path / "live").rglob("*") if p.is_file())
+    assert all((live_dir / f).read_bytes() == (tmp_path / "live" / f).read_bytes() for f in files)
 
 
 def test_history_reads_back_what_was_logged(trained: tuple[Any, Path]) -> None:
