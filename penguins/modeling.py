@@ -23,11 +23,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from penguins.optional import without
+from penguins.optional import no_garbage_collection, without
 
-# What Keras imports them for is not used here: scikit-learn and SciPy for keras.wrappers, matplotlib for
-# keras.visualization (~0.8 s and ~0.3 s of every start; a picture stage imports matplotlib itself).
-with without("sklearn", "scipy", "matplotlib"):
+# Without the garbage collector (penguins.optional.no_garbage_collection), and without what Keras imports them for
+# but is not used here: scikit-learn and SciPy for keras.wrappers, matplotlib for keras.visualization (~0.8 s and
+# ~0.3 s of every start; a picture stage imports matplotlib itself).
+with no_garbage_collection(), without("sklearn", "scipy", "matplotlib"):
     import keras
     import tensorflow as tf
 from dvclive import Live

@@ -132,3 +132,20 @@ def test_without_blocks_a_module_inside_the_block_only() -> None:
         import json as again  # already imported: untouched
 
         assert again is json
+
+
+def test_no_garbage_collection_pauses_the_collector_then_freezes_what_was_made() -> None:
+    import gc
+
+    from penguins.optional import no_garbage_collection
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with no_garbage_collection():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made)  # later collections skip them
+    finally:
+        gc.unfreeze()
