@@ -30,4 +30,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_cli(main, teardown=False)  # the interpreter's teardown frees what the process ends with anyway
