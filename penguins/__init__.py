@@ -15,7 +15,7 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     card         the model card (models/model.json): features and classes of a model
     environment  the knobs pinned for TensorFlow and a record of this machine (no TensorFlow import)
     training     what train checks before importing TensorFlow (fitting vs validation rows)
-    optional     imports without optional dependencies not used here (Keras' scikit-learn, seaborn's SciPy)
+    optional     imports for less: without dependencies not used here, without the garbage collector
     modeling     Keras: the model, training with DVCLive, reproducible save/load (the only TensorFlow importer)
     history      DVCLive's per-epoch files read back as one table (for the figures stage)
     evaluation   scores and the prediction table

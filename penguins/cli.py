@@ -67,8 +67,8 @@ def exit_without_teardown() -> NoReturn:
     """End the process with status 0 as exit() would, minus the interpreter's teardown.
 
     The atexit handlers run and stdout/stderr are flushed; what is skipped is freeing every module and object one
-    by one, which after TensorFlow or matplotlib is a large share of a stage's CPU (docs/benchmarks.md) and writes
-    nothing: the outputs are complete and renamed into place (penguins.io) before main() returns."""
+    by one, which after TensorFlow, matplotlib or even pandas is a share of a stage's CPU (docs/benchmarks.md) and
+    writes nothing: the outputs are complete and renamed into place (penguins.io) before main() returns."""
     atexit._run_exitfuncs()  # what exit() runs first; os._exit alone would skip the handlers
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

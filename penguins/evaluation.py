@@ -54,7 +54,9 @@ def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[st
 
     scikit-learn's definitions (accuracy_score, log_loss, f1_score and precision_recall_fscore_support with
     zero_division=0), computed with its very NumPy operations: its import is ~0.7 s of evaluate's ~3 s, for
-    twenty lines of arithmetic. tests/unit/test_evaluation.py checks them equal to scikit-learn's, bit for bit."""
+    twenty lines of arithmetic. tests/unit/test_model_stages.py (test_score_is_scikit_learns_bit_for_bit) checks
+    them equal to scikit-learn's, bit for bit. What evaluate hands it, as scikit-learn required: at least one row,
+    two classes or more, finite probabilities, one column per class (refused earlier, each with its own line)."""
     labels = list(classes)
     actual_idx = np.array([labels.index(a) for a in actual], dtype=np.int64)
     predicted_idx = probabilities.argmax(axis=1)

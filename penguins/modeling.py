@@ -157,8 +157,9 @@ class PipelineLive(Live):
     its directory in git: dvc.yaml declares it an output). Run by hand, it is DVCLive's own. Under DVC, Studio's
     live updates, unused here, then come from DVC_STUDIO_* environment variables only.
 
-    DVCLive's one internal in the project: Live._init_dvc and _init_dvc_pipeline, checked against dvclive 3.49.1;
-    tests/unit/test_model_stages.py (test_pipeline_live_*) fails naming them if an upgrade changes them."""
+    DVCLive's one internal in the project: Live._init_dvc, _init_dvc_pipeline and _init_dvc_file, checked against
+    dvclive 3.49.1; tests/unit/test_model_stages.py (test_pipeline_live_*) fails naming them if an upgrade changes
+    them."""
 
     def _init_dvc(self) -> None:
         if not os.environ.get("DVC_ROOT"):
@@ -166,6 +167,7 @@ class PipelineLive(Live):
             return
         self._inside_dvc_pipeline = True
         self._init_dvc_pipeline()  # what DVCLive itself does first under DVC: dvc exp run or dvc repro, no saving
+        self._dvc_file = self._init_dvc_file()  # and last: Live.dvc_file as it would be
 
 
 def open_live(directory: Path) -> Live:

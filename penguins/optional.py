@@ -1,9 +1,9 @@
 """Importing a large library for less: without one of its optional dependencies, when what needs it is not used
 here, and without the garbage collector.
 
-Keras imports scikit-learn (and with it SciPy) for its scikit-learn wrappers only, seaborn imports SciPy for
-statistics the pictures do not draw; both catch the ImportError and go on without. Each costs a large share of a
-stage's start-up (docs/benchmarks.md).
+Keras imports scikit-learn (and with it SciPy) for its scikit-learn wrappers only and matplotlib for
+keras.visualization, seaborn imports SciPy for statistics the pictures do not draw; each catches the ImportError and
+goes on without. Each costs a large share of a stage's start-up (docs/benchmarks.md).
 """
 
 from __future__ import annotations

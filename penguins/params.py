@@ -283,7 +283,7 @@ def refuse_aliases(text: str, source: str) -> None:
     from ruamel.yaml.events import AliasEvent
 
     try:
-        alias = next((e for e in YAML(typ="safe", pure=True).parse(text) if isinstance(e, AliasEvent)), None)
+        alias = next((e for e in YAML(typ="safe").parse(text) if isinstance(e, AliasEvent)), None)  # as DVC parses
     except RuamelError:
         return  # invalid YAML: loads_yaml says where
     if alias is not None:

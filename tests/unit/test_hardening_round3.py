@@ -373,11 +373,14 @@ BOMB = "bomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 
 
-def test_an_alias_bomb_is_refused_without_expanding_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tab", ["", "\t"], ids=["plain", "a tab after a colon"])
+def test_an_alias_bomb_is_refused_without_expanding_it(tab: str, tmp_path: Path) -> None:
+    """With a tab after a colon too, which libyaml (ruamel.yaml.clib: DVC's parser and loads_yaml's) accepts and
+    ruamel's pure-Python parser refuses: the alias check must parse as they do, or it passes over the bomb."""
     params = tmp_path / "params.yaml"
-    params.write_text((ROOT / "params.yaml").read_text() + BOMB)
+    params.write_text((ROOT / "params.yaml").read_text() + BOMB.replace("bomb:\n", f"bomb:\n  tab:{tab} 0\n"))
     start = time.process_time()
-    line = (ROOT / "params.yaml").read_text().count("\n") + 3
+    line = (ROOT / "params.yaml").read_text().count("\n") + 4
     assert message_of(load_params, params) == (
         f"params.yaml: line {line}: YAML alias *a0 refused; DVC expands aliases before any stage runs "
         "(nested ones grow to gigabytes): write the values out instead"

@@ -126,6 +126,9 @@ def test_pipeline_live_relies_on_dvclives_init_dvc_and_init_dvc_pipeline() -> No
     assert callable(getattr(Live, "_init_dvc_pipeline", None)), why + "dvclive's Live._init_dvc_pipeline is gone"
     source = inspect.getsource(Live._init_dvc_pipeline)
     assert "_inside_dvc_exp" in source and "_save_dvc_exp = False" in source, why + "_init_dvc_pipeline changed"
+    assert callable(getattr(Live, "_init_dvc_file", None)), why + "dvclive's Live._init_dvc_file is gone"
+    module = inspect.getsource(inspect.getmodule(Live))  # Live._init_dvc is wrapped (catch_and_warn) without wraps
+    assert "self._dvc_file = self._init_dvc_file()" in module, why + "_init_dvc no longer sets _dvc_file so"
 
 
 @pytest.mark.parametrize("under", ["dvc repro", "dvc exp run"])
@@ -409,7 +412,7 @@ def sklearn_score(actual: list[Any], probabilities: np.ndarray, classes: list[An
 
 @pytest.mark.parametrize("seed", range(40))
 def test_score_is_scikit_learns_bit_for_bit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """score() computes scikit-learn's metrics with its NumPy operations: equal to the last bit (DIGITS off), on
+    """score() computes scikit-learn's metrics with its NumPy operations: equal to the last bit (unrounded), on
     random softmax outputs of 2-6 classes, with classes missing from the actual or the predicted labels, and
     probabilities that are 0 or 1 (clipped)."""
     import penguins.evaluation
@@ -422,7 +425,7 @@ def test_score_is_scikit_learns_bit_for_bit(seed: int, monkeypatch: pytest.Monke
     classes = [f"c{i}" for i in range(n_classes)]
     present = rng.choice(n_classes, size=max(1, n_classes - int(rng.integers(0, 2))), replace=False)
     actual = [classes[i] for i in rng.choice(present, size=rows)]
-    monkeypatch.setattr(penguins.evaluation, "DIGITS", 20)  # round(x, 20) leaves a float as it is
+    monkeypatch.setattr(penguins.evaluation, "round", lambda value, _digits: value, raising=False)  # unrounded
     assert score(actual, probabilities, classes) == sklearn_score(actual, probabilities, classes)
 
 

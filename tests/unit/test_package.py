@@ -135,17 +135,15 @@ def test_without_blocks_a_module_inside_the_block_only() -> None:
 
 
 def test_no_garbage_collection_pauses_the_collector_then_freezes_what_was_made() -> None:
-    import gc
-
-    from penguins.optional import no_garbage_collection
-
-    assert gc.isenabled()
-    frozen = gc.get_freeze_count()
-    try:
-        with no_garbage_collection():
-            assert not gc.isenabled()
-            made = [[i] for i in range(1000)]
-        assert gc.isenabled()
-        assert gc.get_freeze_count() >= frozen + len(made)  # later collections skip them
-    finally:
-        gc.unfreeze()
+    """In a process of its own: gc.freeze is process-wide, and this test's own checks would undo it."""
+    code = (
+        "import gc\n"
+        "from penguins.optional import no_garbage_collection\n"
+        "frozen = gc.get_freeze_count()\n"
+        "with no_garbage_collection():\n"
+        "    inside = gc.isenabled()\n"
+        "    made = [[i] for i in range(1000)]\n"
+        "print(inside, gc.isenabled(), gc.get_freeze_count() >= frozen + len(made))"  # later collections skip them
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False True True"
