@@ -78,8 +78,13 @@ def test_tools_run_from_a_subdirectory(command: str) -> None:
 
 def test_stages_that_write_no_table_import_no_pandas() -> None:
     """validate_params (re-run by every experiment) and fetch read and write no table: pandas and NumPy, a third of
-    their start-up, are imported by penguins.io only where a table is read or written."""
-    code = "import sys, stages.validate_params, stages.fetch; print(sorted({'pandas', 'numpy'} & set(sys.modules)))"
+    their start-up, are imported by penguins.io only where a table is read or written; fetch finds the palmerpenguins
+    CSV without importing that package (which imports pandas)."""
+    code = (
+        "import sys, stages.validate_params, stages.fetch, penguins.sources\n"
+        "assert penguins.sources.read_package_csv().startswith(b'species,')\n"
+        "print(sorted({'pandas', 'numpy'} & set(sys.modules)))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
 
