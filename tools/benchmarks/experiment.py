@@ -5,7 +5,8 @@
 
 First, --cold times (at least once), in turn: a cold `dvc repro --force` (every stage, empty cache; without
 --force, explore and figures are skipped: their git-tracked PNGs are already what they make) in a fresh clone of
-this working tree (and, with --compare, one of git revision REV), and the lesson as one script with its pictures
+this working tree (and, with --compare, one of git revision REV: its code, run with this checkout's .venv, so a
+change of the lock is not compared), and the lesson as one script with its pictures
 (tools.benchmarks.lesson). Then, in the first clones, --repeat times in turn: the lesson without pictures and
 `dvc exp run -S train.seed=<new>` in each clone (--repro: then `dvc repro` after the same kind of edit, DVC's
 experiment bookkeeping left out). Figures are whole-process CPU seconds, user+sys of every child process as
