@@ -147,8 +147,8 @@ print("not reached")
 def test_run_cli_without_teardown_ends_at_once_after_success(
     outcome: str, status: int, stdout: str, stderr: str
 ) -> None:
-    """teardown=False (every stage): after main() the process ends with status
-    0, its output flushed and its atexit handlers run, without the interpreter's teardown."""
+    """teardown=False (every stage): after main() the process ends with status 0, its output flushed and its
+    atexit handlers run, without the interpreter's teardown."""
     proc = subprocess.run(
         [sys.executable, "-c", TEARDOWN_SCRIPT, outcome], env=ENV, capture_output=True, text=True, check=False
     )

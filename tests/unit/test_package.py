@@ -76,55 +76,47 @@ def test_tools_run_from_a_subdirectory(command: str) -> None:
     assert "usage:" in proc.stdout
 
 
-def test_stages_that_write_no_table_import_no_pandas() -> None:
-    """validate_params (re-run by every experiment) and fetch read and write no table: pandas and NumPy, a third of
-    their start-up, are imported by penguins.io only where a table is read or written; fetch finds the palmerpenguins
-    CSV without importing that package (which imports pandas)."""
-    code = (
-        "import sys, stages.validate_params, stages.fetch, penguins.sources\n"
-        "assert penguins.sources.read_package_csv().startswith(b'species,')\n"
-        "print(sorted({'pandas', 'numpy'} & set(sys.modules)))"
-    )
+def imported_after(code: str, names: set[str]) -> list[str]:
+    """Which of ``names`` a fresh interpreter has imported after running ``code``."""
+    code += f"\nimport json, sys; print(json.dumps(sorted(set({sorted(names)!r}) & set(sys.modules))))"
     proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "[]"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+SCORE = "import numpy as np; score(['a', 'b'], np.array([[0.9, 0.1], [0.2, 0.8]], dtype='float32'), ['a', 'b'])"
+
+
+@pytest.mark.parametrize(
+    ("code", "not_imported"),
+    [
+        # validate_params (re-run by every experiment) and fetch read and write no table: penguins.io imports pandas
+        # only where a table is read or written, and fetch finds the palmerpenguins CSV without importing that
+        # package (which imports pandas)
+        (
+            "import stages.validate_params, stages.fetch, penguins.sources\n"
+            "assert penguins.sources.read_package_csv().startswith(b'species,')",
+            {"pandas", "numpy"},
+        ),
+        # scikit-learn is split's alone (imported inside penguins.data.split)
+        ("import stages.clean, stages.encode", {"sklearn", "scipy", "matplotlib", "tensorflow"}),
+        # evaluate scores with NumPy (penguins.evaluation.score)
+        (f"import stages.evaluate, penguins.modeling\nfrom penguins.evaluation import score\n{SCORE}", {"sklearn"}),
+    ],
+    ids=["validate_params and fetch", "clean and encode", "evaluate"],
+)
+def test_what_a_stage_does_not_import(code: str, not_imported: set[str]) -> None:
+    """Each costs a stage a large share of its start-up (docs/benchmarks.md)."""
+    assert imported_after(code, not_imported) == []
 
 
 def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_import_after() -> None:
     """penguins.optional.without: Keras (for its unused scikit-learn wrappers and keras.visualization) is imported
     without scikit-learn, SciPy and matplotlib, seaborn (for statistics the pictures do not draw) without SciPy;
     each still imports as usual afterwards."""
-    code = (
-        "import sys, penguins.modeling\n"
-        "print(sorted({'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)))\n"
-        "import penguins.plotting\n"
-        "print(sorted({'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)))\n"
-        "from sklearn.metrics import f1_score\n"
-        "print(f1_score([0, 1], [0, 1]), 'scipy' in sys.modules)"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
-    assert proc.stdout.split("\n")[:3] == ["[]", "['matplotlib']", "1.0 True"]
-
-
-@pytest.mark.parametrize(
-    ("modules", "not_imported"),
-    [
-        (["stages.clean", "stages.encode"], {"sklearn", "scipy", "matplotlib", "tensorflow"}),
-        (["stages.train", "penguins.modeling"], {"sklearn", "scipy", "matplotlib"}),
-        (["stages.evaluate", "penguins.modeling", "penguins.evaluation"], {"sklearn", "scipy", "matplotlib"}),
-    ],
-)
-def test_what_a_stage_does_not_import(modules: list[str], not_imported: set[str]) -> None:
-    """Each costs a stage a large share of its start-up (docs/benchmarks.md): scikit-learn is split's alone
-    (imported inside penguins.data.split), and evaluate scores with NumPy (penguins.evaluation.score)."""
-    code = (
-        f"import sys, {', '.join(modules)}\n"
-        "from penguins.evaluation import score\n"
-        "import numpy as np\n"
-        "score(['a', 'b'], np.array([[0.9, 0.1], [0.2, 0.8]], dtype='float32'), ['a', 'b'])\n"
-        f"print(sorted(set({sorted(not_imported)!r}) & set(sys.modules)))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "[]"
+    names = {"sklearn", "scipy", "matplotlib"}
+    assert imported_after("import penguins.modeling", names) == []
+    assert imported_after("import penguins.modeling, penguins.plotting", names) == ["matplotlib"]
+    assert imported_after("import penguins.modeling, penguins.plotting; import sklearn.metrics", names) == sorted(names)
 
 
 def test_without_blocks_a_module_inside_the_block_only() -> None:
