@@ -4,9 +4,12 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
 
     errors       PipelineError, the one-line error every user-fixable problem becomes
     paths        the repository root and every file the pipeline reads or writes
-    params       params.yaml as pydantic models, validated in one place
+    params       params.yaml as pydantic models, validated in one place (the schema)
+    yamlio       YAML read exactly as DVC reads it (params.yaml; dvc.yaml and dvc.lock for the tools)
+    guards       a stage run by DVC refuses params.yaml rewritten since validate_params checked it
     io           atomic writes, CSV/JSON reading with one-line errors
-    cli          argparse with one-line usage errors, the stages' --help from module docstrings
+    cli          argparse with one-line usage errors, the stages' --help from module docstrings, run_stage
+    internals    the pipeline's fence: every private DVCLive or CPython call, each naming its checked version
     tables       checks of tabular input: labels, numeric columns, CSV line numbers
     columns      naming conventions: one-hot columns, unit suffixes
     sources      where the raw data comes from: the palmerpenguins package, or a URL with a checksum
@@ -16,7 +19,10 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     environment  the knobs pinned for TensorFlow and a record of this machine (no TensorFlow import)
     training     what train checks before importing TensorFlow (fitting vs validation rows)
     optional     imports for less: without dependencies not used here, without the garbage collector
-    modeling     Keras: the model, training with DVCLive, reproducible save/load (the only TensorFlow importer)
+    modeling     the lesson's Keras: determinism, the network, fit, predict, save and load (the only TensorFlow
+                 importer)
+    progress     training's progress lines on stderr
+    archive      .keras files: byte-stable saving, zip-bomb and damage checks before loading (no TensorFlow)
     history      DVCLive's per-epoch files read back as one table (for the figures stage)
     evaluation   scores and the prediction table
     plotting     matplotlib/seaborn pictures as byte-stable PNGs

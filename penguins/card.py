@@ -19,10 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from penguins.errors import PipelineError, distinct_names, one_line
 from penguins.io import file_md5, read_json
-from penguins.params import Labels, label_key
+from penguins.params import Labels, Name, label_key
 from penguins.paths import resolve
 
-Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Range = Annotated[tuple[Finite, Finite], Field(strict=False)]  # [smallest, largest]; a JSON list
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from penguins.errors import PipelineError
+from penguins.internals import exit_without_teardown
 from penguins.paths import remove_stale_temporaries
 
 
@@ -40,17 +40,17 @@ def run_cli(
     main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None, *, teardown: bool = True
 ) -> None:
     """Run a stage's main(); a PipelineError becomes one line on stderr and exit status 1. Under DVC (DVC_STAGE
-    set), params.yaml is checked again when main() returns (penguins.params.recheck_params): changed meanwhile,
+    set), params.yaml is checked again when main() returns (penguins.guards.recheck_params): changed meanwhile,
     the stage fails and DVC records none of its outputs.
 
     First, the temporaries that killed writers left beside the pipeline's outputs are removed (a stage killed
     while saving its model leaves models/.model.keras.<pid>.<random>.keras; nothing else ever removes it).
-    teardown=False: when main() succeeds, the process ends at once (exit_without_teardown); for a script's end."""
+    teardown=False: when main() succeeds, the process ends at once (penguins.internals.exit_without_teardown)."""
     try:
         remove_stale_temporaries()
         main(argv)
         if "DVC_STAGE" in os.environ:  # run by dvc repro: params.yaml must still be what the outputs were made with
-            from penguins.params import recheck_params  # pydantic: only for stages, which loaded it already
+            from penguins.guards import recheck_params  # only stages (under DVC) need it
 
             recheck_params()
     except PipelineError as exc:
@@ -63,13 +63,8 @@ def run_cli(
         exit_without_teardown()
 
 
-def exit_without_teardown() -> NoReturn:
-    """End the process with status 0 as exit() would, minus the interpreter's teardown.
-
-    The atexit handlers run and stdout/stderr are flushed; what is skipped is freeing every module and object one
-    by one, which after TensorFlow, matplotlib or even pandas is a share of a stage's CPU (docs/benchmarks.md) and
-    writes nothing: the outputs are complete and renamed into place (penguins.io) before main() returns."""
-    atexit._run_exitfuncs()  # what exit() runs first; os._exit alone would skip the handlers
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(0)
+def run_stage(main: Callable[[Sequence[str] | None], None]) -> None:
+    """Every stage's entry point: run_cli without the interpreter's teardown. A stage's process ends with its
+    outputs written and renamed into place; freeing the modules it imported one by one (pandas, scikit-learn,
+    matplotlib, TensorFlow) writes nothing and is CPU spent for nothing (docs/benchmarks.md)."""
+    run_cli(main, teardown=False)

@@ -34,8 +34,9 @@ def no_garbage_collection() -> Iterator[None]:
     """Inside the block, Python's cyclic garbage collector does not run; after it, every object made so far is frozen
     (gc.freeze: later collections skip it) and the collector runs again, if it ran before.
 
-    Importing TensorFlow and Keras makes ~360,000 objects that live until the process ends: while they load, the
-    collector would run ~880 times, 6 of them full scans of everything, to free next to nothing (~0.4 CPU s)."""
+    Importing TensorFlow and Keras makes hundreds of thousands of objects that live until the process ends: while
+    they load, the collector would run hundreds of times, full scans among them, to free next to nothing
+    (docs/benchmarks.md has the count)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -4,14 +4,15 @@ Strict types (no "yes" for true, no 10.5 for an integer, no true for a number), 
 and cross-field rules; every problem becomes one line naming the key and the bad value, e.g.
 `params.yaml: train.epochs must be greater than or equal to 1, got 0`.
 
-The file is read exactly as DVC reads it (ruamel.yaml's safe loader, YAML 1.2, as DVC's), so that the stages
-and DVC never disagree about a value: `1e-3` and the `1e-05` that `dvc exp run -S train.learning_rate=0.00001` writes
-are numbers, `yes` is the string 'yes'. PyYAML (YAML 1.1) would read `1e-3` as a string.
+The file is read exactly as DVC reads it (penguins.yamlio), so that the stages and DVC never disagree about a
+value; a stage run by DVC also refuses a file rewritten since validate_params checked it (penguins.guards).
+
+A new hyperparameter: a field of TrainParams here, its value in params.yaml, its use in penguins/modeling.py
+(docs/development.md has the whole path).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -20,7 +21,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from penguins.errors import Hint, PipelineError, distinct_names, one_line
+from penguins.guards import check_validated
 from penguins.paths import PARAMS_FILE
+from penguins.yamlio import loads_yaml, refuse_aliases
 
 Activation = Literal[
     "relu",
@@ -246,120 +249,6 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         return Params.model_validate(raw)
     except ValidationError as exc:
         raise PipelineError(one_line(exc, Params, source)) from None
-
-
-def read_yaml(path: Path) -> Any:
-    """A YAML file (params.yaml, dvc.yaml, dvc.lock) read exactly as DVC reads it (see loads_yaml).
-    Raises FileNotFoundError, and PipelineError for invalid YAML."""
-    return loads_yaml(path.read_text(encoding="utf-8"), path.name)
-
-
-def loads_yaml(text: str, source: str = "YAML text") -> Any:
-    """YAML text read as DVC reads it (ruamel.yaml's safe loader, YAML 1.2; an empty text is an empty mapping),
-    so that a value means here what it means to DVC. Invalid YAML is a one-line PipelineError."""
-    from ruamel.yaml import YAML, YAMLError  # imported when a file is read: stages that read none start sooner
-
-    try:
-        return YAML(typ="safe").load(text) or {}
-    except YAMLError as exc:
-        raise PipelineError(f"{source} is not valid YAML: {_yaml_problem(exc)}") from None
-
-
-def _yaml_problem(exc: BaseException) -> str:
-    """ruamel's error as one line: "found duplicate key 'a' (line 2, column 1)"."""
-    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
-    if not problem:
-        return str(exc).strip().splitlines()[0]
-    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-    return f"{problem.splitlines()[0].rstrip(' .')}{where}"
-
-
-def refuse_aliases(text: str, source: str) -> None:
-    """A YAML alias (*name, repeating an &name anchor) is refused: DVC expands every one when it reads
-    params.yaml (for dvc.yaml's templating, before any stage runs), so a few nested aliases ("billion laughs")
-    grow to gigabytes. Checked on parsing events, which expand nothing."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError as RuamelError
-    from ruamel.yaml.events import AliasEvent
-
-    try:
-        alias = next((e for e in YAML(typ="safe").parse(text) if isinstance(e, AliasEvent)), None)  # as DVC parses
-    except RuamelError:
-        return  # invalid YAML: loads_yaml says where
-    if alias is not None:
-        raise PipelineError(
-            f"{source}: line {alias.start_mark.line + 1}: YAML alias *{alias.anchor} refused; DVC expands "
-            "aliases before any stage runs (nested ones grow to gigabytes): write the values out instead"
-        )
-
-
-def check_validated(raw: Any, path: Path, ended: bool = False) -> None:
-    """Under `dvc repro` / `dvc exp run`: refuse params.yaml when it is not what validate_params checked in this
-    run (dvc.lock holds what it checked: DVC writes each stage's entry as soon as it ran). Another command can
-    rewrite params.yaml meanwhile (`dvc exp run -S ...` refused because the repository is locked has already
-    written it); without this, the running stages would use values nobody validated and record them.
-    ``ended``: checked again when the stage's main() returned (penguins.cli.run_cli), since DVC records
-    params.yaml as it is when the stage ends."""
-    if "DVC_STAGE" not in os.environ:  # run by hand: this stage validates the file itself
-        return
-    try:
-        lock = read_yaml(path.parent / "dvc.lock")
-    except (FileNotFoundError, PipelineError):
-        return
-    stage = (lock.get("stages") or {}).get("validate_params") if isinstance(lock, dict) else None
-    checked = ((stage or {}).get("params") or {}).get(path.name)
-    if checked is None or checked == raw:
-        return
-    key = _first_difference(checked, raw)
-    stopped = (
-        "this stage's outputs were made with the old values and are not recorded (the stage failed)"
-        if ended
-        else "this stage stopped before writing anything"
-    )
-    raise PipelineError(
-        f"{path.name} changed after validate_params checked it in this run ({key}); another command rewrote it "
-        f"meanwhile (e.g. a `dvc exp run -S` refused because `dvc repro` held the lock): {stopped}; "
-        f"check {path.name} and run `dvc repro` again"
-    )
-
-
-def recheck_params(path: Path | None = None) -> None:
-    """When a stage run by DVC has done its work: refuse params.yaml if it is no longer what validate_params
-    checked in this run (check_validated, as every stage does at its start), so that DVC does not record outputs
-    made with the old values against the new ones. validate_params itself is not checked: its lock entry is
-    the previous run's until it ends (the next stage's start check covers it)."""
-    if os.environ.get("DVC_STAGE") in (None, "validate_params"):
-        return
-    path = path or PARAMS_FILE
-    try:
-        raw = read_yaml(path)
-    except FileNotFoundError:
-        raise PipelineError(
-            f"{path.name} not found at {path} when this stage ended; restore it, run `dvc repro`"
-        ) from None
-    check_validated(raw, path, ended=True)
-
-
-def require_unchanged(params: Params, path: Path = PARAMS_FILE) -> None:
-    """Refuse to save what was made with ``params`` when params.yaml now says otherwise: DVC records the file as it
-    is when the stage ends, so a model trained for 100 epochs would be recorded as trained for 3."""
-    now = load_params(path, checked=False)
-    if now != params:
-        key = _first_difference(params.model_dump(mode="json"), now.model_dump(mode="json"))
-        raise PipelineError(
-            f"{path.name} changed while this stage ran ({key}); another command rewrote it (e.g. a `dvc exp run "
-            "-S` refused because `dvc repro` held the lock): nothing saved; "
-            f"check {path.name} and run `dvc repro` again"
-        )
-
-
-def _first_difference(old: Any, new: Any, key: str = "") -> str:
-    """Where two parsed params files first differ, as "train.epochs: 100 then, 3 now"."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for name in [*old, *(k for k in new if k not in old)]:
-            if old.get(name) != new.get(name):
-                return _first_difference(old.get(name), new.get(name), f"{key}.{name}" if key else str(name))
-    return f"{key or 'the file'}: {old!r} then, {new!r} now"
 
 
 def load_params(path: Path = PARAMS_FILE, checked: bool = True) -> Params:

@@ -22,7 +22,7 @@ PACKAGE, PACKAGE_FILE = "palmerpenguins", "data/penguins.csv"
 
 def read_package_csv() -> bytes:
     """The penguins CSV bundled with the palmerpenguins package, found without importing the package: its
-    __init__ imports pandas (~0.3 CPU s of fetch) for load_penguins, which fetch does not call."""
+    __init__ imports pandas (a share of fetch's CPU) for load_penguins, which fetch does not call."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise PipelineError(f"package {PACKAGE!r} is not installed; run `make install`")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from penguins.cli import run_cli, stage_parser
+from penguins.cli import run_stage, stage_parser
 from penguins.data import class_record, encode
 from penguins.io import read_csv, write_csv, write_json
 from penguins.params import load_params
@@ -26,4 +26,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main, teardown=False)  # tearing pandas down is CPU spent for nothing
+    run_stage(main)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from penguins.card import check_card_belongs, read_card
-from penguins.cli import run_cli, stage_parser
+from penguins.cli import run_stage, stage_parser
 from penguins.columns import target_columns
 from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, actual_labels, confusion_counts, prediction_table, score
@@ -58,4 +58,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main, teardown=False)  # tearing TensorFlow down is CPU spent for nothing
+    run_stage(main)

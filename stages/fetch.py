@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from penguins.cli import run_cli, stage_parser
+from penguins.cli import run_stage, stage_parser
 from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.sources import fetch
@@ -30,4 +30,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main, teardown=False)  # the interpreter's teardown frees what the process ends with anyway
+    run_stage(main)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from penguins.cli import run_cli, stage_parser
+from penguins.cli import run_stage, stage_parser
 from penguins.history import read_history
 from penguins.io import read_csv
 from penguins.params import load_params
@@ -32,4 +32,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main, teardown=False)  # tearing matplotlib down is CPU spent for nothing
+    run_stage(main)

@@ -19,10 +19,11 @@ import math
 from collections.abc import Sequence
 
 from penguins.card import ModelCard, feature_ranges
-from penguins.cli import run_cli, stage_parser
+from penguins.cli import run_stage, stage_parser
 from penguins.errors import PipelineError
+from penguins.guards import require_unchanged
 from penguins.io import read_csv, read_json, write_json
-from penguins.params import load_params, require_unchanged
+from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.tables import check_finite
 from penguins.training import check_rows_of_every_class, rows_to_fit
@@ -67,4 +68,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main, teardown=False)  # tearing TensorFlow down is CPU spent for nothing
+    run_stage(main)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.conftest import BIN, MAKE, dvc, run
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.conftest import BIN, MAKE, dvc, edit_params, run
 from tools.repo.run import ENV
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.helpers import clones as workspace
 from tests.helpers.clones import BIN, clone_worktree
 from tests.helpers.remote import *  # noqa: F403 (the fixtures)

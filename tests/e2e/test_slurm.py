@@ -33,7 +33,7 @@ from typing import TypeVar
 import psutil
 import pytest
 
-from penguins.params import loads_yaml
+from penguins.yamlio import loads_yaml
 from tests.conftest import run
 from tests.helpers.clones import clone_worktree
 from tests.helpers.moto_s3 import S3Server

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from penguins.params import loads_yaml, read_yaml
+from penguins.yamlio import loads_yaml, read_yaml
 from tests.conftest import run
 from tests.helpers.moto_s3 import S3Server
 from tests.helpers.remote import free_port, sh

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tools.checks.stage_deps import problems
 

@@ -4,13 +4,9 @@ saving, safe loading, scores and the prediction table (real Keras on tiny data: 
 from __future__ import annotations
 
 import hashlib
-import inspect
-import io
 import json
 import os
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any, get_args
@@ -26,7 +22,6 @@ from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
 from penguins.training import check_rows_of_every_class, rows_to_fit
-from tools.repo.run import ENV, ROOT
 
 keras = modeling.keras
 tf = modeling.tf
@@ -57,14 +52,6 @@ def test_lesson_network_shape(default_params: Params, normalize: bool, hidden: t
     assert modeling.trainable_parameter_count(model) == trainable
     assert model.output_shape == (None, 3)
     assert any(isinstance(layer, keras.layers.Normalization) for layer in model.layers) == normalize
-
-
-def test_renumber_shared_objects_keeps_sharing() -> None:
-    config = {"a": {"shared_object_id": 140001}, "b": [{"shared_object_id": 999}, {"shared_object_id": 140001}]}
-    assert modeling.renumber_shared_objects(config) == {
-        "a": {"shared_object_id": 1},
-        "b": [{"shared_object_id": 2}, {"shared_object_id": 1}],
-    }
 
 
 def write_series(live_dir: Path, **series: str) -> None:
@@ -114,48 +101,6 @@ def test_dvclive_writes_only_the_history_and_metrics(trained: tuple[Any, Path]) 
     assert all(len(line.split("\t")[1].partition(".")[2]) <= 6 for line in lines[1:])  # rounded: no float32 noise
 
 
-def test_pipeline_live_relies_on_dvclives_init_dvc_and_init_dvc_pipeline() -> None:
-    """modeling.PipelineLive overrides DVCLive's Live._init_dvc (checked against dvclive 3.49.1): if an upgrade
-    renames it, the override would silently stop saving DVC's repository opening; if _init_dvc_pipeline goes, train
-    fails. Either way this fails first, by name."""
-    from dvclive import Live
-
-    why = "modeling.PipelineLive: "
-    assert "_init_dvc" in vars(Live), why + "dvclive's Live._init_dvc is gone (called from Live.__init__)"
-    assert "_init_dvc()" in inspect.getsource(Live.__init__), why + "Live.__init__ no longer calls _init_dvc()"
-    assert callable(getattr(Live, "_init_dvc_pipeline", None)), why + "dvclive's Live._init_dvc_pipeline is gone"
-    source = inspect.getsource(Live._init_dvc_pipeline)
-    assert "_inside_dvc_exp" in source and "_save_dvc_exp = False" in source, why + "_init_dvc_pipeline changed"
-    assert callable(getattr(Live, "_init_dvc_file", None)), why + "dvclive's Live._init_dvc_file is gone"
-    module = inspect.getsource(inspect.getmodule(Live))  # Live._init_dvc is wrapped (catch_and_warn) without wraps
-    assert "self._dvc_file = self._init_dvc_file()" in module, why + "_init_dvc no longer sets _dvc_file so"
-
-
-@pytest.mark.parametrize("under", ["dvc repro", "dvc exp run"])
-def test_pipeline_live_under_dvc_opens_no_repository_and_writes_what_live_writes(
-    under: str, default_params: Params, trained: tuple[Any, Path], tmp_path: Path
-) -> None:
-    """Under DVC (DVC_ROOT; dvc exp run adds DVC_EXP_BASELINE_REV), the same files, byte for byte, without
-    importing dvc.repo (~0.25 CPU s of train)."""
-    _, live_dir = trained
-    env = {"DVC_ROOT": str(tmp_path), **({"DVC_EXP_BASELINE_REV": "0" * 40} if under == "dvc exp run" else {})}
-    code = (
-        "import sys\n"
-        "from tests.unit.test_model_stages import train, two_epochs\n"
-        "from penguins.params import load_params\n"
-        f"train(two_epochs(load_params()), __import__('pathlib').Path({str(tmp_path / 'live')!r}))\n"
-        "print('dvc.repo' in sys.modules)"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env={**ENV, **env}, cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "False"
-    files = sorted(p.relative_to(live_dir) for p in live_dir.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tmp_path / "live") for p in (tmp_path / "live").rglob("*") if p.is_file())
-    assert all((live_dir / f).read_bytes() == (tmp_path / "live" / f).read_bytes() for f in files)
-
-
 def test_history_reads_back_what_was_logged(trained: tuple[Any, Path]) -> None:
     _, live_dir = trained
     history = read_history(live_dir)
@@ -183,44 +128,6 @@ def test_fit_is_deterministic(
         np.testing.assert_array_equal(first, second)
     for name in ("metrics.json", "plots/metrics/train/loss.tsv", "plots/metrics/eval/accuracy.tsv"):
         assert (tmp_path / name).read_bytes() == (live_dir / name).read_bytes(), name
-
-
-class Clock:
-    def __init__(self, *times: float) -> None:
-        self.times = list(times)
-
-    def __call__(self) -> float:
-        return self.times.pop(0)
-
-
-def test_progress_lines_are_few_and_say_what_is_left() -> None:
-    """A line per tenth of the epochs (10 for 100 epochs), elapsed and estimated time left; the last says done."""
-    stream = io.StringIO()
-    progress = modeling.Progress(100, stream, clock=Clock(0.0, *[0.05 * n for n in range(0, 101)]))
-    progress.start()
-    for epoch in range(1, 101):
-        progress.epoch_done(epoch)
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 10
-    assert lines[0] == "train: epoch 10/100, 0.5 s elapsed, about 4.5 s left"
-    assert lines[-1] == "train: epoch 100/100, 5.0 s elapsed, done"
-
-
-def test_progress_of_slow_epochs_every_30_seconds() -> None:
-    """1000 epochs of 4 s: a line at least every 30 s (the 8th epoch), not only every 100 epochs."""
-    progress = modeling.Progress(1000, io.StringIO(), clock=Clock(0.0, *[4.0 * n for n in range(1, 11)]))
-    progress.start()
-    assert [progress.line(epoch) for epoch in range(1, 9)][-1] == (
-        "train: epoch 8/1000, 32.0 s elapsed, about 1 h 06 min left"
-    )
-    assert progress.line(9) is None
-    assert [modeling.duration(s) for s in (0.04, 59.94, 65, 3599, 7380)] == [
-        "0.0 s",
-        "59.9 s",
-        "1 min 05 s",
-        "59 min 59 s",
-        "2 h 03 min",
-    ]
 
 
 def test_a_run_without_validation_leaves_no_stale_eval_history(default_params: Params, tmp_path: Path) -> None:

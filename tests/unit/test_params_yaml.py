@@ -82,7 +82,7 @@ def test_duplicate_key_is_refused_in_one_line(tmp_path: Path) -> None:
 
 
 def test_no_yaml_11_reader_of_dvc_files() -> None:
-    """Every Python file reads params.yaml, dvc.yaml and dvc.lock through penguins.params.read_yaml (DVC's loader).
+    """Every Python file reads params.yaml, dvc.yaml and dvc.lock through penguins.yamlio.read_yaml (DVC's loader).
     PyYAML is left only for GitHub's workflow files, which GitHub reads, not DVC."""
     offenders = []
     for path in sorted(ROOT.glob("*.py")) + sorted(

@@ -14,7 +14,7 @@ from dvc.repo.artifacts import check_name_format
 
 from penguins.errors import PipelineError
 from penguins.io import file_md5
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tools.remote import (
     Remote,

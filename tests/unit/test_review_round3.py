@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import errno
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from penguins import params as params_module
 from penguins import predict, sources
-from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.evaluation import actual_labels, prediction_table, score
 from penguins.io import file_md5, parse_csv
-from penguins.params import parse_params, read_yaml
+from penguins.params import parse_params
+from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tests.unit.test_hardening_round3 import message_of
 
@@ -113,39 +111,6 @@ def test_trailing_empty_header_names_are_not_repeated_columns() -> None:
     assert message_of(parse_csv, io.StringIO("a,b,a,\n1,2,3,\n"), "new.csv") == (
         "new.csv: column 'a' appears twice in the header (columns 1 and 3); keep one"
     )
-
-
-# ---- 4. params.yaml changed while any stage ran ----------------------------------------------------------
-
-
-def test_run_cli_rechecks_params_when_a_stage_ends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    params = tmp_path / "params.yaml"
-    params.write_text((ROOT / "params.yaml").read_text())
-    lock = {"schema": "2.0", "stages": {"validate_params": {"params": {"params.yaml": read_yaml(params)}}}}
-    (tmp_path / "dvc.lock").write_text(json.dumps(lock))
-    monkeypatch.setattr(params_module, "PARAMS_FILE", params)
-    monkeypatch.setattr("penguins.cli.remove_stale_temporaries", lambda: None)
-
-    def rewritten(argv: Any) -> None:  # `dvc exp run -S train.epochs=3` while the stage runs
-        params.write_text(params.read_text().replace("epochs: 100", "epochs: 3"))
-
-    monkeypatch.setenv("DVC_STAGE", "evaluate")
-    run_cli(lambda argv: None, [])  # unchanged: accepted
-    with pytest.raises(SystemExit) as exit_:
-        run_cli(rewritten, [])
-    assert exit_.value.code == 1
-    assert capsys.readouterr().err == (
-        "error: params.yaml changed after validate_params checked it in this run (train.epochs: 100 then, 3 now); "
-        "another command rewrote it meanwhile (e.g. a `dvc exp run -S` refused because `dvc repro` held the "
-        "lock): this stage's outputs were made with the old values and are not recorded (the stage failed); "
-        "check params.yaml and run `dvc repro` again\n"
-    )
-    monkeypatch.setenv("DVC_STAGE", "validate_params")  # its lock entry is the previous run's until it ends
-    run_cli(lambda argv: None, [])
-    monkeypatch.delenv("DVC_STAGE")  # run by hand
-    run_cli(lambda argv: None, [])
 
 
 # ---- 6. Latin-1 bytes on stdin -----------------------------------------------------------------------------

@@ -18,10 +18,11 @@ import pytest
 from penguins.data import clean, encode, split
 from penguins.evaluation import confusion_counts
 from penguins.io import write_csv
-from penguins.params import DataParams, read_yaml
+from penguins.params import DataParams
 from penguins.plotting import confusion_table, pairplot, theme
 from penguins.sources import read_package_csv
 from penguins.summary import complete_rows, plot_sample, sample_quotas
+from penguins.yamlio import read_yaml
 from tools.benchmarks.scale import MEASUREMENTS, synthetic_penguins
 from tools.report import static_spec
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from penguins.errors import PipelineError
-from penguins.params import parse_params, read_yaml
+from penguins.params import parse_params
+from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tools import sweep
 from tools.sweep import Row

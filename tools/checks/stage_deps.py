@@ -17,9 +17,9 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 from tools.repo.run import ROOT
 
 PROJECT_PACKAGES = ("penguins", "stages", "tools")
@@ -37,16 +37,34 @@ def module_file(module: str, root: Path = ROOT) -> Path | None:
     return None
 
 
+class Import(NamedTuple):
+    """One imported name: `import a.b` is (line, "a.b", None, "a"); `from a import b as c` is (line, "a", "b", "c")."""
+
+    line: int
+    module: str
+    name: str | None
+    bound: str
+
+
+def imports(tree: ast.AST) -> list[Import]:
+    """Every absolute `import` and `from ... import` in ``tree``, anywhere (inside functions too), with its line."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(node.lineno, a.name, None, a.asname or a.name.split(".")[0]) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [Import(node.lineno, node.module, a.name, a.asname or a.name) for a in node.names]
+    return found
+
+
 def imported_modules(source: str) -> set[str]:
     """Every module an `import` or `from ... import` in ``source`` may load: for `from pkg import name`,
     both pkg and pkg.name (name may be a submodule); for a.b.c also its parents a and a.b."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    for item in imports(ast.parse(source)):
+        found.add(item.module)
+        if item.name is not None:
+            found.add(f"{item.module}.{item.name}")
     with_parents = set()
     for name in found:
         parts = name.split(".")

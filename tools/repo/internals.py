@@ -93,7 +93,7 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
     from dvc.utils.hydra import apply_overrides as dvc_apply_overrides
     from ruamel.yaml import YAML
 
-    from penguins.params import read_yaml
+    from penguins.yamlio import read_yaml
 
     def missing(override: str) -> bool:
         node: Any = raw

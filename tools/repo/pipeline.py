@@ -15,7 +15,7 @@ import networkx as nx
 
 from penguins.errors import PipelineError
 from penguins.io import file_md5
-from penguins.params import read_yaml
+from penguins.yamlio import read_yaml
 
 Pipeline = Mapping[str, Any]  # parsed dvc.yaml
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from penguins.errors import PipelineError
-from penguins.params import read_yaml, section_names
+from penguins.params import section_names
+from penguins.yamlio import read_yaml
 from tools.repo import internals, pipeline
 from tools.repo.run import BIN, run
 from tools.repo.run import git as run_git
