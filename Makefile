@@ -92,10 +92,11 @@ test: install browser ## Set up and run the test suite (unit + end-to-end with t
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
 
-lint: install ## Check formatting and lint with ruff (settings in pyproject.toml), and dvc.yaml's code deps
+lint: install ## Check formatting and lint with ruff (settings in pyproject.toml), dvc.yaml's code deps, private APIs
 	ruff format --check .
 	ruff check .
 	python -m tools.checks.stage_deps --check
+	python -m tools.checks.private_api
 
 format: install ## Format the code and apply ruff's safe fixes
 	ruff format .
