@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from penguins import modeling
+from penguins.archive import ZIP_EPOCH
 from penguins.environment import PINNED_ENV, TF_THREADS
 from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
@@ -145,7 +146,7 @@ def test_saved_model_is_byte_stable_and_reloads_identically(trained: tuple[Any, 
     modeling.save_model(model, second)
     assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
     with zipfile.ZipFile(first) as archive:
-        assert {info.date_time for info in archive.infolist()} == {modeling.ZIP_EPOCH}
+        assert {info.date_time for info in archive.infolist()} == {ZIP_EPOCH}
         assert "date_saved" not in json.loads(archive.read("metadata.json"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.keras", "b.keras"]  # no temporary files left
     reloaded = modeling.load_model(first)
