@@ -117,7 +117,7 @@ def test_run_cli_lets_bugs_through() -> None:
 
 TEARDOWN_SCRIPT = """
 import atexit, sys
-from penguins.cli import run_cli
+from penguins.cli import run_stage
 from penguins.errors import PipelineError
 
 class Freed:
@@ -132,7 +132,7 @@ def main(argv):
     if sys.argv[1] == "fail":
         raise PipelineError("a problem")
 
-run_cli(main, [], teardown=False)
+run_stage(main)
 print("not reached")
 """
 
@@ -147,8 +147,8 @@ print("not reached")
 def test_run_cli_without_teardown_ends_at_once_after_success(
     outcome: str, status: int, stdout: str, stderr: str
 ) -> None:
-    """teardown=False (every stage): after main() the process ends with status 0, its output flushed and its
-    atexit handlers run, without the interpreter's teardown."""
+    """run_stage (every stage's entry point: run_cli with teardown=False): after main() the process ends with
+    status 0, its output flushed and its atexit handlers run, without the interpreter's teardown."""
     proc = subprocess.run(
         [sys.executable, "-c", TEARDOWN_SCRIPT, outcome], env=ENV, capture_output=True, text=True, check=False
     )

@@ -327,26 +327,7 @@ def test_max_mb_is_checked_like_the_other_params() -> None:
     assert message_of(parse_params, raw).startswith("params.yaml: fetch.max_mb must be less than or equal to 20000")
 
 
-# ---- 7. a YAML alias bomb, and a params.yaml that is a list ----------------------------------------------
-
-BOMB = "bomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
-)
-
-
-@pytest.mark.parametrize("tab", ["", "\t"], ids=["plain", "a tab after a colon"])
-def test_an_alias_bomb_is_refused_without_expanding_it(tab: str, tmp_path: Path) -> None:
-    """With a tab after a colon too, which libyaml (ruamel.yaml.clib: DVC's parser and loads_yaml's) accepts and
-    ruamel's pure-Python parser refuses: the alias check must parse as they do, or it passes over the bomb."""
-    params = tmp_path / "params.yaml"
-    params.write_text((ROOT / "params.yaml").read_text() + BOMB.replace("bomb:\n", f"bomb:\n  tab:{tab} 0\n"))
-    start = time.process_time()
-    line = (ROOT / "params.yaml").read_text().count("\n") + 4
-    assert message_of(load_params, params) == (
-        f"params.yaml: line {line}: YAML alias *a0 refused; DVC expands aliases before any stage runs "
-        "(nested ones grow to gigabytes): write the values out instead"
-    )
-    assert time.process_time() - start < 2
+# ---- 7. a params.yaml that is a list (the alias bomb: tests/unit/test_yamlio.py) -------------------------------
 
 
 def test_a_params_file_that_is_a_list(tmp_path: Path) -> None:

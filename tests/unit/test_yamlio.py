@@ -1,10 +1,12 @@
-"""One reading of params.yaml: the stages read the file exactly as DVC does (DVC's own YAML 1.2 loader), both
-as people write it and as `dvc exp run -S` rewrites it, so DVC and the stages never disagree about a value."""
+"""penguins.yamlio, one reading of params.yaml: the stages read the file exactly as DVC does (DVC's own YAML 1.2
+loader), both as people write it and as `dvc exp run -S` rewrites it, so DVC and the stages never disagree about a
+value; a YAML alias, which DVC would expand before any stage runs, is refused without expanding it."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,25 @@ def test_no_yaml_11_reader_of_dvc_files() -> None:
             if re.search(r"\byaml\.(safe_)?load\(", line) and not re.search(r"workflow|WORKFLOW|SWEEP|\.github", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, offenders
+
+
+BOMB = "bomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
+)
+
+
+@pytest.mark.parametrize("tab", ["", "\t"], ids=["plain", "a tab after a colon"])
+def test_an_alias_bomb_is_refused_without_expanding_it(tab: str, tmp_path: Path) -> None:
+    """With a tab after a colon too, which libyaml (ruamel.yaml.clib: DVC's parser and loads_yaml's) accepts and
+    ruamel's pure-Python parser refuses: the alias check must parse as they do, or it passes over the bomb."""
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text() + BOMB.replace("bomb:\n", f"bomb:\n  tab:{tab} 0\n"))
+    start = time.process_time()
+    line = (ROOT / "params.yaml").read_text().count("\n") + 4
+    with pytest.raises(PipelineError) as err:
+        load_params(params)
+    assert str(err.value) == (
+        f"params.yaml: line {line}: YAML alias *a0 refused; DVC expands aliases before any stage runs "
+        "(nested ones grow to gigabytes): write the values out instead"
+    )
+    assert time.process_time() - start < 2
