@@ -44,3 +44,17 @@ def test_progress_of_slow_epochs_every_30_seconds() -> None:
         "59 min 59 s",
         "2 h 03 min",
     ]
+
+
+def test_keras_hooks_start_the_clock_and_count_epochs_from_one() -> None:
+    """Keras numbers epochs from 0 (LambdaCallback's on_epoch_end(epoch, logs)); the lines from 1."""
+    stream = io.StringIO()
+    progress = Progress(2, stream, clock=Clock(0.0, 10.0, 11.0, 12.0))
+    hooks = progress.hooks()
+    hooks["on_train_begin"]({})  # the clock restarts at 10.0: set-up before training is not counted
+    hooks["on_epoch_end"](0, {})
+    hooks["on_epoch_end"](1, {})
+    assert stream.getvalue().splitlines() == [
+        "train: epoch 1/2, 1.0 s elapsed, about 1.0 s left",
+        "train: epoch 2/2, 2.0 s elapsed, done",
+    ]
