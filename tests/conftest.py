@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dvc.utils.serialize import modify_yaml
 from filelock import FileLock
 
 from penguins.params import Params, load_params, loads_yaml, read_yaml
 from tests.helpers import clones as workspace
 from tests.helpers.clones import BIN, clone_worktree
 from tests.helpers.moto_s3 import S3Server, s3_server
+from tools.repo.internals import modify_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 

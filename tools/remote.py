@@ -35,10 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvc.cli import main as dvc_main
-from dvc.lock import LockError
-from dvc.repo import Repo
-
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import file_md5
@@ -207,8 +203,7 @@ def run_dvc(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def find_remote(root: Path, name: str | None) -> Remote | None:
-    with Repo(str(root)) as repo:
-        return remote_from_config(repo.config, name)
+    return remote_from_config(internals.dvc_config(root), name)
 
 
 def push_run_cache_outputs(root: Path, remote: Remote) -> tuple[int, int]:
@@ -226,15 +221,14 @@ def cmd_add(args: Any, root: Path) -> None:
     commands = add_commands(
         args.name, args.url, endpoint=args.endpoint, default=args.default, local=args.local, force=args.force
     )
-    with Repo(str(root)) as repo:
-        level = "local" if args.local else "repo"
-        if args.name in repo.config.read(level).get("remote", {}) and not args.force:
-            where = ".dvc/config.local" if args.local else ".dvc/config"
-            raise PipelineError(f"remote '{args.name}' already exists in {where}: --force replaces it")
+    level = "local" if args.local else "repo"
+    if args.name in internals.dvc_config(root, level).get("remote", {}) and not args.force:
+        where = ".dvc/config.local" if args.local else ".dvc/config"
+        raise PipelineError(f"remote '{args.name}' already exists in {where}: --force replaces it")
     os.chdir(root)
     for command in commands:
         print("dvc " + " ".join(command))
-        if dvc_main(command) != 0:  # in-process: no second start-up of DVC per setting
+        if internals.dvc_cli(command) != 0:  # in-process: no second start-up of DVC per setting
             raise PipelineError(f"`dvc {' '.join(command)}` failed: see DVC's message above")
 
 
@@ -246,10 +240,7 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
     if command == "push" and is_local(remote.url):
         os.umask(team_umask(os.umask(0o022)))  # os.umask sets and returns the old one: read, then set
     if command == "push" and args.run_cache:
-        try:
-            internals.save_run_cache(root)
-        except LockError as exc:
-            raise PipelineError(f"the DVC repository is busy (another dvc command runs in it): {exc}") from exc
+        internals.save_run_cache(root)  # a busy repository: one line
     proc = run_dvc([command, *options], root)
     if command == "pull":  # also after a pull that failed half-way: what it did write is checked
         check_pulled(root, proc.stdout, remote)

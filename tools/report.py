@@ -33,6 +33,7 @@ from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.paths import ROOT, resolve
+from tools.repo import internals
 from tools.repo.pipeline import flatten
 from tools.repo.run import dvc
 
@@ -108,25 +109,18 @@ def collect_values(revs: Sequence[str]) -> tuple[Values, Values, list[str]]:
     """Metrics and params per file and revision, keys flattened ('per_class.Adelie.f1'), and error lines.
 
     DVC's repo API returns what `dvc metrics show --json` prints, but for any list of revisions."""
-    from dvc.repo import Repo
-
     shown_revs = revisions(revs)
     tables: dict[str, Values] = {"metrics": {}, "params": {}}
     errors: list[str] = []
-    with Repo(str(ROOT)) as repo:
-        for kind, show in (("metrics", repo.metrics.show), ("params", repo.params.show)):
-            try:
-                raw = show(revs=shown_revs, on_error="return")
-            except Exception as exc:  # unknown revision, broken dvc.yaml: DVC raises many types
-                raise PipelineError(f"cannot read {kind}: {exc}") from None
-            for rev in shown_revs:
-                result = raw.get(rev, {})
-                if "error" in result:
-                    errors.append(f"{rev}: {kind}: {result['error']}")
-                for path, content in result.get("data", {}).items():
-                    if "error" in content:
-                        errors.append(f"{rev}: {path}: {content['error']}")
-                    tables[kind].setdefault(path, {})[rev] = flatten(content.get("data", {}))
+    for kind, raw in internals.metrics_and_params(ROOT, shown_revs).items():
+        for rev in shown_revs:
+            result = raw.get(rev, {})
+            if "error" in result:
+                errors.append(f"{rev}: {kind}: {result['error']}")
+            for path, content in result.get("data", {}).items():
+                if "error" in content:
+                    errors.append(f"{rev}: {path}: {content['error']}")
+                tables[kind].setdefault(path, {})[rev] = flatten(content.get("data", {}))
     return tables["metrics"], tables["params"], errors
 
 

@@ -10,10 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dvc.utils.hydra import get_hydra_sweeps, to_hydra_overrides
-from hydra.core.override_parser.types import ValueType
-from hydra.errors import HydraException, OverrideParseException
-
 from penguins.errors import PipelineError
 from penguins.params import parse_params
 from tools.repo import internals
@@ -55,25 +51,23 @@ def expand_grid(grid: Sequence[str]) -> list[tuple[str, ...]]:
     overrides = grid_overrides(grid)
     for item in overrides:
         try:
-            (parsed,) = to_hydra_overrides([item])
-        except OverrideParseException as exc:
-            first = str(exc).strip().splitlines()[0]
+            kind = internals.override_problem(item)
+        except ValueError as exc:
             expected = "KEY=VALUE, KEY=A,B,C, KEY=range(...) or KEY=choice(...)"
-            raise PipelineError(f"grid: cannot parse -S {item!r} ({first}); expected {expected}") from None
-        if parsed.value_type in (ValueType.GLOB_CHOICE_SWEEP, ValueType.INTERVAL_SWEEP):
-            kind = "glob()" if parsed.value_type == ValueType.GLOB_CHOICE_SWEEP else "interval()"
+            raise PipelineError(f"grid: cannot parse -S {item!r} ({exc}); expected {expected}") from None
+        if kind:
             raise PipelineError(f"grid: -S {item!r}: {kind} is not a list of values; use A,B,C, range() or choice()")
     try:
-        sweeps = get_hydra_sweeps({PARAMS_FILE: overrides})
-    except HydraException as exc:
-        raise PipelineError(f"grid: {str(exc).strip().splitlines()[0]}") from None
+        sweeps = internals.hydra_sweeps(PARAMS_FILE, overrides)
+    except ValueError as exc:
+        raise PipelineError(f"grid: {exc}") from None
     if not sweeps:  # an empty range() or choice() makes the whole product empty: a sweep of nothing
-        empty = next(item for item in overrides if not get_hydra_sweeps({PARAMS_FILE: [item]}))
+        empty = next(item for item in overrides if not internals.hydra_sweeps(PARAMS_FILE, [item]))
         raise PipelineError(
             f"grid: -S {empty!r} expands to no value, so the sweep has no experiment; "
             "give at least one value (range(START, STOP) counts up from START: range(0,5) is 0 to 4)"
         )
-    return [tuple(sweep[PARAMS_FILE]) for sweep in sweeps]
+    return [tuple(sweep) for sweep in sweeps]
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
