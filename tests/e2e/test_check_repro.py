@@ -15,7 +15,7 @@ from dvc.utils.serialize import modify_yaml
 
 from penguins.card import parse_card
 from tests.conftest import BIN, dvc, edit_params, run
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 from tools.repo.run import BIN, ENV, ROOT, load, run
 
 PROBE = Path(__file__).resolve().parent / "probe"

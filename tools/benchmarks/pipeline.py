@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree, run_queue
+from tools.repo.clones import clone_worktree, run_queue
 from tools.repo.run import BIN, dvc, run
 
 IN_PROCESS = """

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
-from tests.helpers.clones import clone_worktree
-from tests.helpers.moto_s3 import s3_server
+from tools.benchmarks.s3 import s3_server
+from tools.repo.clones import clone_worktree
 from tools.repo.pipeline import lock_entries, read_lock
 from tools.repo.run import BIN, run
 from tools.repo.run import load as run_load

@@ -35,7 +35,7 @@ import psutil
 
 from penguins.sources import read_package_csv
 from penguins.text_table import render
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 from tools.repo.internals import modify_yaml
 from tools.repo.run import BIN, STREAM_ENV, load, run, spans
 

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree, stop_queue_workers
+from tools.repo.clones import clone_worktree, stop_queue_workers
 from tools.repo.run import BIN, ENV, STREAM_ENV, dvc, load, run, spans
 
 
