@@ -37,8 +37,9 @@ from typing import Any
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from tools.repo.internals import exp_stages_started
+from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
-from tools.repo.run import BIN, ENV, dvc, last_error
+from tools.repo.run import BIN, ENV, dvc
 
 # Columns: the metrics that matter and the params that differ; eval.accuracy is DVCLive's last-epoch accuracy on
 # the validation rows (what to choose a setting by).

@@ -19,7 +19,8 @@ from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.paths import ROOT
-from tools.repo.run import dvc, last_error
+from tools.repo.output import last_error
+from tools.repo.run import dvc
 
 PAGE = Path(".dvc/plots_page.html")
 # vl-convert's bundle is an ES module; this line makes vegaEmbed the global DVC's plot <div>s call.

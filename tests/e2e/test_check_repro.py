@@ -1,4 +1,4 @@
-"""`make check-repro` (tools/check_repro.py) in fresh clones: it passes when nothing changed and fails,
+"""`make check-repro` (tools/check_repro/) in fresh clones: it passes when nothing changed and fails,
 naming the stage or the output, when the lock is stale or a committed md5 was tampered with."""
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tools.benchmarks.measure import load
 from tools.repo.clones import clone_worktree
-from tools.repo.run import BIN, ENV, ROOT, load, run
+from tools.repo.run import BIN, ENV, ROOT, run
 
 PROBE = Path(__file__).resolve().parent / "probe"
 PHASES = ("interpreter", "imports", "params", "reading", "work", "writing")

@@ -16,10 +16,9 @@ import os
 import platform
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from tools.benchmarks.measure import timed
 from tools.repo.clones import clone_worktree, run_queue
 from tools.repo.run import BIN, dvc, run
 
@@ -41,12 +40,6 @@ for seed in (11, 12, 13, 14):
         stage.main([])
 print(pipeline, time.perf_counter() - start)
 """
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def queue_seeds(repo: Path, seeds: str, jobs: int) -> float:

@@ -26,11 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
+from tools.benchmarks.measure import load as run_load
+from tools.benchmarks.measure import timed
 from tools.benchmarks.s3 import s3_server
 from tools.repo.clones import clone_worktree
-from tools.repo.pipeline import lock_entries, read_lock
+from tools.repo.pipeline import lock_outputs, read_lock
 from tools.repo.run import BIN, run
-from tools.repo.run import load as run_load
 
 SEED = "train.seed=11"  # not the default: A's run is a new experiment
 
@@ -39,21 +40,19 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> su
     return run(cmd, cwd=cwd, check=check, env=env)
 
 
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
 def load() -> str:
     return f"load average {run_load()}"
 
 
 def data_size(repo: Path) -> tuple[int, int]:
     """(files, bytes) of the DVC-cached outputs in dvc.lock: what a push or pull moves."""
-    outs = [o for o in lock_entries(read_lock(repo)) if (repo / o["path"]).exists()]
-    cached = [o for o in outs if not sh(["git", "ls-files", "--error-unmatch", o["path"]], repo, {}, False).stdout]
-    return len(cached), sum(o.get("size", 0) for o in cached)
+    outs = {path: out for path, out in lock_outputs(read_lock(repo)).items() if (repo / path).exists()}
+    cached = [
+        out
+        for path, out in outs.items()
+        if not sh(["git", "ls-files", "--error-unmatch", path], repo, {}, False).stdout
+    ]
+    return len(cached), sum(out.size for out in cached)
 
 
 def clone(origin: Path, dest: Path, remote: str) -> Path:

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from penguins.errors import PipelineError
-from penguins.paths import Paths
+from penguins.paths import PARAMS_FILE, Paths
 from penguins.text_table import render
 from tools.repo import pipeline
+from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
-from tools.repo.run import last_error, run
-from tools.sweep.grid import PARAMS_FILE, Experiment, grid_keys, plan_sweep
+from tools.repo.run import run
+from tools.sweep.grid import Experiment, grid_keys, plan_sweep
 from tools.sweep.refs import (
     baseline_of,
     dvc_cmd,
@@ -66,7 +67,7 @@ def rows_from_exp_show(shown: Sequence[Mapping[str, Any]], names: Iterable[str])
                 if name not in wanted or name in rows:
                     continue
                 data = rev.get("data") or {}
-                params = ((data.get("params") or {}).get(PARAMS_FILE) or {}).get("data") or {}
+                params = ((data.get("params") or {}).get(PARAMS_FILE.name) or {}).get("data") or {}
                 metrics = {
                     file: flatten(entry.get("data") or {}) for file, entry in (data.get("metrics") or {}).items()
                 }
