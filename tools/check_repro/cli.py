@@ -251,7 +251,9 @@ def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.check_repro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--repo", type=Path, default=Path.cwd(), help="repository to check (default: current directory)"
     )
