@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from penguins.errors import PipelineError
+from penguins.metric_names import TEST_METRICS, VAL_ACCURACY, VAL_LOSS
 from penguins.paths import PARAMS_FILE, Paths
 from penguins.text_table import render
 from tools.repo import pipeline
@@ -31,9 +32,9 @@ from tools.sweep.refs import (
 )
 from tools.sweep.worker import transfer_data
 
-DEFAULT_METRIC = "eval.accuracy"  # dvclive/metrics.json: accuracy on the validation rows at the last epoch
-DEFAULT_TIEBREAK = "eval.loss"  # validation accuracy on 54 rows moves in steps of 1/54: ties are common
-DEFAULT_SHOW = ("accuracy", "f1_macro", "loss", "trainable_params")  # as `make exp-show`
+DEFAULT_METRIC = VAL_ACCURACY  # dvclive/metrics.json: accuracy on the validation rows at the last epoch
+DEFAULT_TIEBREAK = VAL_LOSS  # validation accuracy on few rows moves in steps of 1/rows: ties are common
+DEFAULT_SHOW = (*TEST_METRICS, "trainable_params")  # as `make exp-show`
 
 
 @dataclass
