@@ -6,7 +6,7 @@ Measures, in one run on this machine: importing TensorFlow; a cold `dvc repro`; 
 one `dvc exp run -S train.epochs=150`; four queued experiments run with `dvc queue start -j 2` and
 four with `-j 1`; and, as a reference for the fixed costs of processes and DVC, the same work done in
 one plain Python process (every stage's main() in a row, then four train+evaluate+figures runs).
-It is a benchmark, not a test: nothing is asserted. Takes about 3 minutes on 2 cores.
+It is a benchmark, not a test: nothing is asserted. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations

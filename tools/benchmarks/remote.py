@@ -9,7 +9,7 @@ pushes data and run-cache with `make push`'s command; fresh clones restore it (`
 train.seed=11`), checked to have run no stage but validate_params. Last (skip with --no-timeouts), how long
 an S3 endpoint takes to fail with this project's settings (read_timeout 10 s, AWS_MAX_ATTEMPTS 2): one where
 nothing listens, one that accepts connections and never answers. It is a benchmark: the only checks are that
-the restores ran no stage. Takes about 3 minutes on 2 cores, plus about 2 with the timeouts.
+the restores ran no stage. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def closed_endpoint() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--no-timeouts", action="store_true", help="skip timing the broken endpoints (about 2 min)")
+    parser.add_argument("--no-timeouts", action="store_true", help="skip timing the broken endpoints (the slow part)")
     args = parser.parse_args(argv)
     dvc, tool = str(BIN / "dvc"), [str(BIN / "python"), "-m", "tools.remote"]
     rows: list[tuple[str, str]] = []

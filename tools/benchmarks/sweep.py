@@ -14,7 +14,7 @@ In fresh clones of this working tree, with the real dvc, git and Keras, it measu
      local DVC remote, then `collect` in a fresh clone; wall time from the start to the comparison.
 Every figure is printed with the load average before and after it (the machine may be shared).
 Each per-experiment variant runs 3 times (--repeat), in turn; medians are shown. It is a benchmark, not a
-test: nothing is asserted. Takes about 8 minutes on 2 idle cores.
+test: nothing is asserted. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations
