@@ -19,6 +19,7 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     modeling     Keras: the model, training with DVCLive, reproducible save/load (the only TensorFlow importer)
     history      DVCLive's per-epoch files read back as one table (for the figures stage)
     evaluation   scores and the prediction table
+    metric_names the metrics' names, once (evaluate writes them, the tools show them; no NumPy)
     plotting     matplotlib/seaborn pictures as byte-stable PNGs
     predict      the `penguins-predict` command (python -m penguins.predict)
     text_table   the one renderer (tabulate) of text and Markdown tables for people
