@@ -25,6 +25,7 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     archive      .keras files: byte-stable saving, zip-bomb and damage checks before loading (no TensorFlow)
     history      DVCLive's per-epoch files read back as one table (for the figures stage)
     evaluation   scores and the prediction table
+    metric_names the metrics' names, once (evaluate writes them, the tools show them; no NumPy)
     plotting     matplotlib/seaborn pictures as byte-stable PNGs
     predict      the `penguins-predict` command (python -m penguins.predict)
     text_table   the one renderer (tabulate) of text and Markdown tables for people

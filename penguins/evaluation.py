@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from penguins.metric_names import ACCURACY, F1_MACRO, LOSS
 from penguins.params import Label
 
 DIGITS = 6  # metrics: 6 decimals read well in `dvc metrics diff`
@@ -82,9 +83,9 @@ def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[st
         return round(float(value), DIGITS)
 
     return {
-        "accuracy": rounded(np.mean(actual_idx == predicted_idx)),
-        "loss": rounded(np.mean(row_loss)),
-        "f1_macro": rounded(np.mean(f1)),
+        ACCURACY: rounded(np.mean(actual_idx == predicted_idx)),
+        LOSS: rounded(np.mean(row_loss)),
+        F1_MACRO: rounded(np.mean(f1)),
         "n_test": len(actual_idx),
         "per_class": {  # keyed by the label's text: JSON keys are text, and coded labels (1, 2) may mix with names
             str(name): {

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dvc.utils.serialize import modify_yaml
 from filelock import FileLock
 
 from penguins.params import Params, load_params
 from penguins.yamlio import loads_yaml, read_yaml
-from tests.helpers import clones as workspace
-from tests.helpers.clones import BIN, clone_worktree
-from tests.helpers.moto_s3 import S3Server, s3_server
+from tools.benchmarks.s3 import S3Server, s3_server
+from tools.repo import clones as workspace
+from tools.repo.clones import BIN, clone_worktree
+from tools.repo.internals import modify_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ def edit_params(repo: Path, **changes: Any) -> None:
 
 @pytest.fixture(scope="session")
 def s3() -> Iterator[S3Server]:
-    """moto's S3 server in this process (tests/helpers/moto_s3.py), one per session: moto's backends and its auth
+    """moto's S3 server in this process (tools/benchmarks/s3.py), one per session: moto's backends and its auth
     switch are global to a process, so two such servers in one would share both. Each user keeps to a prefix of
     its own in the bucket (the remote tests, the SLURM tests)."""
     with s3_server() as server:

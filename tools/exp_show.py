@@ -26,6 +26,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,17 +37,21 @@ from typing import Any
 
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
+from penguins.metric_names import ACCURACY, LOSS, TEST_METRICS, VAL_ACCURACY
+from penguins.paths import Paths
 from tools.repo.internals import exp_stages_started
+from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
-from tools.repo.run import BIN, ENV, dvc, last_error
+from tools.repo.run import BIN, ENV, dvc
 
 # Columns: the metrics that matter and the params that differ; eval.accuracy is DVCLive's last-epoch accuracy on
 # the validation rows (what to choose a setting by).
+SHOWN = (*TEST_METRICS, VAL_ACCURACY)  # the metrics that matter, in the tables' order
 DROP = (
-    r"^(per_class|train\.loss|train\.accuracy|eval\.loss|step$|n_test$|Executor$|"
+    rf"^(per_class|train\.{LOSS}|train\.{ACCURACY}|eval\.{LOSS}|step$|n_test$|Executor$|"
     r"data/|models/|plots/|stages/|penguins/|dvclive)"
 )
-KEEP = r"^(Experiment|Created|accuracy|f1_macro|loss|eval\.accuracy|trainable_params)$"
+KEEP = rf"^(Experiment|Created|{'|'.join(map(re.escape, SHOWN))}|trainable_params)$"
 STATE = "|State$"  # dropped too: the State column only matters while an experiment runs (running_table)
 
 
@@ -98,8 +103,8 @@ def notes(states: Mapping[str, Sequence[str]]) -> list[str]:
 
 # The running table: test metrics come from evaluate (rewritten only when the run ends), the rest from DVCLive
 # (rewritten every epoch).
-TEST_METRICS = ("metrics/metrics.json", ("accuracy", "f1_macro", "loss"))
-LIVE_METRICS = ("dvclive/metrics.json", ("eval.accuracy", "step", "trainable_params"))
+TEST_FILE = (Paths.METRICS.as_posix(), TEST_METRICS)
+LIVE_METRICS = (f"{Paths.LIVE.as_posix()}/metrics.json", (VAL_ACCURACY, "step", "trainable_params"))
 
 
 def is_current(logged_at: float | None, started_at: float | None) -> bool:
@@ -153,7 +158,7 @@ def row_values(rev: Mapping[str, Any], running: bool, live: Mapping[str, Any] | 
     if running:
         values.update(live or {})
     else:
-        for path, keys in (TEST_METRICS, LIVE_METRICS):
+        for path, keys in (TEST_FILE, LIVE_METRICS):
             found = flatten((metrics.get(path) or {}).get("data") or {})
             values.update({key: found[key] for key in keys if key in found})
     if "step" in values:
@@ -243,8 +248,8 @@ def running_table(shown: Iterable[Mapping[str, Any]], args: Sequence[str], rows:
     from tabulate import tabulate
 
     rows = running_rows(shown) if rows is None else rows
-    metrics = ["accuracy", "f1_macro", "loss", "eval.accuracy", "epochs", "trainable_params"]
-    live = ("eval.accuracy", "epochs")
+    metrics = [*SHOWN, "epochs", "trainable_params"]
+    live = (VAL_ACCURACY, "epochs")
     metrics = [m for m in metrics if m in live or any(m in row.values for row in rows)]
     params = list(dict.fromkeys(k for row in rows for k in row.values if k.startswith("params:")))
     changed = [p for p in params if len({json.dumps(row.values.get(p)) for row in rows}) > 1]

@@ -6,8 +6,9 @@ with the three libraries inlined, from the locked vl-convert (the versions it re
 clone's DVC at it (`plots.html_template` in .dvc/config.local). `make install` runs it.
 
 Usage:  python -m tools.plots_page
-Output: .dvc/plots_page.html (~0.9 MB, git-ignored: it is generated, like .venv) and .dvc/config.local's
-        plots.html_template. Without them (before `make install`) DVC uses its own page, which needs network.
+Output: .dvc/plots_page.html (git-ignored: it is generated, like .venv; its size: docs/benchmarks.md) and
+        .dvc/config.local's plots.html_template. Without them (before `make install`) DVC uses its own page,
+        which needs network.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.paths import ROOT
-from tools.repo.run import dvc, last_error
+from tools.repo.output import last_error
+from tools.repo.run import dvc
 
 PAGE = Path(".dvc/plots_page.html")
 # vl-convert's bundle is an ES module; this line makes vegaEmbed the global DVC's plot <div>s call.

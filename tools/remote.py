@@ -30,22 +30,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvc.cli import main as dvc_main
-from dvc.lock import LockError
-from dvc.repo import Repo
-
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.io import file_md5
 from tools.repo import internals
-from tools.repo.pipeline import lock_md5s, read_lock
-from tools.repo.run import BIN, ROOT, checkout_failures, run
-from tools.repo.run import last_error as run_last_error
+from tools.repo.output import checkout_failures
+from tools.repo.output import last_error as run_last_error
+from tools.repo.pipeline import damaged_outputs, lock_md5s, read_lock
+from tools.repo.run import BIN, ROOT, run
 
 # Settings `add` gives every remote it creates (all remotes: verify; s3 only: timeouts).
 VERIFY = ("verify", "true")
@@ -178,21 +174,6 @@ def pulled_paths(stdout: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r"^[AM]\s+(\S.*?)\s*$", stdout, re.MULTILINE)]
 
 
-def corrupt_files(root: Path, paths: Iterable[str], expected: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(path, expected md5, actual md5) of each pulled file whose bytes do not match dvc.lock.
-    Directories (`.dir` hashes) are left to DVC's own `verify`."""
-    bad = []
-    for rel in paths:
-        want = expected.get(rel.rstrip("/"))
-        target = root / rel
-        if want is None or want.endswith(".dir") or not target.is_file():
-            continue
-        got = file_md5(target)
-        if got != want:
-            bad.append((rel, want, got))
-    return bad
-
-
 # --------------------------------------------------------------------------------------------
 # DVC: its CLI for the work, its Python API only for what the CLI cannot do
 # --------------------------------------------------------------------------------------------
@@ -207,8 +188,7 @@ def run_dvc(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def find_remote(root: Path, name: str | None) -> Remote | None:
-    with Repo(str(root)) as repo:
-        return remote_from_config(repo.config, name)
+    return remote_from_config(internals.dvc_config(root), name)
 
 
 def push_run_cache_outputs(root: Path, remote: Remote) -> tuple[int, int]:
@@ -226,15 +206,14 @@ def cmd_add(args: Any, root: Path) -> None:
     commands = add_commands(
         args.name, args.url, endpoint=args.endpoint, default=args.default, local=args.local, force=args.force
     )
-    with Repo(str(root)) as repo:
-        level = "local" if args.local else "repo"
-        if args.name in repo.config.read(level).get("remote", {}) and not args.force:
-            where = ".dvc/config.local" if args.local else ".dvc/config"
-            raise PipelineError(f"remote '{args.name}' already exists in {where}: --force replaces it")
+    level = "local" if args.local else "repo"
+    if args.name in internals.dvc_config(root, level).get("remote", {}) and not args.force:
+        where = ".dvc/config.local" if args.local else ".dvc/config"
+        raise PipelineError(f"remote '{args.name}' already exists in {where}: --force replaces it")
     os.chdir(root)
     for command in commands:
         print("dvc " + " ".join(command))
-        if dvc_main(command) != 0:  # in-process: no second start-up of DVC per setting
+        if internals.dvc_cli(command) != 0:  # in-process: no second start-up of DVC per setting
             raise PipelineError(f"`dvc {' '.join(command)}` failed: see DVC's message above")
 
 
@@ -246,10 +225,7 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
     if command == "push" and is_local(remote.url):
         os.umask(team_umask(os.umask(0o022)))  # os.umask sets and returns the old one: read, then set
     if command == "push" and args.run_cache:
-        try:
-            internals.save_run_cache(root)
-        except LockError as exc:
-            raise PipelineError(f"the DVC repository is busy (another dvc command runs in it): {exc}") from exc
+        internals.save_run_cache(root)  # a busy repository: one line
     proc = run_dvc([command, *options], root)
     if command == "pull":  # also after a pull that failed half-way: what it did write is checked
         check_pulled(root, proc.stdout, remote)
@@ -269,12 +245,13 @@ def cmd_transfer(command: str, args: Any, extra: Sequence[str], root: Path) -> N
 def check_pulled(root: Path, stdout: str, remote: Remote) -> None:
     """Every file the pull wrote must have dvc.lock's md5; one that does not is removed (workspace and cache)."""
     expected = lock_md5s(read_lock(root))
-    bad = corrupt_files(root, pulled_paths(stdout), expected)
-    for rel, want, _ in bad:
+    bad = damaged_outputs(root, expected, pulled_paths(stdout))  # files; directories: DVC's own `verify`
+    for rel in bad:
         (root / rel).unlink()
-        internals.remove_from_cache(root, want)
+        internals.remove_from_cache(root, expected[rel])
     if bad:
-        rel, want, got = bad[0]
+        rel, got = next(iter(bad.items()))
+        want = expected[rel]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise PipelineError(
             f"{rel}{more} from {remote.where} is corrupt: md5 {got}, dvc.lock says {want}; removed it. "

@@ -32,8 +32,9 @@ from pathlib import Path
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
 from tools.repo import internals
+from tools.repo.output import checkout_failures, last_error
 from tools.repo.pipeline import cached_outputs, damaged_objects, damaged_outputs, lock_md5s, read_lock, read_pipeline
-from tools.repo.run import checkout_failures, dvc, last_error
+from tools.repo.run import dvc
 from tools.repo.run import git as run_git
 
 
@@ -86,7 +87,7 @@ def drop_damaged(repo: Path) -> list[str]:
         for obj in damaged_objects(md5s[rel], lambda md5: internals.cache_path(repo, md5)):
             obj.chmod(0o644)  # DVC makes cache files read-only
             obj.unlink()
-    return damaged
+    return list(damaged)
 
 
 def reset(repo: Path) -> list[str]:

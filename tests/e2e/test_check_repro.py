@@ -1,4 +1,4 @@
-"""`make check-repro` (tools/check_repro.py) in fresh clones: it passes when nothing changed and fails,
+"""`make check-repro` (tools/check_repro/) in fresh clones: it passes when nothing changed and fails,
 naming the stage or the output, when the lock is stale or a committed md5 was tampered with."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dvc.utils.serialize import modify_yaml
 
 from penguins.card import parse_card
 from tests.conftest import BIN, dvc, edit_params, run
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 

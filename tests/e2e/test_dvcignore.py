@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import dvc
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MAKE, dvc, run
-from tests.helpers.clones import run_queue
+from tools.repo.clones import run_queue
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import BIN, network_references, run
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 from tools.repo.run import ENV
 
 pytestmark = pytest.mark.e2e

@@ -22,8 +22,6 @@ from pathlib import Path
 import pytest
 
 from penguins.yamlio import read_yaml
-from tests.helpers import clones as workspace
-from tests.helpers.clones import BIN, clone_worktree
 from tests.helpers.remote import *  # noqa: F403 (the fixtures)
 from tests.helpers.remote import (
     KINDS,
@@ -39,6 +37,8 @@ from tests.helpers.remote import (
     snapshot,
     wait_for,
 )
+from tools.repo import clones as workspace
+from tools.repo.clones import BIN, clone_worktree
 
 pytestmark = pytest.mark.e2e
 

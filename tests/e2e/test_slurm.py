@@ -35,10 +35,10 @@ import pytest
 
 from penguins.yamlio import loads_yaml
 from tests.conftest import run
-from tests.helpers.clones import clone_worktree
-from tests.helpers.moto_s3 import S3Server
 from tests.helpers.remote import free_port
 from tools import slurm, sweep
+from tools.benchmarks.s3 import S3Server
+from tools.repo.clones import clone_worktree
 from tools.repo.run import BIN, ENV
 
 pytestmark = pytest.mark.e2e

@@ -23,9 +23,9 @@ import pytest
 
 from penguins.yamlio import loads_yaml, read_yaml
 from tests.conftest import run
-from tests.helpers.moto_s3 import S3Server
 from tests.helpers.remote import free_port, sh
 from tools import sweep
+from tools.benchmarks.s3 import S3Server
 from tools.repo.run import BIN, ENV
 
 pytestmark = pytest.mark.e2e

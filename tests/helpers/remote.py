@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import clones as workspace
-from tests.helpers.clones import BIN
-from tests.helpers.moto_s3 import S3Server
+from tools.benchmarks.s3 import S3Server
+from tools.repo import clones as workspace
+from tools.repo.clones import BIN
 
 KINDS = ("local", "s3")
 REMOTE_TOOL = [str(BIN / "python"), "-m", "tools.remote"]
@@ -30,7 +30,7 @@ REMOTE_TOOL = [str(BIN / "python"), "-m", "tools.remote"]
 def sh(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command like tests.helpers.clones.run, with extra environment variables; fail the test on an
+    """Run a command like tools.repo.clones.run, with extra environment variables; fail the test on an
     unexpected exit status (both streams shown)."""
     proc = subprocess.run(
         cmd,

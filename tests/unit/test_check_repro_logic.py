@@ -1,4 +1,4 @@
-"""tools/check_repro.py's pure parts on tiny inputs: what counts as a stale lock, what depends on the model."""
+"""tools/check_repro/: its pure parts on tiny inputs: what counts as a stale lock, what depends on the model."""
 
 from __future__ import annotations
 
@@ -7,28 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from tools.check_repro import (
+from tools.check_repro.cli import check_lock_in_step, missing_lock
+from tools.check_repro.cli import main as check_repro_main
+from tools.check_repro.verdicts import (
     DERIVED,
     IDENTICAL,
     MUST_MATCH,
     OTHER_PLATFORM,
     Report,
-    check_lock_in_step,
     compare_metrics,
     compare_outputs,
     environment_lines,
-    lock_outputs,
     lock_problems,
     markdown_table_or,
-    missing_lock,
     model_dependent_stages,
     model_verdict,
     numeric_leaves,
     output_verdicts,
-    produced_paths,
-    stage_order,
 )
-from tools.check_repro import main as check_repro_main
+from tools.repo.pipeline import lock_outputs, produced_paths, stage_order
 
 PIPELINE = {
     "stages": {

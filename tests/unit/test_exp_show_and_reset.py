@@ -3,7 +3,6 @@ metrics; make reset (tools/reset.py) compares files by content, not by git's tim
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -14,7 +13,6 @@ import pytest
 from dulwich.index import index_entry_from_stat
 from dulwich.repo import Repo
 
-from penguins.io import file_md5
 from tools import reset
 from tools.exp_show import (
     is_current,
@@ -26,7 +24,6 @@ from tools.exp_show import (
     show_command,
     unfinished,
 )
-from tools.repo.pipeline import damaged_objects, damaged_outputs
 
 # Shaped as `dvc exp show --json` prints it (DVC 3.67): a failed queued experiment carries its baseline's data.
 SHOWN = [
@@ -235,32 +232,6 @@ def test_dvclive_s_file_is_the_run_s_only_when_written_after_the_run_started() -
     assert not is_current(logged_at=1000.5, started_at=None)  # the run's process is unknown or gone
 
 
-def test_damaged_outputs_are_files_and_directories_unlike_the_lock(tmp_path: Path) -> None:
-    (tmp_path / "good.csv").write_text("a\n")
-    (tmp_path / "bad.csv").write_text("b\n")
-    (tmp_path / "log").mkdir()
-    (tmp_path / "log/metrics.json").write_text("{}\n")
-    entries = [{"md5": file_md5(tmp_path / "log/metrics.json"), "relpath": "metrics.json"}]
-    manifest = tmp_path / "manifest"
-    manifest.write_text(json.dumps(entries))
-    md5s = {
-        "good.csv": file_md5(tmp_path / "good.csv"),
-        "bad.csv": "f" * 32,
-        "log": file_md5(manifest) + ".dir",
-        "absent.csv": "e" * 32,
-    }
-    paths = ["good.csv", "bad.csv", "log", "absent.csv"]
-    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv"]
-    (tmp_path / "log/metrics.json").write_text("{} \n")  # a file inside the directory
-    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
-    (tmp_path / "log/metrics.json").write_text("{}\n")
-    (tmp_path / "log/extra.tsv").write_text("x\n")  # a file the manifest does not list
-    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
-    (tmp_path / "log/extra.tsv").unlink()
-    manifest.write_text(json.dumps(entries) + " ")  # the manifest itself damaged
-    assert damaged_outputs(tmp_path, md5s, paths, lambda md5: manifest) == ["bad.csv", "log"]
-
-
 def test_restored_files_are_not_listed_as_missing() -> None:
     """`dvc checkout` prints what it restored (stdout) and what it could not (stderr): only the latter is missing."""
     stderr = "ERROR: Checkout failed for following targets:\nmodels/model.keras\nIs your cache up to date?\n"
@@ -269,27 +240,3 @@ def test_restored_files_are_not_listed_as_missing() -> None:
         "dvc checkout: 1 output(s) missing from the DVC cache (models/model.keras); "
         "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
     )
-
-
-def test_damaged_objects_are_the_file_or_the_directorys_bad_members(tmp_path: Path) -> None:
-    """What make reset removes from the cache, so that `dvc pull` fetches it again instead of skipping it."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-
-    def put(data: bytes, name: str | None = None) -> str:
-        md5 = hashlib.md5(data).hexdigest()
-        (cache / (name or md5)).write_bytes(data)
-        return md5
-
-    good, bad = put(b"good\n"), put(b"bad\n")
-    (cache / bad).write_bytes(b"rotten\n")
-    manifest = json.dumps([{"md5": good, "relpath": "a"}, {"md5": bad, "relpath": "b"}]).encode()
-    listing = put(manifest) + ".dir"
-    (cache / listing).write_bytes(manifest)
-    where = lambda md5: cache / md5  # noqa: E731
-    assert damaged_objects(good, where) == []
-    assert damaged_objects(bad, where) == [cache / bad]
-    assert damaged_objects(listing, where) == [cache / bad]  # the manifest is sound, one member is not
-    (cache / listing).write_bytes(manifest + b" ")
-    assert damaged_objects(listing, where) == [cache / listing]
-    assert damaged_objects("0" * 32, where) == []  # not in the cache: nothing to remove

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 
 import tasks
 from tests.conftest import ROOT
-from tests.helpers.clones import ENV, clone_worktree
+from tools.repo.clones import ENV, clone_worktree
 
 pytestmark = pytest.mark.index
 

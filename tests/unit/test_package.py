@@ -76,6 +76,19 @@ def test_tools_run_from_a_subdirectory(command: str) -> None:
     assert "usage:" in proc.stdout
 
 
+def test_nothing_outside_tests_imports_tests() -> None:
+    """Production code (the package, the stages, the tools) never depends on test plumbing (tests/helpers)."""
+    from tools.checks.stage_deps import imported_modules
+
+    files = [ROOT / "tasks.py", *(p for top in ("penguins", "stages", "tools") for p in (ROOT / top).rglob("*.py"))]
+    importing = [
+        str(f.relative_to(ROOT))
+        for f in files
+        if any(m == "tests" or m.startswith("tests.") for m in imported_modules(f.read_text(encoding="utf-8")))
+    ]
+    assert importing == [], f"these import tests/: {importing}"
+
+
 def imported_after(code: str, names: set[str]) -> list[str]:
     """Which of ``names`` a fresh interpreter has imported after running ``code``."""
     code += f"\nimport json, sys; print(json.dumps(sorted(set({sorted(names)!r}) & set(sys.modules))))"

@@ -13,18 +13,15 @@ import yaml
 from dvc.repo.artifacts import check_name_format
 
 from penguins.errors import PipelineError
-from penguins.io import file_md5
 from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tools.remote import (
     Remote,
     add_commands,
     checkout_failures,
-    corrupt_files,
     explain,
     is_local,
     last_error,
-    lock_md5s,
     pulled_paths,
     remote_from_config,
     team_umask,
@@ -138,18 +135,7 @@ def test_what_a_pull_wrote_and_what_dvc_lock_expects() -> None:
     assert pulled_paths(stdout) == ["data/clean/penguins.csv", "models/model.keras"]
     assert checkout_failures(CORRUPT) == ["data/predictions/test.csv"]
     assert checkout_failures(NO_REMOTE) == ["data/predictions/test.csv", "data/clean/penguins.csv"]
-    lock = {"stages": {"s": {"outs": [{"path": "a.csv", "md5": "0" * 32}, {"path": "d", "md5": "1" * 32 + ".dir"}]}}}
-    assert lock_md5s(lock) == {"a.csv": "0" * 32, "d": "1" * 32 + ".dir"}
     assert last_error(WRONG_KEY).startswith("The AWS Access Key Id you provided does not exist")
-
-
-def test_corrupt_files_are_the_pulled_ones_whose_md5_is_not_the_lock_s(tmp_path: Path) -> None:
-    (tmp_path / "good.csv").write_text("a\n")
-    (tmp_path / "bad.csv").write_text("b\n")
-    expected = {"good.csv": file_md5(tmp_path / "good.csv"), "bad.csv": "f" * 32, "dir": "e" * 32 + ".dir"}
-    assert corrupt_files(tmp_path, ["good.csv", "bad.csv", "dir/", "unknown.csv"], expected) == [
-        ("bad.csv", "f" * 32, file_md5(tmp_path / "bad.csv"))
-    ]
 
 
 # ---- what dvc.yaml must declare --------------------------------------------------------------

@@ -163,3 +163,71 @@ def test_exp_stages_started_reads_dvc_s_executor_info_where_dvc_writes_it(dvc_re
     assert internals.exp_stages_started(dvc_repo, None, "b" * 40) == queued.stat().st_mtime, why + "a queued run's"
     assert internals.exp_stages_started(dvc_repo, None, None) is None
     assert "3.67.1" in (internals.exp_stages_started.__doc__ or "")
+
+
+def test_save_run_cache_names_a_busy_repository_in_one_line(dvc_repo: Path) -> None:
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    from penguins.errors import PipelineError
+
+    assert issubclass(LockError, Exception), "internals.save_run_cache: dvc.lock.LockError is gone"
+    with Repo(str(dvc_repo)) as repo, repo.lock, pytest.raises(PipelineError, match="busy"):
+        internals.save_run_cache(dvc_repo)
+
+
+def test_dvc_config_reads_the_merged_config_and_one_file(dvc_repo: Path) -> None:
+    why = "internals.dvc_config: "
+    (dvc_repo / ".dvc/config.local").write_text("[core]\n    remote = team\n['remote \"team\"']\n    url = /srv/x\n")
+    try:
+        merged = internals.dvc_config(dvc_repo)
+        assert merged["core"]["remote"] == "team", why + "Repo.config no longer merges config.local"
+        assert merged["remote"]["team"]["url"] == "/srv/x", why + "remote sections changed"
+        assert "team" in internals.dvc_config(dvc_repo, "local")["remote"], why + "Config.read('local')"
+        assert "team" not in internals.dvc_config(dvc_repo, "repo").get("remote", {}), why + "Config.read('repo')"
+    finally:
+        (dvc_repo / ".dvc/config.local").unlink()
+
+
+def test_dvc_cli_runs_dvc_in_process_and_returns_its_exit_status(
+    dvc_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(dvc_repo)
+    why = "internals.dvc_cli (dvc.cli.main): "
+    assert internals.dvc_cli(["config", "--local", "core.autostage", "true"]) == 0, why + "a command failed"
+    try:
+        assert "autostage = true" in (dvc_repo / ".dvc/config.local").read_text(), why + "nothing was written"
+        assert internals.dvc_cli(["remote", "modify", "no-such-remote", "verify", "true"]) != 0, why + "exit status"
+    finally:
+        (dvc_repo / ".dvc/config.local").unlink()
+
+
+def test_metrics_and_params_returns_dvc_s_show_results_per_revision(dvc_repo: Path) -> None:
+    from penguins.errors import PipelineError
+
+    why = "internals.metrics_and_params: "
+    (dvc_repo / "dvc.yaml").write_text("metrics:\n  - m.json\nparams:\n  - p.yaml\n")
+    (dvc_repo / "m.json").write_text('{"accuracy": 0.9}')
+    (dvc_repo / "p.yaml").write_text("seed: 1\n")
+    try:
+        shown = internals.metrics_and_params(dvc_repo, ["workspace"])
+        assert shown["metrics"]["workspace"]["data"]["m.json"]["data"] == {"accuracy": 0.9}, why + "metrics.show"
+        assert shown["params"]["workspace"]["data"]["p.yaml"]["data"] == {"seed": 1}, why + "params.show"
+        with pytest.raises(PipelineError, match="cannot read metrics"):  # --no-scm: no revision but the workspace
+            internals.metrics_and_params(dvc_repo, ["workspace", "no-such-rev"])
+    finally:
+        for name in ("dvc.yaml", "m.json", "p.yaml"):
+            (dvc_repo / name).unlink()
+
+
+def test_override_problem_and_hydra_sweeps_parse_as_dvc_exp_run_s_does() -> None:
+    why = "internals.override_problem / hydra_sweeps: "
+    assert internals.override_problem("train.seed=0,1") is None, why + "a list of values"
+    assert internals.override_problem("train.seed=glob(*)") == "glob()", why + "glob() not recognised"
+    assert internals.override_problem("train.lr=interval(0,1)") == "interval()", why + "interval() not recognised"
+    with pytest.raises(ValueError, match=r"\S"):
+        internals.override_problem("train.seed=[")
+    assert internals.hydra_sweeps("params.yaml", ["a=1,2", "b=x"]) == [["a=1", "b=x"], ["a=2", "b=x"]], why + "product"
+    assert internals.hydra_sweeps("params.yaml", ["a=range(0,0)"]) == [], why + "an empty range"
+    with pytest.raises(ValueError, match=r"\S"):
+        internals.hydra_sweeps("params.yaml", ["a=range(1,5,0)"])  # HydraException: "range() arg 3 must not be zero"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from penguins.errors import PipelineError
-from tools.repo.run import last_error, run
+from tools.repo.run import run
 
 PRINT_ENV = [
     sys.executable,
@@ -37,8 +37,23 @@ def test_input_check_log_and_timeout(tmp_path: Path) -> None:
         run([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path, timeout=1)
 
 
-def test_bare_last_error_drops_dvc_s_prefix_and_wrapper() -> None:
-    dvc = "ERROR: failed to push data to the cloud - 2 files failed to upload\nHaving any troubles? dvc.org/support\n"
-    assert last_error(dvc) == "ERROR: failed to push data to the cloud - 2 files failed to upload"
-    assert last_error(dvc, bare=True) == "2 files failed to upload"
-    assert last_error("fatal: not a git repository\n") == "fatal: not a git repository"
+def test_kill_running_kills_the_running_commands_and_their_children(tmp_path: Path) -> None:
+    """What the sweep worker's SIGTERM handler relies on: a command run() waits for dies with its children."""
+    import threading
+    import time
+
+    from tools.repo.run import kill_running
+
+    sleeper = [
+        sys.executable,
+        "-c",
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', 'import time; time.sleep(60)'])",
+    ]
+    done: list[int] = []
+    waiter = threading.Thread(target=lambda: done.append(run(sleeper, cwd=tmp_path, check=False).returncode))
+    start = time.monotonic()
+    waiter.start()
+    time.sleep(1)
+    kill_running()
+    waiter.join(timeout=30)
+    assert done and done[0] != 0 and time.monotonic() - start < 30

@@ -1,4 +1,4 @@
-"""tools/report.py without dvc: tables, Vega-Lite rendering offline, image embedding, the page itself."""
+"""tools/report/ without dvc: tables, Vega-Lite rendering offline, image embedding, the page itself."""
 
 from __future__ import annotations
 
@@ -13,21 +13,14 @@ from penguins.errors import PipelineError
 from tests.conftest import network_references
 from tools.plots_page import page
 from tools.repo.pipeline import flatten
-from tools.report import (
-    CSP,
-    EMPTY,
+from tools.report.page import CSP, EMPTY, Row, Table, format_value, headlines, report_html, values_table
+from tools.report.pictures import (
     Picture,
     Plot,
-    Row,
-    Table,
     embed_images,
-    format_value,
-    headlines,
     readable_spec,
     render_vega,
-    report_html,
     static_spec,
-    values_table,
     vega_lite_version,
 )
 

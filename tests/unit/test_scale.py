@@ -24,7 +24,7 @@ from penguins.sources import read_package_csv
 from penguins.summary import complete_rows, plot_sample, sample_quotas
 from penguins.yamlio import read_yaml
 from tools.benchmarks.scale import MEASUREMENTS, synthetic_penguins
-from tools.report import static_spec
+from tools.report.pictures import static_spec
 
 DATA = DataParams(features=MEASUREMENTS, target="species", classes=("Adelie", "Chinstrap", "Gentoo"))
 

@@ -14,7 +14,7 @@ import pytest
 
 import tasks
 from tests.conftest import ROOT, run
-from tests.helpers.clones import clone_worktree
+from tools.repo.clones import clone_worktree
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 MAKEFILE_LOCK = (ROOT / "requirements.txt").read_text()

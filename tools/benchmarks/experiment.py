@@ -16,7 +16,7 @@ Each Python process (dvc, each stage) is split by tools/benchmarks/probe/sitecus
 imports, params (read and validate params.yaml), reading inputs, the work, writing outputs; DVC's own process
 into its bookkeeping before the first stage, between stages and after the last. What no Python process accounts
 for (the shell DVC starts each stage with, git, interpreter shut-down) is "other". It is a benchmark, not a test:
-nothing is asserted. The default run costs about 100 CPU seconds (--compare: about 170).
+nothing is asserted. What a run costs: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree
-from tools.repo.run import BIN, ENV, ROOT, load, run
+from tools.benchmarks.measure import load
+from tools.repo.clones import clone_worktree
+from tools.repo.run import BIN, ENV, ROOT, run
 
 PROBE = Path(__file__).resolve().parent / "probe"
 PHASES = ("interpreter", "imports", "params", "reading", "work", "writing")

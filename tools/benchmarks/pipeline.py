@@ -6,7 +6,7 @@ Measures, in one run on this machine: importing TensorFlow; a cold `dvc repro`; 
 one `dvc exp run -S train.epochs=150`; four queued experiments run with `dvc queue start -j 2` and
 four with `-j 1`; and, as a reference for the fixed costs of processes and DVC, the same work done in
 one plain Python process (every stage's main() in a row, then four train+evaluate+figures runs).
-It is a benchmark, not a test: nothing is asserted. Takes about 3 minutes on 2 cores.
+It is a benchmark, not a test: nothing is asserted. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import os
 import platform
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree, run_queue
+from tools.benchmarks.measure import timed
+from tools.repo.clones import clone_worktree, run_queue
 from tools.repo.run import BIN, dvc, run
 
 IN_PROCESS = """
@@ -41,12 +40,6 @@ for seed in (11, 12, 13, 14):
         stage.main([])
 print(pipeline, time.perf_counter() - start)
 """
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def queue_seeds(repo: Path, seeds: str, jobs: int) -> float:

@@ -9,7 +9,7 @@ pushes data and run-cache with `make push`'s command; fresh clones restore it (`
 train.seed=11`), checked to have run no stage but validate_params. Last (skip with --no-timeouts), how long
 an S3 endpoint takes to fail with this project's settings (read_timeout 10 s, AWS_MAX_ATTEMPTS 2): one where
 nothing listens, one that accepts connections and never answers. It is a benchmark: the only checks are that
-the restores ran no stage. Takes about 3 minutes on 2 cores, plus about 2 with the timeouts.
+the restores ran no stage. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from penguins.cli import run_cli, stage_parser
-from tests.helpers.clones import clone_worktree
-from tests.helpers.moto_s3 import s3_server
-from tools.repo.pipeline import lock_entries, read_lock
+from tools.benchmarks.measure import load as run_load
+from tools.benchmarks.measure import timed
+from tools.benchmarks.s3 import s3_server
+from tools.repo.clones import clone_worktree
+from tools.repo.pipeline import lock_outputs, read_lock
 from tools.repo.run import BIN, run
-from tools.repo.run import load as run_load
 
 SEED = "train.seed=11"  # not the default: A's run is a new experiment
 
@@ -39,21 +40,19 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> su
     return run(cmd, cwd=cwd, check=check, env=env)
 
 
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
 def load() -> str:
     return f"load average {run_load()}"
 
 
 def data_size(repo: Path) -> tuple[int, int]:
     """(files, bytes) of the DVC-cached outputs in dvc.lock: what a push or pull moves."""
-    outs = [o for o in lock_entries(read_lock(repo)) if (repo / o["path"]).exists()]
-    cached = [o for o in outs if not sh(["git", "ls-files", "--error-unmatch", o["path"]], repo, {}, False).stdout]
-    return len(cached), sum(o.get("size", 0) for o in cached)
+    outs = {path: out for path, out in lock_outputs(read_lock(repo)).items() if (repo / path).exists()}
+    cached = [
+        out
+        for path, out in outs.items()
+        if not sh(["git", "ls-files", "--error-unmatch", path], repo, {}, False).stdout
+    ]
+    return len(cached), sum(out.size for out in cached)
 
 
 def clone(origin: Path, dest: Path, remote: str) -> Path:
@@ -99,7 +98,7 @@ def closed_endpoint() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--no-timeouts", action="store_true", help="skip timing the broken endpoints (about 2 min)")
+    parser.add_argument("--no-timeouts", action="store_true", help="skip timing the broken endpoints (the slow part)")
     args = parser.parse_args(argv)
     dvc, tool = str(BIN / "dvc"), [str(BIN / "python"), "-m", "tools.remote"]
     rows: list[tuple[str, str]] = []

@@ -35,9 +35,10 @@ import psutil
 
 from penguins.sources import read_package_csv
 from penguins.text_table import render
-from tests.helpers.clones import clone_worktree
+from tools.benchmarks.measure import STREAM_ENV, load, spans
+from tools.repo.clones import clone_worktree
 from tools.repo.internals import modify_yaml
-from tools.repo.run import BIN, STREAM_ENV, load, run, spans
+from tools.repo.run import BIN, run
 
 MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 NOISE = 0.01  # relative standard deviation of the noise on each measurement

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools import slurm
+from tools.benchmarks.measure import load
 from tools.benchmarks.sweep import one_machine_queue, sweep_origin
-from tools.repo.run import ENV, load, run
+from tools.repo.run import ENV, run
 
 TIMEOUT_S = 3600
 

@@ -14,7 +14,7 @@ In fresh clones of this working tree, with the real dvc, git and Keras, it measu
      local DVC remote, then `collect` in a fresh clone; wall time from the start to the comparison.
 Every figure is printed with the load average before and after it (the machine may be shared).
 Each per-experiment variant runs 3 times (--repeat), in turn; medians are shown. It is a benchmark, not a
-test: nothing is asserted. Takes about 8 minutes on 2 idle cores.
+test: nothing is asserted. How long it takes: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from tests.helpers.clones import clone_worktree, stop_queue_workers
-from tools.repo.run import BIN, ENV, STREAM_ENV, dvc, load, run, spans
+from tools.benchmarks.measure import STREAM_ENV, load, spans, timed
+from tools.repo.clones import clone_worktree, stop_queue_workers
+from tools.repo.run import BIN, ENV, dvc, run
 
 
 def stage_times(cmd: Sequence[str], cwd: Path) -> tuple[list[tuple[str, float]], float]:
@@ -60,12 +61,6 @@ def stage_times(cmd: Sequence[str], cwd: Path) -> tuple[list[tuple[str, float]],
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{''.join(output)}")
     return list(spans(marks, total).items()), total
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def sweep_origin(root: Path) -> tuple[Path, Path]:

@@ -1,7 +1,8 @@
-"""Every call into DVC's and Hydra's private parts, fenced: nothing else in tools/ or penguins/ makes one.
+"""The tools' fence around DVC's and Hydra's Python internals: no other module of tools/ imports dvc.* or hydra.*.
 
-Each function says in its docstring which version it was checked against (DVC 3.67.1, Hydra 1.3, as pinned in
-requirements.txt) and what it relies on; tests/unit/test_repo_internals.py fails, naming the function, when an
+(The pipeline's side has its own fence, penguins/internals.py; `make lint` checks that no other module crosses
+either.) Each function says in its docstring which version it was checked against (DVC 3.67.1, Hydra 1.3, as pinned
+in requirements.txt) and what it relies on; tests/unit/test_repo_internals.py fails, naming the function, when an
 upgrade changes that. Before upgrading DVC or Hydra, run that test first.
 """
 
@@ -23,15 +24,20 @@ def save_run_cache(root: Path) -> list[str]:
     DVC 3.67.1 never saves a stage with a `cache: false` output that is not a stage-level metric or plot, though it
     restores one from a record fine (docs/sharing.md has the details). Relies on: Repo.lock,
     Repo.index.stages, Stage.changed(), Stage.addressing and the private Repo.stage_cache.save(stage), which also
-    puts the stage's `cache: false` outputs in the cache, as a record needs."""
+    puts the stage's `cache: false` outputs in the cache, as a record needs.
+    A repository another dvc command holds (dvc.lock.LockError) is a PipelineError."""
+    from dvc.lock import LockError
     from dvc.repo import Repo
 
     saved = []
-    with Repo(str(root)) as repo, repo.lock:
-        for stage in repo.index.stages:
-            if stage.cmd and not stage.changed():
-                repo.stage_cache.save(stage)  # no-op for a stage it cannot hash (validate_params: persist)
-                saved.append(stage.addressing)
+    try:
+        with Repo(str(root)) as repo, repo.lock:
+            for stage in repo.index.stages:
+                if stage.cmd and not stage.changed():
+                    repo.stage_cache.save(stage)  # no-op for a stage it cannot hash (validate_params: persist)
+                    saved.append(stage.addressing)
+    except LockError as exc:
+        raise PipelineError(f"the DVC repository is busy (another dvc command runs in it): {exc}") from exc
     return saved
 
 
@@ -186,6 +192,72 @@ def exp_stages_started(repo: Path, executor_name: str | None, rev: str | None) -
     return None
 
 
+def dvc_config(root: Path, level: str | None = None) -> dict[str, Any]:
+    """DVC's config of ``root``: merged as DVC uses it (``level`` None), or one file's ("repo" .dvc/config,
+    "local" .dvc/config.local). DVC 3.67.1: Repo(root).config, a dict, and Config.read(level).
+    `dvc config --list` prints text, not the merged, validated mapping (remote sections, defaults) read here."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return dict(repo.config if level is None else repo.config.read(level))
+
+
+def dvc_cli(args: Sequence[str]) -> int:
+    """Run one dvc command in this process (dvc.cli.main, DVC 3.67.1), in the current directory: its exit status.
+    In-process so that several settings do not each pay DVC's start-up; its output goes to ours."""
+    from dvc.cli import main
+
+    return int(main(list(args)))
+
+
+def metrics_and_params(root: Path, revs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """{"metrics": ..., "params": ...}: what `dvc metrics show --json` / `dvc params show --json` print, for any
+    list of revisions at once, errors returned per revision and file (DVC 3.67.1: Repo.metrics.show and
+    Repo.params.show with revs=, on_error="return"; the CLI takes only --all-commits or a single rev range).
+    A failure of the whole call (unknown revision, broken dvc.yaml) is a PipelineError."""
+    from dvc.repo import Repo
+
+    shown: dict[str, dict[str, Any]] = {}
+    with Repo(str(root)) as repo:
+        for kind, show in (("metrics", repo.metrics.show), ("params", repo.params.show)):
+            try:
+                shown[kind] = show(revs=list(revs), on_error="return")
+            except Exception as exc:  # unknown revision, broken dvc.yaml: DVC raises many types
+                raise PipelineError(f"cannot read {kind}: {exc}") from None
+    return shown
+
+
+def override_problem(override: str) -> str | None:
+    """Why one `-S` override is no list of values for a sweep, parsed by Hydra's grammar as `dvc exp run -S`
+    parses it: "glob()" or "interval()" (sweeps of no listed values), else None. One that does not parse raises
+    ValueError with Hydra's first line. Hydra 1.3 via DVC 3.67.1: dvc.utils.hydra.to_hydra_overrides,
+    hydra.errors.OverrideParseException, hydra.core.override_parser.types.ValueType."""
+    from dvc.utils.hydra import to_hydra_overrides
+    from hydra.core.override_parser.types import ValueType
+    from hydra.errors import OverrideParseException
+
+    try:
+        (parsed,) = to_hydra_overrides([override])
+    except OverrideParseException as exc:
+        raise ValueError(str(exc).strip().splitlines()[0]) from None
+    kinds = {ValueType.GLOB_CHOICE_SWEEP: "glob()", ValueType.INTERVAL_SWEEP: "interval()"}
+    return kinds.get(parsed.value_type)
+
+
+def hydra_sweeps(params_file: str, overrides: Sequence[str]) -> list[list[str]]:
+    """Each point of the product of ``overrides`` as single-valued overrides, as `dvc exp run --queue -S` expands
+    them; a Hydra error raises ValueError with its first line. DVC 3.67.1: dvc.utils.hydra.get_hydra_sweeps
+    ({file: overrides}) -> [{file: [override, ...]}, ...]; hydra.errors.HydraException (Hydra 1.3)."""
+    from dvc.utils.hydra import get_hydra_sweeps
+    from hydra.errors import HydraException
+
+    try:
+        sweeps = get_hydra_sweeps({params_file: list(overrides)})
+    except HydraException as exc:
+        raise ValueError(str(exc).strip().splitlines()[0]) from None
+    return [list(sweep[params_file]) for sweep in sweeps]
+
+
 def modify_yaml(path: Path) -> Iterator[Any]:
     """DVC's round-trip YAML editor (dvc.utils.serialize.modify_yaml, 3.67.1): a context manager giving the
     parsed file, written back on exit as `dvc exp run -S` writes it."""
@@ -196,6 +268,7 @@ def modify_yaml(path: Path) -> Iterator[Any]:
 
 __all__ = [
     "EXEC_INFO_DIRS", "EXEC_RUNNING", "EXEC_WORKSPACE", "EXP_DATA", "apply_overrides", "cache_path", "copy_into_cache",
-    "exp_data_command", "exp_ref_prefix", "exp_stages_started", "modify_yaml", "push_run_cache_outputs",
-    "queue_worker_pids", "remove_from_cache", "save_run_cache",
+    "dvc_cli", "dvc_config", "exp_data_command", "exp_ref_prefix", "exp_stages_started", "hydra_sweeps",
+    "metrics_and_params", "modify_yaml", "override_problem", "push_run_cache_outputs", "queue_worker_pids",
+    "remove_from_cache", "save_run_cache",
 ]  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -115,28 +115,26 @@ def outputs_reading(pipeline: Pipeline, path: str) -> list[str]:
     ]
 
 
-def lock_outputs(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """{output path: (stage, md5)} from a parsed dvc.lock."""
+class Locked(NamedTuple):
+    """One output as dvc.lock records it."""
+
+    stage: str
+    md5: str  # "" when dvc.lock gives none
+    size: int  # bytes (0 when dvc.lock gives none)
+
+
+def lock_outputs(lock: Mapping[str, Any]) -> dict[str, Locked]:
+    """{output path: Locked(stage, md5, size)}: the one view of a parsed dvc.lock's outputs."""
     return {
-        out["path"]: (stage, out.get("md5", out.get("hash", "?")))
+        out["path"]: Locked(stage, out.get("md5", ""), out.get("size", 0))
         for stage, entry in (lock.get("stages") or {}).items()
         for out in entry.get("outs", [])
     }
 
 
 def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
-    """Every output path in a parsed dvc.lock that has an md5, with it."""
-    return {
-        out["path"]: out["md5"]
-        for entry in (lock.get("stages") or {}).values()
-        for out in entry.get("outs", [])
-        if "md5" in out
-    }
-
-
-def lock_entries(lock: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every output entry (path, md5, size, ...) of a parsed dvc.lock."""
-    return [out for entry in (lock.get("stages") or {}).values() for out in entry.get("outs", [])]
+    """{output path: md5} of the outputs dvc.lock gives an md5 (lock_outputs' md5s)."""
+    return {path: out.md5 for path, out in lock_outputs(lock).items() if out.md5}
 
 
 def cached_outputs(pipeline: Pipeline) -> list[str]:
@@ -149,28 +147,34 @@ def cached_outputs(pipeline: Pipeline) -> list[str]:
     ]
 
 
-def damaged_outputs(repo: Path, md5s: Mapping[str, str], paths: Iterable[str], cache_path: Any) -> list[str]:
-    """The outputs among ``paths`` whose workspace bytes are not the md5 dvc.lock gives (a directory: any file of
-    its manifest, or the manifest itself); absent outputs are not damaged, only missing.
-    ``cache_path(md5)`` locates a directory's manifest in DVC's cache."""
-    damaged = []
-    for rel in paths:
+def damaged_outputs(
+    repo: Path, md5s: Mapping[str, str], paths: Iterable[str], cache_path: Any = None
+) -> dict[str, str]:
+    """{output: the md5 of its bytes} for the outputs among ``paths`` whose workspace bytes are not the md5
+    dvc.lock gives; absent outputs are not damaged, only missing. A directory is damaged when any file of its
+    manifest (located in DVC's cache by ``cache_path(md5)``), or the manifest itself, does not match: its value
+    is then "". Without ``cache_path`` directories are left to DVC's own `verify`."""
+    damaged = {}
+    for rel in (path.rstrip("/") for path in paths):
         want, target = md5s.get(rel), repo / rel
         if want is None or not target.exists():
             continue
         if not want.endswith(".dir"):
-            if not target.is_file() or file_md5(target) != want:
-                damaged.append(rel)
+            got = file_md5(target) if target.is_file() else ""
+            if got != want:
+                damaged[rel] = got
+            continue
+        if cache_path is None:
             continue
         manifest = Path(cache_path(want))
         if not manifest.is_file() or file_md5(manifest) != want.removesuffix(".dir"):
-            damaged.append(rel)
+            damaged[rel] = ""
             continue
         entries = json.loads(manifest.read_text())
         on_disk = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
         listed = sorted(entry["relpath"] for entry in entries)
         if on_disk != listed or any(file_md5(target / e["relpath"]) != e["md5"] for e in entries):
-            damaged.append(rel)
+            damaged[rel] = ""
     return damaged
 
 

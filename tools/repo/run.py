@@ -2,28 +2,26 @@
 
 `run` starts a command with the virtualenv first on PATH, no terminal prompts and no stdin (or the text given),
 captures its output (or appends it to a log file), can time it out, and kills it with its children when
-interrupted. `last_error` turns a failed command's output into the one line an error message quotes.
+interrupted (`kill_running` kills them all, for a SIGTERM handler). What their output says: tools/repo/output.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from penguins.errors import PipelineError
 from penguins.paths import ROOT
+from tools.repo.output import last_error
 
-__all__ = ["BIN", "ENV", "ROOT", "STREAM_ENV", "dvc", "git", "last_error", "load", "run", "spans", "stop_children"]
+__all__ = ["BIN", "ENV", "ROOT", "dvc", "git", "kill_running", "last_error", "run"]
 
 BIN = Path(sys.executable).parent  # the virtualenv running us: its dvc and python
 # No prompt may wait for an answer nobody gives (CI, a batch job): git fails instead of asking.
@@ -36,7 +34,6 @@ def current_env() -> dict[str, str]:
 
 
 ENV = current_env()  # as at start-up: for the tests and benchmarks that pass it on
-STREAM_ENV = {**ENV, "PYTHONUNBUFFERED": "1"}  # for benchmarks: DVC's lines must arrive when printed, to be timed
 
 _running: set[subprocess.Popen[str]] = set()
 _running_lock = threading.Lock()
@@ -117,55 +114,9 @@ def kill_tree(pid: int) -> None:
             proc.kill()
 
 
-def stop_children(signum: int, _frame: Any) -> None:
-    """SIGTERM handler (scancel, a cancelled CI job): stop the running commands too, then exit."""
+def kill_running() -> None:
+    """Kill every command `run` is running now, with its children (for a SIGTERM handler: scancel, a cancelled
+    CI job)."""
     with _running_lock:
         for proc in list(_running):
             kill_tree(proc.pid)
-    print(f"error: stopped by signal {signum}; run the worker again to finish its shard", file=sys.stderr)
-    os._exit(128 + signum)
-
-
-# DVC wraps the cause of a failed transfer in these; the cause is what a user can act on.
-DVC_WRAPPERS = re.compile(r"^(unexpected error|failed to (push|pull|fetch) data (to|from) the cloud) - ")
-
-
-def last_error(text: str, *, bare: bool = False) -> str:
-    """The first error line of a command's output (git's `fatal:`, DVC's `ERROR:`, a stage's `error:`), else
-    its last line but DVC's support boilerplate. ``bare``: without `ERROR:` and DVC's wrapping phrase."""
-    lines = [line.strip() for line in text.splitlines() if line.strip() and "dvc.org/support" not in line]
-    errors = [line for line in lines if line.startswith(("error:", "ERROR:", "fatal:"))]
-    line = errors[0] if errors else (lines[-1] if lines else "(no output)")
-    return DVC_WRAPPERS.sub("", line.removeprefix("ERROR:").strip()) if bare else line
-
-
-def checkout_failures(output: str) -> list[str]:
-    """The paths `dvc checkout`/`dvc pull` list after 'Checkout failed for following targets:' (one per line)."""
-    _, found, rest = output.partition("Checkout failed for following targets:")
-    if not found:
-        return []
-    paths = []
-    for line in map(str.strip, rest.splitlines()):
-        if line.startswith(("Is your cache", "<http", "ERROR:", "WARNING:")):
-            break
-        if line:
-            paths.append(line)
-    return paths
-
-
-def load() -> str:
-    """The load average (1/5/15 min), e.g. "1.3/1.8/2.4": benchmarks print it with their figures."""
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def spans(marks: list[tuple[str, float]], total: float) -> dict[str, float]:
-    """Seconds per part from [(part, started at)] marks and the end time ``total`` (a part may recur: summed)."""
-    parts: dict[str, float] = {}
-    for (name, at), (_, until) in zip(marks, [*marks[1:], ("end", total)], strict=True):
-        parts[name] = parts.get(name, 0.0) + until - at
-    return parts
-
-
-def signal_stops_children() -> None:
-    """Make SIGTERM stop the running commands with this process."""
-    signal.signal(signal.SIGTERM, stop_children)

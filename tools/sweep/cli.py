@@ -39,12 +39,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from tools.repo.run import signal_stops_children
+from tools.repo.run import kill_running
 from tools.sweep.collect import DEFAULT_METRIC, DEFAULT_SHOW, DEFAULT_TIEBREAK, collect, render
 from tools.sweep.grid import Experiment, parse_shard, plan_sweep, shard_index
 from tools.sweep.refs import read_params
@@ -110,6 +114,13 @@ def print_plan(experiments: Sequence[Experiment], sweep: str, shards: int, as_js
     )
 
 
+def stop_worker(signum: int, _frame: Any) -> None:
+    """The worker's SIGTERM handler: stop the running commands too, then exit."""
+    kill_running()
+    print(f"error: stopped by signal {signum}; run the worker again to finish its shard", file=sys.stderr)
+    os._exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     repo = args.repo.resolve()
@@ -118,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise PipelineError(f"--shards {args.shards}: need at least 1")
         print_plan(plan_sweep(read_params(repo), args.grid, args.name), args.name, args.shards, args.json)
     elif args.command == "worker":
-        signal_stops_children()  # scancel, a CI runner cancelled: the running dvc commands stop with us
+        signal.signal(signal.SIGTERM, stop_worker)  # scancel, a cancelled CI job: the dvc commands stop with us
         shard = parse_shard(args.shard)
         outcomes = worker(
             repo, args.grid, args.name, shard=shard, jobs=args.jobs, target=args.target, git_remote=args.git_remote

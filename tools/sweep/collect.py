@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from penguins.errors import PipelineError
-from penguins.paths import Paths
+from penguins.metric_names import TEST_METRICS, VAL_ACCURACY, VAL_LOSS
+from penguins.paths import PARAMS_FILE, Paths
 from penguins.text_table import render
 from tools.repo import pipeline
+from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
-from tools.repo.run import last_error, run
-from tools.sweep.grid import PARAMS_FILE, Experiment, grid_keys, plan_sweep
+from tools.repo.run import run
+from tools.sweep.grid import Experiment, grid_keys, plan_sweep
 from tools.sweep.refs import (
     baseline_of,
     dvc_cmd,
@@ -30,9 +32,9 @@ from tools.sweep.refs import (
 )
 from tools.sweep.worker import transfer_data
 
-DEFAULT_METRIC = "eval.accuracy"  # dvclive/metrics.json: accuracy on the validation rows at the last epoch
-DEFAULT_TIEBREAK = "eval.loss"  # validation accuracy on 54 rows moves in steps of 1/54: ties are common
-DEFAULT_SHOW = ("accuracy", "f1_macro", "loss", "trainable_params")  # as `make exp-show`
+DEFAULT_METRIC = VAL_ACCURACY  # dvclive/metrics.json: accuracy on the validation rows at the last epoch
+DEFAULT_TIEBREAK = VAL_LOSS  # validation accuracy on few rows moves in steps of 1/rows: ties are common
+DEFAULT_SHOW = (*TEST_METRICS, "trainable_params")  # as `make exp-show`
 
 
 @dataclass
@@ -66,7 +68,7 @@ def rows_from_exp_show(shown: Sequence[Mapping[str, Any]], names: Iterable[str])
                 if name not in wanted or name in rows:
                     continue
                 data = rev.get("data") or {}
-                params = ((data.get("params") or {}).get(PARAMS_FILE) or {}).get("data") or {}
+                params = ((data.get("params") or {}).get(PARAMS_FILE.name) or {}).get("data") or {}
                 metrics = {
                     file: flatten(entry.get("data") or {}) for file, entry in (data.get("metrics") or {}).items()
                 }

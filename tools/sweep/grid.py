@@ -10,15 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dvc.utils.hydra import get_hydra_sweeps, to_hydra_overrides
-from hydra.core.override_parser.types import ValueType
-from hydra.errors import HydraException, OverrideParseException
-
 from penguins.errors import PipelineError
 from penguins.params import parse_params
+from penguins.paths import PARAMS_FILE
 from tools.repo import internals
 
-PARAMS_FILE = "params.yaml"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,59}")  # one git ref component, short enough to read
 DIGITS = 10  # hex digits of the params hash in a name: a collision in 1,000 experiments has odds ~5e-7
 
@@ -43,7 +39,7 @@ def grid_overrides(grid: Sequence[str]) -> list[str]:
     for item in grid:
         head, sep, value = item.partition("=")
         path, colon, key = head.rpartition(":")
-        if colon and path != PARAMS_FILE:
+        if colon and path != PARAMS_FILE.name:
             raise PipelineError(f"grid: -S {item!r} sets a param in {path}; a sweep sets params.yaml keys only")
         overrides.append(f"{key}{sep}{value}" if colon else item)
     return overrides
@@ -55,25 +51,23 @@ def expand_grid(grid: Sequence[str]) -> list[tuple[str, ...]]:
     overrides = grid_overrides(grid)
     for item in overrides:
         try:
-            (parsed,) = to_hydra_overrides([item])
-        except OverrideParseException as exc:
-            first = str(exc).strip().splitlines()[0]
+            kind = internals.override_problem(item)
+        except ValueError as exc:
             expected = "KEY=VALUE, KEY=A,B,C, KEY=range(...) or KEY=choice(...)"
-            raise PipelineError(f"grid: cannot parse -S {item!r} ({first}); expected {expected}") from None
-        if parsed.value_type in (ValueType.GLOB_CHOICE_SWEEP, ValueType.INTERVAL_SWEEP):
-            kind = "glob()" if parsed.value_type == ValueType.GLOB_CHOICE_SWEEP else "interval()"
+            raise PipelineError(f"grid: cannot parse -S {item!r} ({exc}); expected {expected}") from None
+        if kind:
             raise PipelineError(f"grid: -S {item!r}: {kind} is not a list of values; use A,B,C, range() or choice()")
     try:
-        sweeps = get_hydra_sweeps({PARAMS_FILE: overrides})
-    except HydraException as exc:
-        raise PipelineError(f"grid: {str(exc).strip().splitlines()[0]}") from None
+        sweeps = internals.hydra_sweeps(PARAMS_FILE.name, overrides)
+    except ValueError as exc:
+        raise PipelineError(f"grid: {exc}") from None
     if not sweeps:  # an empty range() or choice() makes the whole product empty: a sweep of nothing
-        empty = next(item for item in overrides if not get_hydra_sweeps({PARAMS_FILE: [item]}))
+        empty = next(item for item in overrides if not internals.hydra_sweeps(PARAMS_FILE.name, [item]))
         raise PipelineError(
             f"grid: -S {empty!r} expands to no value, so the sweep has no experiment; "
             "give at least one value (range(START, STOP) counts up from START: range(0,5) is 0 to 4)"
         )
-    return [tuple(sweep[PARAMS_FILE]) for sweep in sweeps]
+    return [tuple(sweep) for sweep in sweeps]
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -121,7 +115,7 @@ def plan_sweep(raw_params: Mapping[str, Any], grid: Sequence[str], sweep: str) -
         where = f" (grid experiment: {' '.join(overrides)})"
         applied = apply_overrides(raw_params, overrides)
         try:
-            parse_params(applied, PARAMS_FILE)
+            parse_params(applied, PARAMS_FILE.name)
         except PipelineError as exc:
             raise PipelineError(f"{exc}{where}") from None
         keys = [override_key(o) for o in overrides]

@@ -9,11 +9,11 @@ from typing import Any
 
 from penguins.errors import PipelineError
 from penguins.params import section_names
+from penguins.paths import PARAMS_FILE
 from penguins.yamlio import read_yaml
 from tools.repo import internals, pipeline
 from tools.repo.run import BIN, run
 from tools.repo.run import git as run_git
-from tools.sweep.grid import PARAMS_FILE
 
 GIT_TIMEOUT_S = 120  # ls-remote: an unreachable remote fails, it does not hang
 
@@ -93,11 +93,11 @@ def check_clean(repo: Path, when: str) -> None:
 
 def read_params(repo: Path) -> dict[str, Any]:
     try:
-        raw = read_yaml(repo / PARAMS_FILE)  # as DVC reads it (YAML 1.2: 1e-3 is a number)
+        raw = read_yaml(repo / PARAMS_FILE.name)  # as DVC reads it (YAML 1.2: 1e-3 is a number)
     except FileNotFoundError:
-        raise PipelineError(f"{PARAMS_FILE} not found in {repo}; run from a clone of the project") from None
+        raise PipelineError(f"{PARAMS_FILE.name} not found in {repo}; run from a clone of the project") from None
     if not isinstance(raw, dict):
-        raise PipelineError(f"{PARAMS_FILE}: expected a mapping of sections ({section_names()})")
+        raise PipelineError(f"{PARAMS_FILE.name}: expected a mapping of sections ({section_names()})")
     return raw
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from penguins.errors import PipelineError
 from tools.repo import internals
-from tools.repo.run import BIN, last_error, run
+from tools.repo.output import last_error
+from tools.repo.run import BIN, run
 from tools.sweep.grid import Experiment, plan_sweep, shard_of
 from tools.sweep.refs import (
     GIT_TIMEOUT_S,

@@ -1,4 +1,4 @@
-"""Fresh copies of this repository for tests and benchmarks, and the `dvc queue` they run (with the real CLIs)."""
+"""Fresh copies of this repository for benchmarks and tests, and the `dvc queue` they run (with the real CLIs)."""
 
 from __future__ import annotations
 
