@@ -107,15 +107,15 @@ class LightModel:
         # In float32, as Keras computes: on inputs far outside the training rows (logits in the thousands),
         # float64 differs from Keras by up to 5e-4, float32 by ~1e-7 (docs/benchmarks.md).
         h = x
-        for layer in self.layers:
-            t = layer.tensors
-            if layer.kind == "Normalization":
-                h = (h - t["mean"]) / np.maximum(np.sqrt(t["variance"]), np.float32(KERAS_EPSILON))
-            else:
-                h = h @ t["kernel"]
-                if "bias" in t:
-                    h = h + t["bias"]
-                with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow gives inf or NaN, as in Keras
+            for layer in self.layers:
+                t = layer.tensors
+                if layer.kind == "Normalization":
+                    h = (h - t["mean"]) / np.maximum(np.sqrt(t["variance"]), np.float32(KERAS_EPSILON))
+                else:
+                    h = h @ t["kernel"]
+                    if "bias" in t:
+                        h = h + t["bias"]
                     h = ACTIVATIONS[layer.activation](h).astype(np.float32, copy=False)
         return h
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from penguins import light
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins import light
 from penguins.io import read_csv, read_json, write_bytes, write_json
 from penguins.params import load_params, require_unchanged
 from penguins.paths import Paths

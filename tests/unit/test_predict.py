@@ -1,6 +1,7 @@
-"""predict (penguins/predict.py, predict_input.py, predict_output.py): the options the card defines, every bad input, the output formats, the model
-checks (pure functions on tiny in-test data; the CLI in-process, with tiny real Keras models where one is needed),
-and the two commands, `python -m penguins.predict` and `penguins-predict`, which help without TensorFlow.
+"""predict (penguins/predict.py, predict_input.py, predict_output.py): the options the card defines, every bad
+input, the output formats, the model checks (pure functions on tiny in-test data; the CLI in-process, with tiny real
+Keras models where one is needed), and the two commands, `python -m penguins.predict` and `penguins-predict`, which
+help without TensorFlow. The light model itself: test_predict_light.py.
 
 Messages of other modules (CSV reading, the model card, numeric cells) are said in their own tests; here only
 that predict names the file, line and column of the problem, and ends with its own hint."""
@@ -25,8 +26,8 @@ from penguins.card import ModelCard
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, write_json
-from penguins.paths import ROOT
 from penguins.light import layers_of, light_path_for, to_bytes
+from penguins.paths import ROOT
 from penguins.predict import check_model_fits_card, main
 from penguins.predict_input import (
     NO_RANGES,
