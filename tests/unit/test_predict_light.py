@@ -372,3 +372,19 @@ def test_one_penguin_on_the_light_path_imports_neither_pandas_nor_tensorflow(tra
     assert proc.stdout.splitlines()[1].split()[:2] == ["1", "Adelie"]
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "penguins" in imported and not imported & {"pandas", "tensorflow", "keras"}
+
+
+def test_evaluate_stops_when_the_light_model_disagrees(tmp_path: Path) -> None:
+    """evaluate's check (light.check_agreement) on a light model whose output layer was swapped: one line."""
+    layers = tiny_layers()
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(light.to_bytes(layers))
+    x = np.random.default_rng(2).normal(size=(50, 2)).astype("float32")
+    keras_probabilities = light.from_bytes(light.to_bytes(layers)).predict(x)
+    light.check_agreement(keras_probabilities, x, path, Path("model.keras"), "test.csv")  # agrees: no error
+    with pytest.raises(PipelineError) as err:
+        light.check_agreement(keras_probabilities[:, ::-1].copy(), x, path, Path("model.keras"), "test.csv")
+    assert str(err.value).startswith(
+        f"{path}: does not give model.keras's probabilities on test.csv (another class on "
+    )
+    assert "predict with `penguins-predict --keras`" in str(err.value) and "\n" not in str(err.value)
