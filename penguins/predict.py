@@ -63,6 +63,7 @@ from penguins.predict_output import FORMATS, render, result_table
 
 __all__ = ["cli", "main", "read_input", "render", "result_table", "run_cli"]  # what other modules' tests import
 
+MODEL_HINT = "run `dvc repro train` or pass another --model"
 REGENERATE = "regenerate it with `dvc repro train` (or `dvc checkout train` for the committed files)"
 
 
@@ -206,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     model_path, card_path = locate_model(argv)
     card_path = card_path or card_path_for(model_path)
     try:
+        if file_problem(model_path) not in (None, NOT_FOUND):  # `--model models`: say what it is, not "no card"
+            require_file(model_path, "model file", MODEL_HINT)
         require_file(card_path, "model card", f"it names the features and classes of {model_path}; "
                      "train with `dvc repro` or pass --card PATH")  # fmt: skip
         card: ModelCard | None = read_card(card_path, model_path)
@@ -233,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         values, warnings = values_from_options(given, card, options)
 
-    require_file(args.model, "model file", "run `dvc repro train` or pass another --model")
+    require_file(args.model, "model file", MODEL_HINT)
     light, fallback = choose_light(args, card, card_path)
     check_card_belongs(card, str(card_path), args.model, light)  # the card must be this model's own, not a stale copy
     if light is not None:

@@ -305,6 +305,19 @@ def test_a_path_that_is_not_a_file_is_named_for_what_it_is(
     assert err.startswith(f"error: {odd}: is {what}, not a ") and err.count("\n") == 1, err
 
 
+def test_a_model_path_that_is_a_directory_is_said_before_its_card_is_looked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's `penguins-predict --model models`: not "model file not found", nor "models.json: not found"."""
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    status, out, err = cli(["--model", "models", *PENGUIN], capsys, monkeypatch)
+    assert (status, out) == (1, "")
+    assert err == (
+        f"error: {tmp_path}/models: is a directory, not a model file; run `dvc repro train` or pass another --model\n"
+    )
+
+
 # ---- predict: bounded input, and a feature that never varied ------------------------------------------
 
 
