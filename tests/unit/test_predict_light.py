@@ -401,3 +401,15 @@ def test_evaluate_stops_when_the_light_model_disagrees(tmp_path: Path) -> None:
         f"{path}: does not give model.keras's probabilities on test.csv (another class on "
     )
     assert "predict with `penguins-predict --keras`" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_pipe_given_as_csv_is_read_as_a_stream(tmp_path: Path) -> None:
+    """`--csv <(...)`: the shell hands predict /dev/fd/N, a pipe, not a regular file."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, (",".join(FEATURES) + "\n39.1,18.7,181,3750\n").encode())
+    os.close(write_end)
+    try:
+        frame, source = read_input(f"/dev/fd/{read_end}", io.StringIO())
+    finally:
+        os.close(read_end)
+    assert (len(frame), source) == (1, f"/dev/fd/{read_end}")
