@@ -195,7 +195,7 @@ def from_bytes(raw: bytes) -> LightModel:
         header = json.loads(raw[8 : 8 + size])
         meta = header.pop("__metadata__")
         spec = json.loads(meta["layers"]) if meta.get("format") == FORMAT else None
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: [[[[...]]]]
         raise ValueError("its header is not a light model's (JSON with __metadata__.format penguins-light)") from None
     if spec is None or meta.get("version") != VERSION:
         raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}, not {FORMAT} {VERSION}")

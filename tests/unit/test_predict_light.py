@@ -171,6 +171,7 @@ RAW = light.to_bytes(tiny_layers())
         (RAW[:100], "a header of"),  # truncated
         (struct.pack("<Q", 2**40) + RAW[8:], "a header of 1099511627776 bytes"),  # a header larger than the file
         (struct.pack("<Q", 4) + b"[1] " + RAW[8:], "its header is not a light model's"),
+        (struct.pack("<Q", 200_000) + b"[" * 200_000, "its header is not a light model's"),  # nested too deep
         (header_edit(RAW, lambda h: h["__metadata__"].update(format="other")), "format 'other' version '1', not"),
         (header_edit(RAW, lambda h: h["__metadata__"].update(version="9")), "version '9'"),
         (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(dtype="F64")), "tensor 'hidden_1.kernel': {"),
