@@ -157,8 +157,10 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
         metavar="PATH",
         type=user_path,
         default=Paths.MODEL,
-        help=f"a .keras model, relative to the working directory (default, from any directory: {ROOT / Paths.MODEL})",
+        help="a .keras model, relative to the working directory (default: the last line below)",
     )
+    # On a line of its own: argparse wraps option help at hyphens, and a path cut at /work/wt-... cannot be copied.
+    parser.epilog = f"{parser.epilog or ''}\n\nDefault model, from any directory: {ROOT / Paths.MODEL}".strip()
     model.add_argument(
         "--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)"
     )
