@@ -245,7 +245,10 @@ def _layer(entry: Any, tensors: dict[str, np.ndarray]) -> Layer:
 def read_light(path: Path, shown: str, regenerate: str) -> LightModel:
     """The light model in ``path`` (already known to be a regular file), read whole once its size is known to be
     bounded; every problem is one line naming ``shown`` and ending with ``regenerate``."""
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:  # evaluate run by hand after the file was deleted
+        raise PipelineError(f"{shown}: cannot be read ({exc.strerror or type(exc).__name__}); {regenerate}") from None
     if size > MAX_BYTES:
         raise PipelineError(
             f"{shown}: {size / 2**20:.0f} MiB, more than a light model of this project ({MAX_BYTES // 2**20} MiB at "

@@ -48,13 +48,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = modeling.load_model(Paths.MODEL)
     x = test[features].to_numpy("float32")
     probabilities = modeling.predict(model, x)  # in bounded chunks
-    check_agreement(probabilities, x, Paths.LIGHT_MODEL, Paths.MODEL, str(Paths.TEST))  # predict's light path
     if not np.isfinite(probabilities).all():  # a model saved before train refused NaN weights
         row = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
         raise PipelineError(
             f"{Paths.MODEL}: outputs non-finite probabilities (first for line {csv_line(row)} of {Paths.TEST}); "
             "retrain it (dvc repro train)"
         )
+    check_agreement(probabilities, x, Paths.LIGHT_MODEL, Paths.MODEL, str(Paths.TEST))  # predict's light path
     actual = actual_labels(test[onehot].to_numpy(), classes)
 
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)

@@ -194,6 +194,12 @@ def test_a_damaged_or_foreign_file_is_one_line(raw: bytes, reason: str, tmp_path
     assert "\n" not in message
 
 
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError) as err:
+        light.read_light(tmp_path / "none.safetensors", "none.safetensors", "regenerate it")
+    assert str(err.value) == "none.safetensors: cannot be read (No such file or directory); regenerate it"
+
+
 def test_a_file_too_large_is_refused_before_it_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.safetensors"
     path.write_bytes(RAW)
