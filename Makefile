@@ -24,7 +24,7 @@ HELP_GROUPS := \
 	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
 	"Sharing (a DVC remote):push pull" \
 	"Checks:lint format check-repro" \
-	"Benchmarks:bench bench-experiment bench-scale bench-sweep bench-remote bench-slurm" \
+	"Benchmarks:bench bench-experiment bench-predict bench-scale bench-sweep bench-remote bench-slurm" \
 	"Maintenance:install lock browser clean-venv help"
 help: ## Show this help: the learner's targets first, then the rest by group
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -158,6 +158,10 @@ bench-experiment: install ## One `dvc exp run` and a cold repro vs the lesson as
 ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
 	python -m tools.benchmarks.scale --rows $(ROWS) $(ARGS)
+
+.PHONY: bench-predict
+bench-predict: install ## penguins-predict for one penguin and 100,000 rows: the light path vs --keras (wall, CPU, peak MB)
+	python -m tools.benchmarks.predict
 
 bench-slurm: install ## 8 experiments: dvc queue -j 2 vs a 2-task SLURM array + collect job, with/without SWEEP_CACHE (root)
 	python -m tools.benchmarks.slurm $(ARGS)

@@ -15,7 +15,8 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     sources      where the raw data comes from: the palmerpenguins package, or a URL with a checksum
     data         the lesson's data steps: clean, encode, split
     summary      what explore reports about the raw data
-    card         the model card (models/model.json): features and classes of a model
+    card         the model card (models/model.json): features and classes of a model, the md5s of its files
+    light        the light model (models/model.safetensors): a model's weights and their NumPy forward pass
     environment  the knobs pinned for TensorFlow and a record of this machine (no TensorFlow import)
     training     what train checks before importing TensorFlow (fitting vs validation rows)
     optional     imports for less: without dependencies not used here, without the garbage collector
@@ -28,5 +29,8 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     metric_names the metrics' names, once (evaluate writes them, the tools show them; no NumPy)
     plotting     matplotlib/seaborn pictures as byte-stable PNGs
     predict      the `penguins-predict` command (python -m penguins.predict)
+    predict_input   its input: options from the card, reading a CSV (bounded), the checks of every value
+    predict_output  its output: table, CSV, JSON
+    pathkinds    what a path the user typed is when not a file (a directory, a FIFO), for messages
     text_table   the one renderer (tabulate) of text and Markdown tables for people
 """

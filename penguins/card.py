@@ -2,9 +2,10 @@
 rows it was fitted on) and says (classes, in output order). Written by train beside the model; read and validated
 by evaluate and predict (which checks new values against the ranges).
 
-A card names the model it describes (model_md5: the model file's md5, as in dvc.lock) and carries a checksum of
-its own content: evaluate and predict refuse a card of another model (another experiment's, a stale copy) or one
-edited by hand (reversed classes would turn every Adelie into a Gentoo with exit 0)."""
+A card names the model it describes (model_md5: the model file's md5, as in dvc.lock) and the light model
+exported from it (light_md5: models/model.safetensors, penguins.light), and carries a checksum of its content:
+evaluate and predict refuse a card of another model (another experiment's, a stale copy) or one edited by hand
+(reversed classes would turn every Adelie into a Gentoo with exit 0)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from penguins.errors import PipelineError, distinct_names, one_line
 from penguins.io import file_md5, read_json
 from penguins.params import Labels, Name, label_key
 from penguins.paths import resolve
+
+if TYPE_CHECKING:  # predict's light path imports no pandas (docs/benchmarks.md)
+    import pandas as pd
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Range = Annotated[tuple[Finite, Finite], Field(strict=False)]  # [smallest, largest]; a JSON list
@@ -38,6 +41,7 @@ class ModelCard(BaseModel):
     classes: Labels
     ranges: Annotated[dict[Name, Range], Field(strict=False)] | None = None
     model_md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None  # None: a card from before
+    light_md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None  # None: no light model (older)
     checksum: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None  # md5 of the rest: see content_md5
 
     @model_validator(mode="after")
@@ -60,16 +64,18 @@ class ModelCard(BaseModel):
         content = {key: value for key, value in self.as_json().items() if key != "checksum"}
         return hashlib.md5(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
-    def for_model(self, model: Path) -> ModelCard:
-        """This card naming ``model`` (its md5) and checksummed: what train writes."""
-        named = self.model_copy(update={"model_md5": file_md5(resolve(model)), "checksum": None})
+    def for_model(self, model: Path, light: Path | None = None) -> ModelCard:
+        """This card naming ``model`` and ``light`` (their md5s) and checksummed: what train writes."""
+        md5s = {"model_md5": file_md5(resolve(model)), "light_md5": file_md5(resolve(light)) if light else None}
+        named = self.model_copy(update={**md5s, "checksum": None})
         return named.model_copy(update={"checksum": named.content_md5()})
 
 
-def check_card_belongs(card: ModelCard, source: str, model: Path) -> None:
-    """Refuse, in one line naming the file to regenerate, a card that is not ``model``'s own: one without model_md5
-    (older than this check), edited since train wrote it, or naming another model file. A missing model is left
-    to the loader's message."""
+def check_card_belongs(card: ModelCard, source: str, model: Path, light: Path | None = None) -> None:
+    """Refuse, in one line naming the file to regenerate, a card that is not ``model``'s own (and, given ``light``,
+    that light model's): one without model_md5 (older than this check), edited since train wrote it, or naming
+    another model file. A missing file is left to the loader's message; a card that names no light model, to the
+    caller (predict falls back to Keras)."""
     regenerate = (
         f"regenerate it with `dvc repro train` (or `dvc checkout train` for the committed pair: {model} and its card)"
     )
@@ -78,13 +84,20 @@ def check_card_belongs(card: ModelCard, source: str, model: Path) -> None:
     if card.content_md5() != card.checksum:
         raise PipelineError(f"{source}: the card was edited after train wrote it (checksum mismatch); {regenerate}")
     full = resolve(model)
-    if not full.is_file():
+    if full.is_file():
+        actual = file_md5(full)
+        if actual != card.model_md5:
+            raise PipelineError(
+                f"{source}: the card describes another model (model_md5 {card.model_md5}, {model} has md5 {actual}); "
+                f"{regenerate}, or pass the model's own card (--card)"
+            )
+    if light is None or card.light_md5 is None or not resolve(light).is_file():
         return
-    actual = file_md5(full)
-    if actual != card.model_md5:
+    actual = file_md5(resolve(light))
+    if actual != card.light_md5:
         raise PipelineError(
-            f"{source}: the card describes another model (model_md5 {card.model_md5}, {model} has md5 {actual}); "
-            f"{regenerate}, or pass the model's own card (--card)"
+            f"{light}: not the light model of {model} (md5 {actual}, its card {source} names {card.light_md5}); "
+            f"regenerate both with `dvc repro train` (or `dvc checkout train` for the committed ones)"
         )
 
 

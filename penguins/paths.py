@@ -24,6 +24,7 @@ class Paths:
     TEST = Path("data/split/test.csv")
     MODEL = Path("models/model.keras")
     MODEL_CARD = Path("models/model.json")
+    LIGHT_MODEL = Path("models/model.safetensors")  # penguins.light: the model for penguins-predict, without Keras
     LIVE = Path("dvclive")  # DVCLive's directory: training metrics.json and per-epoch plots/metrics/*.tsv
     METRICS = Path("metrics/metrics.json")
     CONFUSION = Path("plots/confusion.csv")

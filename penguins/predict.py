@@ -7,10 +7,14 @@ Examples:
 
 Model:  --model PATH is relative to the working directory, as every path you type. By default it is the
         model `dvc repro` trained in this repository (models/model.keras of the checkout penguins-predict
-        is installed from), whatever directory you run it from. It is loaded with Keras' safe mode on: a
-        model that carries Python code (e.g. a Lambda layer) is refused. Its card (--card, default: the .json beside the
+        is installed from), whatever directory you run it from. Its card (--card, default: the .json beside the
         model, written by the train stage) lists the features in input order and the classes in output
-        order; the one-penguin options are generated from it.
+        order; the one-penguin options are generated from it. Predictions come from the light model train
+        exported beside it (--light, default: the .safetensors beside the model; NumPy, ~0.3 s), which the card
+        binds and evaluate proves equal to the Keras model on the test rows (max |difference| 1e-5); --keras
+        predicts with Keras itself (TensorFlow, seconds), loaded with Keras' safe mode on: a model that carries
+        Python code (e.g. a Lambda layer) is refused. A card that names no light model (trained before
+        they were written) predicts with Keras, with a warning.
 Input:  --csv FILE (or - for stdin): a header naming the card's features (any order; any other column is
         an error unless --ignore-extra), one penguin per row. Or every one-penguin option, for one penguin.
 Checks: refused with the line and column: a missing column, a non-number, an empty (NA) or infinite
@@ -20,7 +24,8 @@ Checks: refused with the line and column: a missing column, a non-number, an emp
         sizes and wrong units), else that range widened by its own width on each side. Accepted with a
         warning on stderr: a value inside the plausible range but outside the training rows' own (the
         prediction is an extrapolation). A card without ranges (written before they were recorded)
-        gets a warning and no range checks.
+        gets a warning and no range checks. A feature that never varied in those rows admits that value only.
+        Input is read whole before answering: at most 128 MiB.
 Output: table (default)   row, predicted class and one probability per class (3 decimals)
         --format csv      row, the features, predicted, prob_<class> (full precision; evaluate's file rounds to 4)
         --format json     {"model", "features", "classes", "predictions": [{"row", "input", "predicted",
@@ -31,231 +36,35 @@ Exit:   0 on success; 1 with one `error: ...` line on stderr for any problem.
 
 from __future__ import annotations
 
-import argparse
-import io
-import json
-import math
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from penguins import text_table
 from penguins.card import ModelCard, card_path_for, check_card_belongs, read_card
 from penguins.cli import CliParser, run_cli, stage_parser
 from penguins.columns import split_unit
 from penguins.errors import PipelineError
-from penguins.evaluation import prediction_table
-from penguins.io import parse_csv, require_columns
+from penguins.light import light_path_for, read_light
+from penguins.pathkinds import NOT_FOUND, file_problem, require_file
 from penguins.paths import ROOT, Paths, resolve
-from penguins.tables import csv_line, to_numeric_features
-
-STDIN = "-"
-FORMATS = ("table", "json", "csv")
-OWN_OPTIONS = ("-h", "--help", "--model", "--card", "--csv", "--ignore-extra", "--format", "--json")
-
-# A feature's range in the training rows comes from the model card (ModelCard.ranges). A value outside it is an
-# extrapolation: accepted with a warning. Outside the plausible range derived from it, refused.
-Ranges = Mapping[str, tuple[float, float]]
-PLAUSIBLE_FACTOR = 2.0  # positive features: plausible = [smallest / 2, largest * 2] (a typo or a wrong unit)
-NO_RANGES = (
-    "the model card has no feature ranges (written before they were recorded), so values are not checked for "
-    "plausibility; re-run `dvc repro train` to record them"
+from penguins.predict_input import (
+    feature_options,
+    finite_number,
+    read_input,
+    user_path,
+    values_from_csv,
+    values_from_options,
 )
+from penguins.predict_output import FORMATS, render, result_table
 
+__all__ = ["cli", "main", "read_input", "render", "result_table", "run_cli"]  # what other modules' tests import
 
-# --------------------------------------------------------------------------------------------
-# The model card and the options it defines
-# --------------------------------------------------------------------------------------------
-
-
-def option_for(feature: str) -> str:
-    """The command-line option of a feature: bill_length_mm -> --bill-length-mm."""
-    return "--" + re.sub(r"[^a-z0-9]+", "-", feature.lower()).strip("-")
-
-
-def feature_options(features: Sequence[str]) -> dict[str, str]:
-    """feature -> its option; a name whose option would be empty, repeated or one of predict's own gets none."""
-    options: dict[str, str] = {}
-    for feature in features:
-        option = option_for(feature)
-        if option != "--" and option not in OWN_OPTIONS and option not in options.values():
-            options[feature] = option
-    return options
-
-
-def user_path(text: str) -> Path:
-    """A path typed by the user is relative to the working directory (pipeline paths are relative to the
-    repository root); kept relative to the root when inside it, so messages show what was typed."""
-    full = Path(text).expanduser().absolute()
-    try:
-        return full.relative_to(ROOT)
-    except ValueError:
-        return full
-
-
-# --------------------------------------------------------------------------------------------
-# Input checks (pure)
-# --------------------------------------------------------------------------------------------
-
-
-def finite_number(text: str) -> float:
-    """argparse type of the one-penguin options."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def plausible_range(low: float, high: float) -> tuple[float, float]:
-    """The range outside which a value is refused, from a feature's smallest and largest training value.
-
-    All positive (sizes, masses, counts): half the smallest to twice the largest, so a negative value or a wrong
-    unit (kilograms for grams, cm for mm) is refused. Otherwise, where ratios mean nothing (a temperature, a
-    standardised score): the range widened by its own width on each side (by 1 if all values were equal)."""
-    if low > 0:
-        return low / PLAUSIBLE_FACTOR, high * PLAUSIBLE_FACTOR
-    width = (high - low) or 1.0
-    return low - width, high + width
-
-
-def select_features(frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool) -> pd.DataFrame:
-    """The card's feature columns in card order; a missing column, or an extra one unless ignore_extra, is an error."""
-    require_columns(frame, card.features, source, hint=f"the model needs {', '.join(card.features)}")
-    extra = [str(c) for c in frame.columns if c not in card.features]
-    if extra and not ignore_extra:
-        raise PipelineError(
-            f"{source}: unexpected column {extra[0]!r}; the model uses only {', '.join(card.features)} "
-            "(remove it, or pass --ignore-extra to ignore such columns)"
-        )
-    return frame[list(card.features)]
-
-
-def problem(feature: str, value: float, ranges: Ranges | None) -> str | None:
-    """Why one measurement cannot be used (None if it can), phrased to follow the cell's name."""
-    if math.isnan(value):
-        return "is empty (NA); every measurement is needed"
-    if math.isinf(value):
-        return f"is not a finite number ({value})"
-    if ranges is None:
-        return None
-    low, high = ranges[feature]
-    bounds = plausible_range(low, high)
-    if bounds[0] <= value <= bounds[1]:
-        return None
-    if value < 0 and low > 0:
-        return f"is negative ({value:g}); the model's training rows have {low:g} to {high:g}, all positive"
-    return (
-        f"value {value:g} is not plausible: the model's training rows have {low:g} to {high:g}, "
-        f"predict accepts {bounds[0]:g} to {bounds[1]:g}; check the unit"
-    )
-
-
-def first_problem(values: pd.DataFrame, ranges: Ranges | None) -> tuple[Any, str, str] | None:
-    """(row label, column, reason) of the first unusable value in reading order, or None."""
-    ok = pd.DataFrame(np.isfinite(values.to_numpy("float64")), index=values.index, columns=values.columns)
-    for feature in values.columns:
-        if ranges is not None:
-            ok[feature] &= values[feature].between(*plausible_range(*ranges[feature]))
-    bad_rows = ~ok.all(axis=1)
-    if not bad_rows.any():
-        return None
-    row = bad_rows.idxmax()
-    column = str((~ok.loc[row]).idxmax())
-    return row, column, str(problem(column, float(values.at[row, column]), ranges))
-
-
-@dataclass(frozen=True)
-class Extrapolation:
-    """Values of one feature outside its range in the training rows (but plausible)."""
-
-    column: str
-    count: int
-    first_row: Any
-    first_value: float
-    low: float
-    high: float
-
-
-def extrapolations(values: pd.DataFrame, ranges: Ranges | None) -> list[Extrapolation]:
-    """Per feature, the values outside its range in the training rows: the model never saw such penguins."""
-    found = []
-    for feature in values.columns if ranges is not None else ():
-        low, high = ranges[feature]
-        outside = ~values[feature].between(low, high)
-        if outside.any():
-            row = outside.idxmax()
-            found.append(Extrapolation(feature, int(outside.sum()), row, float(values.at[row, feature]), low, high))
-    return found
-
-
-Locate = Callable[[Any, str], str]  # (row label, column) -> where that cell is, for messages
-
-
-def csv_cell(source: str) -> Locate:
-    return lambda row, column: f"{source}: line {csv_line(row)}: column {column!r}"
-
-
-def option_cell(row: Any, column: str) -> str:
-    return option_for(column)
-
-
-def check_values(values: pd.DataFrame, locate: Locate, ranges: Ranges | None) -> list[str]:
-    """Raise on the first unusable value; return the warnings (extrapolations, or no ranges), one line each."""
-    found = first_problem(values, ranges)
-    if found is not None:
-        row, column, reason = found
-        raise PipelineError(f"{locate(row, column)} {reason}")
-    return ([NO_RANGES] if ranges is None else []) + [
-        f"{locate(e.first_row, e.column)} value {e.first_value:g} "
-        f"is outside the model's training rows' {e.low:g} to {e.high:g}"
-        + ("" if e.count == 1 else " (as is 1 more row)" if e.count == 2 else f" (as are {e.count - 1} more rows)")
-        + "; the prediction is an extrapolation"
-        for e in sorted(extrapolations(values, ranges), key=lambda e: values.index.get_loc(e.first_row))
-    ]
-
-
-def values_from_csv(
-    frame: pd.DataFrame, card: ModelCard, source: str, ignore_extra: bool
-) -> tuple[pd.DataFrame, list[str]]:
-    """Measurements read from a CSV as floats in card order, and the warnings about them."""
-    features = select_features(frame, card, source, ignore_extra)
-    values = to_numeric_features(
-        features, card.features, source, hint="every measurement must be a number", column_hint=None
-    )
-    return values, check_values(values, csv_cell(source), card.ranges)
-
-
-def values_from_options(
-    given: Mapping[str, float | None], card: ModelCard, options: Mapping[str, str]
-) -> tuple[pd.DataFrame, list[str]]:
-    """The one penguin given as options (every one required), as a one-row frame in card order."""
-    unnamed = [f for f in card.features if f not in options]
-    if unnamed:
-        raise PipelineError(
-            f"the model's feature {unnamed[0]!r} has no command-line option (its name clashes); use --csv FILE"
-        )
-    missing = [options[f] for f in card.features if given.get(f) is None]
-    if missing:
-        raise PipelineError(
-            f"missing {', '.join(missing)}: one penguin needs all of {', '.join(options.values())} (or use --csv FILE)"
-        )
-    values = pd.DataFrame({f: [given[f]] for f in card.features}, dtype="float64")
-    return values, check_values(values, option_cell, card.ranges)
-
-
-# --------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------
+MODEL_HINT = "run `dvc repro train` or pass another --model"
+REGENERATE = "regenerate it with `dvc repro train` (or `dvc checkout train` for the committed files)"
 
 
 def check_model_fits_card(
@@ -280,8 +89,8 @@ def check_model_fits_card(
         )
 
 
-def predict(model_path: Path, values: pd.DataFrame, card: ModelCard, card_source: str) -> np.ndarray:
-    """Load the model (safe mode), check it against its card, and predict every row in one call."""
+def predict_keras(model_path: Path, values: np.ndarray, card: ModelCard, card_source: str) -> np.ndarray:
+    """Load the Keras model (safe mode), check it against its card, and predict every row in bounded chunks."""
     from penguins import modeling  # TensorFlow: imported only once the input is known to be good
 
     model = modeling.load_model(model_path)
@@ -297,70 +106,33 @@ def predict(model_path: Path, values: pd.DataFrame, card: ModelCard, card_source
         card_source,
     )
     # Exactly evaluate's call (in bounded chunks of whole batches): the same rows give the same bits.
-    return modeling.predict(model, values[list(card.features)].to_numpy("float32"))
+    return modeling.predict(model, values.astype("float32"))
 
 
-# --------------------------------------------------------------------------------------------
-# Output (pure)
-# --------------------------------------------------------------------------------------------
+def predict_light(light_path: Path, values: np.ndarray, card: ModelCard, card_source: str) -> np.ndarray:
+    """The light model's probabilities (NumPy; the file already bound to the card by its md5)."""
+    model = read_light(resolve(light_path), str(light_path), REGENERATE)
+    check_model_fits_card([(None, model.n_inputs)], [(None, model.n_outputs)], card, str(light_path), card_source)
+    return model.predict(values)
 
 
-def result_table(values: pd.DataFrame, probabilities: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
-    """row (1-based), the features, predicted and prob_<class>: evaluate's prediction table with row numbers."""
-    table = prediction_table(values, probabilities, classes)
-    table.insert(0, "row", range(1, len(table) + 1))
-    return table
-
-
-def render_table(table: pd.DataFrame, classes: Sequence[str]) -> str:
-    """For people: row, predicted and one probability column per class, aligned."""
-    header = ["row", "predicted", *map(str, classes)]
-    body = [
-        [str(row), str(predicted), *(f"{p:.3f}" for p in probs)]
-        for row, predicted, *probs in table[["row", "predicted", *(f"prob_{c}" for c in classes)]].itertuples(
-            index=False
+def choose_light(args: Any, card: ModelCard, card_path: Path) -> tuple[Path | None, str | None]:
+    """The light model to predict with, or None and the one-line warning saying why Keras is used instead."""
+    if args.keras:
+        return None, None
+    light = args.light or light_path_for(args.model)
+    kind = file_problem(light)
+    if args.light is None and card.light_md5 is None:
+        return None, (
+            f"{card_path} names no light model (written before train exported one); predicting with Keras "
+            "(seconds): `dvc repro train` writes one"
         )
-    ]
-    align = ["right", "left", *(["right"] * len(classes))]  # the class name left-aligned, numbers right-aligned
-    return text_table.render(header, body, align=align) + "\n"
-
-
-def render_csv(table: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
-
-
-def render_json(table: pd.DataFrame, card: ModelCard, model: str) -> str:
-    predictions = [
-        {
-            "row": int(record["row"]),
-            "input": {f: float(record[f]) for f in card.features},
-            "predicted": as_given(record["predicted"]),  # a coded label stays a number: 2, not "2"
-            "probabilities": {str(c): float(record[f"prob_{c}"]) for c in card.classes},
-        }
-        for record in table.to_dict("records")
-    ]
-    document = {
-        "model": model,
-        "features": list(card.features),
-        "classes": list(card.classes),
-        "predictions": predictions,
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
-def as_given(label: Any) -> Any:
-    """A label from a NumPy array as the plain Python value the card has (str, int or bool)."""
-    return label.item() if hasattr(label, "item") else label
-
-
-def render(table: pd.DataFrame, fmt: str, card: ModelCard, model: str) -> str:
-    if fmt == "json":
-        return render_json(table, card, model)
-    if fmt == "csv":
-        return render_csv(table)
-    return render_table(table, card.classes)
+    if args.light is None and kind == NOT_FOUND:
+        return None, f"{light}: light model not found; predicting with Keras (seconds): {REGENERATE}"
+    require_file(light, "light model file", "pass another --light, or --keras to predict with Keras")
+    if card.light_md5 is None:
+        raise PipelineError(f"{card_path}: names no light model (older), so {light} cannot be checked; {REGENERATE}")
+    return light, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,11 +157,17 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
         metavar="PATH",
         type=user_path,
         default=Paths.MODEL,
-        help=f"a .keras model, relative to the working directory (default, from any directory: {ROOT / Paths.MODEL})",
+        help="a .keras model, relative to the working directory (default: the last line below)",
     )
+    # On a line of its own: argparse wraps option help at hyphens, and a path cut at /work/wt-... cannot be copied.
+    parser.epilog = f"{parser.epilog or ''}\n\nDefault model, from any directory: {ROOT / Paths.MODEL}".strip()
     model.add_argument(
         "--card", metavar="PATH", type=user_path, help="its model card (default: the model's path with .json)"
     )
+    model.add_argument(
+        "--light", metavar="PATH", type=user_path, help="its light model (default: the model's path with .safetensors)"
+    )
+    model.add_argument("--keras", action="store_true", help="predict with the Keras model itself (TensorFlow: seconds)")
     source = parser.add_argument_group("input: a CSV file, or one penguin as options")
     source.add_argument("--csv", metavar="FILE", help="CSV with a header naming the features; - reads stdin")
     source.add_argument(
@@ -417,17 +195,6 @@ def asks_for_help(argv: Sequence[str]) -> bool:
     return any(a in ("-h", "--help") for a in before)
 
 
-def read_input(arg: str, stdin: IO[str]) -> tuple[pd.DataFrame, str]:
-    """The CSV named by --csv (relative to the working directory), or stdin for -."""
-    if arg == STDIN:
-        return parse_csv(stdin, "stdin"), "stdin"
-    path = user_path(arg)
-    try:
-        return parse_csv(resolve(path), str(path)), str(path)
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: file not found") from None
-
-
 def emit(text: str) -> None:
     """Write to stdout; a reader that stops early (`| head`) is not an error."""
     try:
@@ -442,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     model_path, card_path = locate_model(argv)
     card_path = card_path or card_path_for(model_path)
     try:
+        if file_problem(model_path) not in (None, NOT_FOUND):  # `--model models`: say what it is, not "no card"
+            require_file(model_path, "model file", MODEL_HINT)
+        require_file(card_path, "model card", f"it names the features and classes of {model_path}; "
+                     "train with `dvc repro` or pass --card PATH")  # fmt: skip
         card: ModelCard | None = read_card(card_path, model_path)
         problem_text = None
     except PipelineError as exc:
@@ -467,9 +238,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         values, warnings = values_from_options(given, card, options)
 
-    check_card_belongs(card, str(card_path), args.model)  # the card must be this model's own, not a stale copy
-    probabilities = predict(args.model, values, card, str(card_path))
-    for warning in warnings:
+    require_file(args.model, "model file", MODEL_HINT)
+    light, fallback = choose_light(args, card, card_path)
+    check_card_belongs(card, str(card_path), args.model, light)  # the card must be this model's own, not a stale copy
+    if light is not None:
+        probabilities = predict_light(light, values, card, str(card_path))
+    else:
+        probabilities = predict_keras(args.model, values, card, str(card_path))
+    for warning in ([fallback] if fallback else []) + warnings:
         print(f"warning: {warning}", file=sys.stderr)
     emit(render(result_table(values, probabilities, card.classes), args.format, card, str(args.model)))
 

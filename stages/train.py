@@ -2,9 +2,11 @@
 
 Input:  data/split/train.csv, data/encoded/classes.json
 Output: models/model.keras  (loadable with keras.saving.load_model; byte-identical for identical params)
+        models/model.safetensors  (its light model: the weights for penguins-predict's NumPy forward pass)
         models/model.json   (features and class order the model expects, and each feature's smallest and largest
-                            value in the fitted rows: what predict needs; model_md5, the model file's md5, and
-                            a checksum: evaluate and predict refuse a card that is not this model's)
+                            value in the fitted rows: what predict needs; model_md5 and light_md5, the md5s of
+                            the two files above, and a checksum: evaluate and predict refuse a card that is not
+                            this model's)
         dvclive/            DVCLive's log: metrics.json (last epoch's train/ and eval/ loss and accuracy,
                             trainable_params) and plots/metrics/{train,eval}/{loss,accuracy}.tsv per epoch
 Params: data.features and every train.* key (see README, "Params")
@@ -18,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from penguins import light
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_stage, stage_parser
 from penguins.errors import PipelineError
 from penguins.guards import require_unchanged
-from penguins.io import read_csv, read_json, write_json
+from penguins.io import read_csv, read_json, write_bytes, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.tables import check_finite
@@ -58,12 +61,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     require_unchanged(params)  # DVC records params.yaml as it is now: it must still say what was trained
     modeling.save_model(model, Paths.MODEL)
+    write_bytes(Paths.LIGHT_MODEL, light.to_bytes(light.layers_of(model)))  # predict's light path (penguins.light)
     card = ModelCard(
         features=tuple(features),
         target=record["target"],
         classes=tuple(record["classes"]),
         ranges=feature_ranges(frame.iloc[:n_fit], features),  # for predict's checks: what the model was fitted on
-    ).for_model(Paths.MODEL)
+    ).for_model(Paths.MODEL, Paths.LIGHT_MODEL)
     write_json(Paths.MODEL_CARD, card.as_json())
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from penguins.card import parse_card
 from penguins.io import write_json
-from tests.conftest import BIN, run
+from tests.conftest import BIN, dvc, edit_params, run
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,13 @@ FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g
 
 
 def test_predictions_on_the_test_split_equal_evaluates(pipeline: dict[str, Any]) -> None:
-    """Same rows, same model: the same predicted names and probabilities as evaluate wrote (which rounds them to
-    4 decimals: predict prints full precision)."""
+    """Same rows, same model: with --keras, the same predicted names and probabilities as evaluate wrote (which
+    rounds them to 4 decimals: predict prints full precision); the light path (default), the same names and
+    probabilities within 1e-5."""
     repo = pipeline["repo"]
-    proc = run([*PREDICT, "--csv", "data/split/test.csv", "--ignore-extra", "--format", "csv"], cwd=repo)
+    command = [*PREDICT, "--csv", "data/split/test.csv", "--ignore-extra", "--format", "csv"]
+    light = pd.read_csv(io.StringIO(run(command, cwd=repo).stdout))
+    proc = run([*command, "--keras"], cwd=repo)
     # One test penguin's bill depth (21.5 mm) is deeper than any in the rows the model was fitted on (21.2): warned.
     assert proc.stderr == (
         "warning: data/split/test.csv: line 54: column 'bill_depth_mm' value 21.5 is outside the model's training "
@@ -36,6 +39,9 @@ def test_predictions_on_the_test_split_equal_evaluates(pipeline: dict[str, Any])
     probabilities = [c for c in predicted.columns if c.startswith("prob_")]
     predicted[probabilities] = predicted[probabilities].round(4)
     pd.testing.assert_frame_equal(predicted.drop(columns="row"), written.drop(columns="actual"), check_exact=True)
+    assert light["predicted"].tolist() == written["predicted"].tolist()
+    keras = pd.read_csv(io.StringIO(proc.stdout))
+    assert (light[probabilities] - keras[probabilities]).abs().to_numpy().max() <= 1e-5
 
 
 def test_real_penguins_are_classified_correctly(pipeline: dict[str, Any]) -> None:
@@ -112,3 +118,29 @@ def test_lambda_model_refused_in_one_line(pipeline: dict[str, Any], tmp_path: Pa
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr.startswith(f"error: {tmp_path}/lambda.keras: refused by Keras safe mode"), proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_the_pipeline_proves_the_light_model_of_a_non_default_network(pipeline_copy: Path) -> None:
+    """Two hidden layers, tanh, a few epochs: evaluate checks the light model against Keras on the test rows and
+    passes; the light model is written byte-identically again; a light model from another run stops evaluate in one
+    line, and predict refuses it."""
+    repo = pipeline_copy
+    edit_params(repo, train__hidden_units=[8, 6], train__activation="tanh", train__epochs=3)
+    dvc("repro", "evaluate", cwd=repo)
+    light = (repo / "models/model.safetensors").read_bytes()
+    dvc("repro", "-f", "train", cwd=repo)
+    assert (repo / "models/model.safetensors").read_bytes() == light
+    command = [*PREDICT, "--csv", "data/split/test.csv", "--ignore-extra", "--json"]
+    light_doc, keras_doc = (json.loads(run([*command, *extra], cwd=repo).stdout) for extra in ([], ["--keras"]))
+    assert [p["predicted"] for p in light_doc["predictions"]] == [p["predicted"] for p in keras_doc["predictions"]]
+
+    other = repo / "models/model.safetensors"
+    other.chmod(0o644)  # DVC may link it read-only from its cache
+    other.unlink()
+    other.write_bytes(light[:-4] + bytes(4))  # the last weight changed: not the card's any more
+    proc = dvc("repro", "--single-item", "-f", "evaluate", cwd=repo, check=False)  # evaluate alone
+    assert proc.returncode != 0
+    assert "models/model.safetensors: not the light model of models/model.keras" in proc.stdout + proc.stderr
+    proc = run([*command], cwd=repo, check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("error: models/model.safetensors: not the light model of models/model.keras")

@@ -40,7 +40,7 @@ def test_a_card_is_a_json_object() -> None:
     [
         (
             {**CARD_JSON, "date": "today"},
-            "unknown key date (known: features, target, classes, ranges, model_md5, checksum)",
+            "unknown key date (known: features, target, classes, ranges, model_md5, light_md5, checksum)",
         ),
         (
             {**CARD_JSON, "ranges": {"bill_length_mm": [32.1, 59.6]}},

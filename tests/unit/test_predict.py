@@ -1,6 +1,7 @@
-"""predict (penguins/predict.py): the options the card defines, every bad input, the output formats, the model
-checks (pure functions on tiny in-test data; the CLI in-process, with tiny real Keras models where one is needed),
-and the two commands, `python -m penguins.predict` and `penguins-predict`, which help without TensorFlow.
+"""predict (penguins/predict.py, predict_input.py, predict_output.py): the options the card defines, every bad
+input, the output formats, the model checks (pure functions on tiny in-test data; the CLI in-process, with tiny real
+Keras models where one is needed), and the two commands, `python -m penguins.predict` and `penguins-predict`, which
+help without TensorFlow. The light model itself: test_predict_light.py.
 
 Messages of other modules (CSV reading, the model card, numeric cells) are said in their own tests; here only
 that predict names the file, line and column of the problem, and ends with its own hint."""
@@ -25,25 +26,22 @@ from penguins.card import ModelCard
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, write_json
+from penguins.light import layers_of, light_path_for, to_bytes
 from penguins.paths import ROOT
-from penguins.predict import (
+from penguins.predict import check_model_fits_card, main
+from penguins.predict_input import (
     NO_RANGES,
-    check_model_fits_card,
     check_values,
     csv_cell,
     feature_options,
     finite_number,
-    main,
     option_for,
     plausible_range,
-    render_csv,
-    render_json,
-    render_table,
-    result_table,
     user_path,
     values_from_csv,
     values_from_options,
 )
+from penguins.predict_output import Result, render_csv, render_json, render_table, result_table
 from penguins.sources import read_package_csv
 from tools.repo.run import BIN, ENV
 
@@ -76,7 +74,7 @@ def frame(text: str) -> pd.DataFrame:
     return parse_csv(io.StringIO(text), "new.csv")
 
 
-def from_csv(text: str, ignore_extra: bool = False) -> tuple[pd.DataFrame, list[str]]:
+def from_csv(text: str, ignore_extra: bool = False) -> tuple[np.ndarray, list[str]]:
     return values_from_csv(frame(text), CARD, "new.csv", ignore_extra)
 
 
@@ -109,8 +107,7 @@ def test_user_paths_are_relative_to_the_working_directory(tmp_path: Path, monkey
 
 def test_good_csv_any_column_order() -> None:
     values, warnings = from_csv("body_mass_g,bill_length_mm,bill_depth_mm,flipper_length_mm\n3750,39.1,18.7,181\n")
-    assert list(values.columns) == list(FEATURES)
-    assert values.iloc[0].tolist() == [39.1, 18.7, 181.0, 3750.0]
+    assert values.tolist() == [[39.1, 18.7, 181.0, 3750.0]]  # card order
     assert warnings == []
 
 
@@ -122,7 +119,7 @@ def test_extra_columns_refused_unless_ignored() -> None:
     ):
         from_csv(text)
     values, _ = from_csv(text, ignore_extra=True)
-    assert list(values.columns) == list(FEATURES)
+    assert values.tolist() == [[39.1, 18.7, 181.0, 3750.0]]
 
 
 @pytest.mark.parametrize(
@@ -183,10 +180,10 @@ def test_bad_csv_values_name_line_and_column(text: str, start: str, end: str) ->
 def test_plausible_ranges_hold_the_whole_data_set_without_warnings() -> None:
     palmer = pd.read_csv(io.BytesIO(read_package_csv()))[list(FEATURES)].dropna()
     assert {f: (palmer[f].min(), palmer[f].max()) for f in FEATURES} == PALMER_RANGES
-    assert check_values(palmer, csv_cell("palmer"), PALMER_RANGES) == []
+    assert check_values(palmer.to_numpy(), FEATURES, csv_cell("palmer"), PALMER_RANGES) == []
     assert plausible_range(32.1, 59.6) == (16.05, 119.2)  # positive: half the smallest to twice the largest
     assert plausible_range(-4.0, 6.0) == (-14.0, 16.0)  # not all positive: widened by the width on each side
-    assert plausible_range(0.0, 0.0) == (-1.0, 1.0)
+    assert plausible_range(0.0, 0.0) == (0.0, 0.0)  # never varied: that value only (test_predict_light.py)
 
 
 def test_every_feature_is_checked_against_its_training_range() -> None:
@@ -215,7 +212,7 @@ def test_every_feature_is_checked_against_its_training_range() -> None:
 def test_a_card_without_ranges_warns_and_checks_only_numbers() -> None:
     old = ModelCard(features=FEATURES, target="species", classes=CARD.classes)  # written before ranges existed
     values, warnings = values_from_csv(frame(f"{HEADER}\n39.1,18.7,181,3.75\n"), old, "new.csv", False)
-    assert values["body_mass_g"].tolist() == [3.75]
+    assert values[:, 3].tolist() == [3.75]
     assert warnings == [NO_RANGES]
     assert NO_RANGES.endswith("re-run `dvc repro train` to record them")
 
@@ -234,7 +231,7 @@ def test_out_of_data_set_values_warn() -> None:
 def test_one_penguin_from_options() -> None:
     given = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0}
     values, warnings = values_from_options(given, CARD, OPTIONS)
-    assert values.to_dict("records") == [given]
+    assert values.tolist() == [list(given.values())]
     assert warnings == []
     _, warnings = values_from_options({**given, "body_mass_g": 7000.0}, CARD, OPTIONS)
     assert warnings == [
@@ -290,18 +287,18 @@ def test_model_must_fit_its_card() -> None:
 PROBS = np.array([[0.9, 0.06, 0.04], [0.0011, 0.2, 0.7989]], dtype="float32")
 
 
-def table() -> pd.DataFrame:
+def table() -> Result:
     values, _ = from_csv(GOOD)
     return result_table(values, PROBS, CARD.classes)
 
 
 def test_outputs() -> None:
-    assert render_table(table(), CARD.classes) == (
+    assert render_table(table()) == (
         "row  predicted  Adelie  Chinstrap  Gentoo\n"
         "  1  Adelie      0.900      0.060   0.040\n"
         "  2  Gentoo      0.001      0.200   0.799\n"
     )
-    written = pd.read_csv(io.StringIO(render_csv(table())))
+    written = pd.read_csv(io.StringIO(render_csv(table(), FEATURES)))
     assert list(written.columns) == ["row", *FEATURES, "predicted", "prob_Adelie", "prob_Chinstrap", "prob_Gentoo"]
     assert written["prob_Gentoo"].tolist() == [float(np.float32(0.04)), float(np.float32(0.7989))]  # full precision
     document = json.loads(render_json(table(), CARD, "m.keras"))
@@ -479,10 +476,14 @@ def tiny_model(keras: Any, n_features: int, n_classes: int, lambda_layer: bool =
     return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
 
 
-def save(model: Any, path: Path, card: dict[str, Any]) -> Path:
-    """The model and its card, naming it as train's does (model_md5, checksum)."""
+def save(model: Any, path: Path, card: dict[str, Any], light: bool = True) -> Path:
+    """The model, its light model (unless not ``light``) and its card, naming them as train's does (model_md5,
+    light_md5, checksum)."""
     model.save(path)
-    write_json(path.with_suffix(".json"), ModelCard.model_validate(card).for_model(path).as_json())
+    if light:
+        light_path_for(path).write_bytes(to_bytes(layers_of(model)))
+    named = ModelCard.model_validate(card).for_model(path, light_path_for(path) if light else None)
+    write_json(path.with_suffix(".json"), named.as_json())
     return path
 
 
@@ -501,7 +502,14 @@ def test_classes_and_options_come_from_the_card(
     document = json.loads(out)
     assert document["classes"] == ["x", "y", "z"]
     assert [p["predicted"] for p in document["predictions"]] == [["x", "y", "z"][i] for i in expected.argmax(axis=1)]
-    assert [list(p["probabilities"].values()) for p in document["predictions"]] == expected.astype("float64").tolist()
+    light = [list(p["probabilities"].values()) for p in document["predictions"]]  # the light path (default)
+    assert np.abs(np.array(light) - expected).max() <= 1e-6
+    status, out, err = cli(
+        ["--model", str(path), "--keras", "--csv", "-", "--json"], capsys, monkeypatch, "height,width\n-2,1.5\n3,-100\n"
+    )
+    assert (status, err) == (0, f"warning: {NO_RANGES}\n")
+    keras_probabilities = [list(p["probabilities"].values()) for p in json.loads(out)["predictions"]]
+    assert keras_probabilities == expected.astype("float64").tolist()  # --keras: Keras' own bits
     status, out, err = cli(["--model", str(path), "--width", "1.5", "--height", "-2"], capsys, monkeypatch)
     assert (status, err) == (0, f"warning: {NO_RANGES}\n")
     assert out.splitlines()[0].split() == ["row", "predicted", "x", "y", "z"]
@@ -517,8 +525,9 @@ def message_of(call: Callable[..., Any], *args: Any) -> str:
 def test_cli_refuses_unusable_models(
     keras: Any, tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI reports, as its one line, the message of the check that refuses the model (said where the check
-    is tested: loading in test_model_stages.py, fitting the card above)."""
+    """With --keras, the CLI reports, as its one line, the message of the check that refuses the model (said where
+    the check is tested: loading in test_model_stages.py, fitting the card above); the light path's own checks are in
+    test_predict_light.py."""
     from penguins.modeling import load_model
 
     path = tmp_path / "m.keras"
@@ -529,11 +538,11 @@ def test_cli_refuses_unusable_models(
         expected = message_of(load_model, path)
     else:
         shape = {"lambda": (4, 3), "narrow": (3, 3), "classes": (4, 2)}[make]
-        save(tiny_model(keras, *shape, lambda_layer=make == "lambda"), path, CARD_JSON)
+        save(tiny_model(keras, *shape, lambda_layer=make == "lambda"), path, CARD_JSON, light=False)
         expected = (
             message_of(load_model, path)
             if make == "lambda"
             else message_of(check_model_fits_card, [(None, shape[0])], [(None, shape[1])], CARD, str(path), card)
         )
-    status, out, err = cli(["--model", str(path), "--csv", "-"], capsys, monkeypatch, GOOD)
+    status, out, err = cli(["--model", str(path), "--keras", "--csv", "-"], capsys, monkeypatch, GOOD)
     assert (status, out, err) == (1, "", f"error: {expected}\n")
