@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 import tasks
 from tests.conftest import ROOT, run
 from tests.helpers.clones import clone_worktree
+from tools import make_args
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 MAKEFILE_LOCK = (ROOT / "requirements.txt").read_text()
@@ -23,9 +25,11 @@ VENV = Path(sys.prefix)
 SHELL_WORDS = {"&&", "||", ";", "|", "(", ")", "{", "}", "if", "then", "else", "fi", "!"}
 
 
-def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
+def commands(lines: list[str], bindir: Path, assignments: Sequence[str] = ()) -> set[tuple[str, ...]]:
     """The shell commands in printed recipe lines that create the venv, install, lock, run dvc or pytest,
-    with the venv's bin/ directory dropped from program names (make runs `python` off PATH)."""
+    with the venv's bin/ directory dropped from program names (make runs `python` off PATH); a command run
+    through tools.make_args is the one it runs, given make's variable ``assignments``."""
+    given = dict(assignment.split("=", 1) for assignment in assignments)
     found = set()
     for line in lines:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
@@ -38,7 +42,8 @@ def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
             else:
                 current.append(token)
         words.append(current)
-        for cmd in filter(None, words):
+        for printed in filter(None, words):
+            cmd = make_args.expand(printed[3:], given) if printed[1:3] == ["-m", "tools.make_args"] else printed
             program = cmd[0].removeprefix(f"{bindir}/")
             normalised = (program, *cmd[1:])
             if program in {"uv", "dvc"} or (program.startswith("python") and cmd[1:2] == ["-m"]):
@@ -84,7 +89,7 @@ def test_tasks_runs_what_make_runs(target: str, make_args: tuple[str, ...], task
                                    tmp_path: Path) -> None:  # fmt: skip
     venv = tmp_path / "venv"  # missing, so both print the whole set-up
     bindir = tasks.venv_bin(venv, windows=False)
-    from_make = commands(make_dry_run(target, venv, *make_args), bindir)
+    from_make = commands(make_dry_run(target, venv, *make_args), bindir, make_args)
     # make -n prints both branches of the install recipe (uv, and pip as the fallback)
     from_tasks = commands(
         tasks_dry_run(target, venv, "uv", *task_args) + tasks_dry_run(target, venv, "pip", *task_args), bindir
