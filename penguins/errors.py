@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
@@ -11,6 +12,12 @@ from pydantic.fields import FieldInfo
 
 class PipelineError(Exception):
     """A problem the user can fix. `penguins.cli.run_cli` prints it as `error: ...` and exits with status 1."""
+
+
+def warn(message: str) -> None:
+    """Something the user should know that does not stop the stage (a bound applied, a doubtful input): one
+    `warning: ...` line on stderr, which DVC shows."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)

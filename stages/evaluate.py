@@ -5,7 +5,8 @@ Input:  models/model.keras, models/model.json (refused unless it is that model's
 Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-class precision/recall/f1/support
         plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
                                     so its size does not grow with the test set (git tracks it; dvc.yaml draws
-                                    it with .dvc/plots/confusion_counts.json, DVC's confusion template by count)
+                                    it with .dvc/plots/confusion_counts.json, DVC's confusion template by count);
+                                    above 50 classes only the pairs that occur, said in one warning line
         data/predictions/test.csv   each test row's features, actual, predicted and one prob_<class> per class
                                     (4 decimals: the precision that is the same on every CPU)
 """
@@ -19,8 +20,15 @@ import numpy as np
 from penguins.card import check_card_belongs, read_card
 from penguins.cli import run_cli, stage_parser
 from penguins.columns import target_columns
-from penguins.errors import PipelineError
-from penguins.evaluation import PROBABILITY_DIGITS, actual_labels, confusion_counts, prediction_table, score
+from penguins.errors import PipelineError, warn
+from penguins.evaluation import (
+    PROBABILITY_DIGITS,
+    actual_labels,
+    confusion_counts,
+    confusion_note,
+    prediction_table,
+    score,
+)
 from penguins.io import read_csv, write_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
@@ -53,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)
     predictions.insert(len(features), "actual", actual)
     write_json(Paths.METRICS, score(actual, probabilities, classes))
-    write_csv(Paths.CONFUSION, confusion_counts(actual, predictions["predicted"], classes))
+    confusion = confusion_counts(actual, predictions["predicted"], classes)
+    if note := confusion_note(len(classes), len(confusion)):
+        warn(f"{Paths.CONFUSION}: {note}")
+    write_csv(Paths.CONFUSION, confusion)
     write_csv(Paths.PREDICTIONS, predictions)
 
 
