@@ -12,7 +12,7 @@ from penguins.errors import PipelineError
 from penguins.io import require_columns
 from penguins.params import DataParams
 from penguins.paths import Paths
-from penguins.tables import Label, label_key, to_numeric_features
+from penguins.tables import Label, label_key, require_some_values, to_numeric_features
 
 FRACTION_DIGITS = 4
 
@@ -22,7 +22,9 @@ def complete_rows(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.R
     columns = [data.target, *data.features]
     require_columns(raw, columns, source)
     kept = raw[columns].assign(**{data.target: known_labels(raw[data.target], data.classes)})
-    complete = to_numeric_features(kept, data.features, source).dropna().reset_index(drop=True)
+    numeric = to_numeric_features(kept, data.features, source)
+    require_some_values(numeric, data.features, source)
+    complete = numeric.dropna().reset_index(drop=True)
     if complete.empty:
         raise PipelineError(f"{source}: no row has a {data.target} label and every one of data.features")
     return complete

@@ -194,3 +194,9 @@ def test_pngs_are_byte_identical_and_carry_no_metadata(tmp_path: Path) -> None:
         assert b"PLTE" in kinds, name
     expected = sorted(f"{name}{run}.png" for name in ("curves", "heatmap", "pairplot") for run in (1, 2))
     assert sorted(p.name for p in tmp_path.iterdir()) == expected  # no temporary files left
+
+
+def test_explore_names_a_feature_empty_in_every_row() -> None:
+    raw = pd.read_csv(io.StringIO(RAW)).assign(body_mass_g=float("nan"))
+    with pytest.raises(PipelineError, match=r"^raw.csv: column 'body_mass_g' of data.features is empty in every one"):
+        complete_rows(raw, DATA, source="raw.csv")
