@@ -76,9 +76,12 @@ UV        := "$(BIN)/uv" pip install --python "$(BIN)/python" --quiet --compile-
 PIP       := "$(BIN)/python" -m pip install --quiet --no-input
 
 # Re-installs when the lock or the declared project changes, and once when the penguins package first appears
-# (an editable install made before it existed does not map it).
+# (an editable install made before it existed does not map it). A venv whose python no longer runs (deleted, or
+# a link to a Python that moved or was upgraded away) is made again (venv --clear), never "Nothing to be done".
 $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
-	test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }
+	"$(BIN)/python" -I -c '' 2>/dev/null || { "$(PYTHON)" -c '$(PYTHON_OK)' && \
+		{ [ ! -e "$(VENV)" ] || echo "make: $(VENV)'s python does not run: making $(VENV) again"; } && \
+		"$(PYTHON)" -m venv --clear "$(VENV)"; }
 	@if [ "$(INSTALLER)" = uv ] && $(PIP) $(UV_PIN); then \
 		echo '$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .'; \
 		$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .; \
@@ -88,6 +91,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__
 		$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e .; \
 	fi
 	touch "$@"
+
+ifneq ($(wildcard $(VENV)/.installed),)
+ifneq ($(shell "$(BIN)/python" -I -c '' >/dev/null 2>&1 || echo broken),)
+$(VENV)/.installed: .venv-broken
+.PHONY: .venv-broken
+.venv-broken: ;
+endif
+endif
 
 install: $(VENV)/.installed .dvc/plots_page.html ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
 
@@ -189,7 +200,8 @@ bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;
 # LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
 lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
-	test -x "$(BIN)/uv" || { test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }; $(PIP) $(UV_PIN); }
+	test -x "$(BIN)/uv" || { "$(BIN)/python" -I -c '' 2>/dev/null || { "$(PYTHON)" -c '$(PYTHON_OK)' && \
+		"$(PYTHON)" -m venv --clear "$(VENV)"; }; $(PIP) $(UV_PIN); }
 	"$(BIN)/python" -m tools.make_args "$(BIN)/uv" pip compile pyproject.toml --extra dev --universal \
 		--python-version 3.11 --quiet --custom-compile-command "make lock" @LOCK_ARGS -o requirements.txt
 

@@ -145,7 +145,8 @@ def test_uv_pin_comes_from_the_lock() -> None:
 def test_needs_install_follows_the_stamp(tmp_path: Path) -> None:
     root, venv = tmp_path / "repo", tmp_path / "venv"
     root.mkdir()
-    venv.mkdir()
+    tasks.venv_bin(venv).mkdir(parents=True)
+    Path(tasks.program(venv, "python")).symlink_to(sys.executable)
     (root / "requirements.txt").write_text("x==1\n")
     (root / "pyproject.toml").write_text("")
     assert tasks.needs_install(venv, root)  # no stamp
@@ -156,6 +157,34 @@ def test_needs_install_follows_the_stamp(tmp_path: Path) -> None:
     (root / "penguins/__init__.py").write_text("")
     os.utime(root / "penguins/__init__.py", (2e9 + 1, 2e9 + 1))  # the package appeared after the install
     assert tasks.needs_install(venv, root)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX venv layout")
+@pytest.mark.parametrize("python", ["dangling", "deleted"])
+def test_a_venv_whose_python_does_not_run_is_made_again(tmp_path: Path, python: str) -> None:
+    """Issue 29: its python deleted or a dangling link, `make install` said "Nothing to be done"."""
+    venv = tmp_path / "venv"
+    tasks.venv_bin(venv).mkdir(parents=True)
+    if python == "dangling":
+        Path(tasks.program(venv, "python")).symlink_to(tmp_path / "gone/python3")
+    (venv / tasks.STAMP).touch()
+    os.utime(venv / tasks.STAMP, (4e9, 4e9))  # newer than every input: only the python is wrong
+    assert tasks.needs_install(venv)
+    assert "--clear" in tasks.venv_command(venv)
+    if shutil.which("make"):
+        lines = make_dry_run("install", venv)
+        assert any("-m venv --clear" in line for line in lines), lines
+
+
+def test_the_stages_say_in_one_line_when_python_is_not_the_projects(tmp_path: Path) -> None:
+    """`.venv/bin/dvc repro` without activating .venv runs `python -m stages.X` with another Python."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    cmd = [tasks.program(bare, "python"), "-m", "stages.validate_params"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "lacks the project's packages" in proc.stderr and "source .venv/bin/activate" in proc.stderr
 
 
 def test_unknown_task_is_refused() -> None:
