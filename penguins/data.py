@@ -36,6 +36,9 @@ def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> 
     for name in data.classes:
         if after[name] == 0:
             why = f"all {before[name]} of its rows miss a value of data.features" if before[name] else "it has no rows"
+            rows = numeric[numeric[data.target] == name]
+            empty = [f for f in data.features if before[name] and rows[f].isna().all()]
+            why += f"; {empty[0]!r} is empty in every one" if empty else ""
             raise PipelineError(
                 f"{source}: class {name!r} of data.classes has no rows left after cleaning ({why}); "
                 f"fix the data, change data.features, or remove {name!r} from data.classes"

@@ -89,8 +89,12 @@ def divergence_hint(x_fit: np.ndarray, features: Sequence[str], params: TrainPar
     """What to try when training diverged: the advice that applies to these params, and the feature with the
     largest values."""
     steps = ["lower train.learning_rate"] + ([] if params.normalize else ["set train.normalize: true"])
-    sizes = np.abs(x_fit.astype("float64")).max(axis=0, initial=0.0)
-    if len(features):
+    values = np.abs(x_fit.astype("float64"))
+    empty = np.isnan(values).any(axis=0)
+    if empty.any():  # a NaN reaches the loss whatever the rate: name it first
+        steps = [f"check the values in {source} ({features[int(empty.argmax())]!r} has an empty or NaN cell)"]
+    elif len(features) and len(values):
+        sizes = values.max(axis=0)
         i = int(sizes.argmax())
         steps.append(f"check the values in {source} (the largest: {features[i]!r}, up to {sizes[i]:.3g})")
     return ", ".join(steps[:-1]) + (" or " if len(steps) > 1 else "") + steps[-1]

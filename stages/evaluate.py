@@ -6,7 +6,8 @@ Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-cla
         plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
                                     so its size does not grow with the test set (git tracks it; dvc.yaml draws
                                     it with .dvc/plots/confusion_counts.json, DVC's confusion template by count);
-                                    above 50 classes only the pairs that occur, said in one warning line
+                                    above 50 classes only the pairs that occur (at most 10,000, the largest),
+                                    said in one warning line
         data/predictions/test.csv   each test row's features, actual, predicted and one prob_<class> per class
                                     (4 decimals: the precision that is the same on every CPU)
 """
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     predictions.insert(len(features), "actual", actual)
     write_json(Paths.METRICS, score(actual, probabilities, classes))
     confusion = confusion_counts(actual, predictions["predicted"], classes)
-    if note := confusion_note(len(classes), len(confusion)):
+    if note := confusion_note(len(classes), confusion, len(actual)):
         warn(f"{Paths.CONFUSION}: {note}")
     write_csv(Paths.CONFUSION, confusion)
     write_csv(Paths.PREDICTIONS, predictions)

@@ -482,3 +482,10 @@ def test_duplicated_rows_are_counted_warned_and_refused() -> None:
     assert message.startswith(f"t.csv: {seen} of the {len(test)} test rows (") and "duplicate" in message
     note = duplicate_note(10, 100, "t.csv")
     assert note is not None and "10 of the 100 test rows (10.0%)" in note
+
+
+def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:
+    rows = frame(CHINSTRAP_INCOMPLETE.replace("Chinstrap,46.5,", "Chinstrap,,3600"))
+    assert "(all 2 of its rows miss a value of data.features; 'bill_length_mm' is empty in every one)" in message_of(
+        clean, rows, DATA, source="raw.csv"
+    )

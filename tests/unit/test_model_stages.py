@@ -484,3 +484,7 @@ def test_the_divergence_hint_names_the_largest_feature_and_fits_the_params(defau
     assert "'huge', up to 2e+29" in hint and "normalize" not in hint
     lesson = default_params.train.model_copy(update={"normalize": False})
     assert "set train.normalize: true" in divergence_hint(x, ["bill_length_mm", "huge"], lesson, "train.csv")
+    with_nan = np.array([[39.1, np.nan], [46.5, 2.0]], dtype="float32")
+    assert divergence_hint(with_nan, ["bill_length_mm", "gap"], lesson, "train.csv") == (
+        "check the values in train.csv ('gap' has an empty or NaN cell)"
+    )

@@ -235,9 +235,13 @@ def test_confusion_counts_above_the_bound_list_only_the_pairs_that_occur() -> No
     text = io.StringIO()
     counts.to_csv(text, index=False)
     assert len(text.getvalue()) < 100_000
-    note = confusion_note(len(MANY), len(counts))
-    assert note is not None and "2,000 pairs" in note and "\n" not in note
-    assert confusion_note(CONFUSION_ALL_PAIRS_MAX_CLASSES, 9) is None
+    note = confusion_note(len(MANY), counts, len(actual))
+    assert note is not None and "2,000 pairs" in note and "left out" not in note and "\n" not in note
+    assert confusion_note(CONFUSION_ALL_PAIRS_MAX_CLASSES, counts, len(actual)) is None
+    capped = confusion_counts(actual, predicted, MANY, max_pairs=1500)
+    assert len(capped) == 1500 and capped["count"].min() == 2 and (capped["count"] == 3).sum() == 1000
+    note = confusion_note(len(MANY), capped, len(actual))
+    assert note is not None and "1,000 test rows are in pairs left out" in note
     few = confusion_counts(ACTUAL, PREDICTED, CLASSES)
     assert len(few) == 9  # up to the bound, every pair: the default file is unchanged
 
