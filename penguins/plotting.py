@@ -45,6 +45,9 @@ HEATMAP_MAX_CLASSES = 30
 # ... and the pairplot at most this many features (the first of data.features; 8 are 64 panels). Its rows are
 # bounded by explore.max_points; the training curves by train.epochs (at most 10,000 points per line).
 PAIRPLOT_MAX_FEATURES = 8
+# ... and colours at most this many classes, the rest as one "other" (seaborn draws each class apart: 1,000
+# classes took minutes even with 8 features; beyond ten colours the eye cannot tell them apart anyway).
+PAIRPLOT_MAX_CLASSES = 10
 
 
 @contextlib.contextmanager
@@ -86,11 +89,13 @@ def pairplot(
     frame = complete[[*drawn, target]].rename(columns=labels)
     # The hue as text: seaborn draws a numeric hue (integer class codes 1, 2, 3) on a continuous colour scale.
     frame[target] = frame[target].map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
+    order = list(dict.fromkeys(map(str, hue_order)))
+    frame[target], coloured = pairplot_hue(frame[target], order)
     grid = sns.pairplot(
         frame,
         vars=list(labels.values()),
         hue=target,
-        hue_order=list(dict.fromkeys(map(str, hue_order))),
+        hue_order=coloured,
         height=2.2,
         plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
     )
@@ -101,6 +106,8 @@ def pairplot(
     )
     if len(drawn) < len(features):
         shown += f"; the first {len(drawn)} of {len(features)} features"
+    if len(coloured) < len(order):
+        shown += f"; {len(coloured) - 1} of {len(order)} classes coloured, the rest as other"
     grid.figure.suptitle(
         f"Palmer penguins: measurements by {target} ({shown})",
         y=1.02,
@@ -144,14 +151,32 @@ def confusion_table(pairs: pd.DataFrame, classes: Sequence[Label], source: str) 
     return counts.reindex(index=list(classes), columns=list(classes), fill_value=0).astype("int64")
 
 
-def pairplot_note(n_features: int) -> str | None:
-    """The line explore prints when the pairplot leaves features out, else None."""
-    if n_features <= PAIRPLOT_MAX_FEATURES:
-        return None
-    return (
-        f"the pairplot draws the first {PAIRPLOT_MAX_FEATURES} of the {n_features} data.features "
-        f"({n_features * n_features:,} panels would take minutes); list the ones to see first in data.features"
-    )
+def pairplot_hue(labels: pd.Series, order: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """``labels`` (text) and their colour order, with at most PAIRPLOT_MAX_CLASSES colours: above, the classes
+    with the most rows (ties: ``order``) keep theirs and the others become one "other (N classes)"."""
+    if len(order) <= PAIRPLOT_MAX_CLASSES:
+        return labels, list(order)
+    rows = labels.value_counts().reindex(list(order), fill_value=0)
+    top = list(rows.sort_values(ascending=False, kind="stable").index[: PAIRPLOT_MAX_CLASSES - 1])
+    other = f"other ({len(order) - len(top)} classes)"
+    kept = [name for name in order if name in set(top)]
+    return labels.where(labels.isin(kept), other), [*kept, other]
+
+
+def pairplot_note(n_features: int, n_classes: int = 0) -> str | None:
+    """The line explore prints when the pairplot leaves features out or lumps classes together, else None."""
+    parts = []
+    if n_features > PAIRPLOT_MAX_FEATURES:
+        parts.append(
+            f"draws the first {PAIRPLOT_MAX_FEATURES} of the {n_features} data.features ({n_features * n_features:,} "
+            "panels would take minutes; list the ones to see first in data.features)"
+        )
+    if n_classes > PAIRPLOT_MAX_CLASSES:
+        parts.append(
+            f"colours the {PAIRPLOT_MAX_CLASSES - 1} of the {n_classes} classes with the most rows, the rest as one "
+            "'other'"
+        )
+    return f"the pairplot {' and '.join(parts)}" if parts else None
 
 
 def heatmap_classes(table: pd.DataFrame, max_classes: int = HEATMAP_MAX_CLASSES) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -278,4 +279,25 @@ def test_a_pairplot_of_forty_features_draws_the_first_eight_and_says_so() -> Non
         assert len({ax.get_xlabel() for ax in figure.axes} - {""}) == PAIRPLOT_MAX_FEATURES
         assert f"the first {PAIRPLOT_MAX_FEATURES} of 40 features" in figure._suptitle.get_text()
         plt.close(figure)
-    assert "first 8 of the 40" in pairplot_note(40) and pairplot_note(4) is None
+    assert "first 8 of the 40" in pairplot_note(40) and pairplot_note(4, 3) is None
+
+
+def test_a_pairplot_of_a_thousand_classes_colours_ten() -> None:
+    from penguins.plotting import PAIRPLOT_MAX_CLASSES, pairplot_hue, pairplot_note
+
+    labels = pd.Series([name for i, name in enumerate(MANY) for _ in range(1 + (i % 7 == 0))])
+    coloured, order = pairplot_hue(labels, MANY)
+    assert len(order) == PAIRPLOT_MAX_CLASSES and order[-1] == f"other ({1000 - PAIRPLOT_MAX_CLASSES + 1} classes)"
+    assert order[:3] == ["c0000", "c0007", "c0014"] and set(coloured) == set(order)
+    few = pd.Series(["Adelie", "Gentoo"])
+    assert pairplot_hue(few, ["Adelie", "Chinstrap", "Gentoo"])[1] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert "colours the 9 of the 1000 classes" in pairplot_note(4, 1000)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(5000, 2)), columns=["a_mm", "b_mm"]).assign(species=MANY * 5)
+    start = time.process_time()
+    with theme():
+        figure = pairplot(frame, ["a_mm", "b_mm"], "species", MANY)
+        assert "9 of 1000 classes coloured" in figure._suptitle.get_text()
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    assert time.process_time() - start < 30
