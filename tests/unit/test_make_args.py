@@ -123,7 +123,10 @@ def test_an_unsplittable_value_is_refused_in_one_line(fake_venv: Path) -> None:
     assert lines[0].startswith("make: error: ARGS=") and "quote" in lines[0], stderr
 
 
-@pytest.mark.parametrize(("name", "value"), [("VENV", "v$(date)"), ("VENV", 'v";date;"'), ("PYTHON", "py`date`")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("VENV", "v$(date)"), ("VENV", 'v";date;"'), ("PYTHON", "py`date`"), ("PYTHON", "x';date>pwned;'")],
+)
 def test_a_path_make_pastes_into_recipes_is_refused_when_unsafe(name: str, value: str) -> None:
     cmd = ["make", "-n", "help", f"{name}={value}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
