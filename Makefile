@@ -92,8 +92,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__
 	fi
 	touch "$@"
 
+# Also when the stages' packages went missing from it (stages/__init__.py checks them, standard library only).
 ifneq ($(wildcard $(VENV)/.installed),)
-ifneq ($(shell "$(BIN)/python" -I -c '' >/dev/null 2>&1 || echo broken),)
+ifneq ($(shell "$(BIN)/python" -c 'import stages' >/dev/null 2>&1 || echo broken),)
 $(VENV)/.installed: .venv-broken
 .PHONY: .venv-broken
 .venv-broken: ;

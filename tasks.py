@@ -88,11 +88,21 @@ def python_runs(venv: Path) -> bool:
         return False
 
 
+def has_stage_packages(venv: Path, root: Path = ROOT) -> bool:
+    """False when the venv's python lacks a package the stages import (stages/__init__.py checks them) or does not
+    run at all."""
+    try:
+        cmd = [program(venv, "python"), "-c", "import stages"]
+        return subprocess.run(cmd, cwd=root, capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
 def needs_install(venv: Path, root: Path = ROOT) -> bool:
     """True when the stamp is missing or older than one of its inputs (make's rule), or the venv's python does
-    not run (make's .venv-broken)."""
+    not run or lacks a package the stages import (make's .venv-broken)."""
     stamp = venv / STAMP
-    if not stamp.exists() or not python_runs(venv):
+    if not stamp.exists() or not has_stage_packages(venv, root):
         return True
     made = stamp.stat().st_mtime
     return any((root / name).exists() and (root / name).stat().st_mtime > made for name in STAMP_INPUTS)

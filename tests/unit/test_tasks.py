@@ -144,7 +144,8 @@ def test_uv_pin_comes_from_the_lock() -> None:
 
 def test_needs_install_follows_the_stamp(tmp_path: Path) -> None:
     root, venv = tmp_path / "repo", tmp_path / "venv"
-    root.mkdir()
+    (root / "stages").mkdir(parents=True)
+    (root / "stages/__init__.py").write_text("")  # the stages' packages all there
     tasks.venv_bin(venv).mkdir(parents=True)
     Path(tasks.program(venv, "python")).symlink_to(sys.executable)
     (root / "requirements.txt").write_text("x==1\n")
@@ -170,10 +171,26 @@ def test_a_venv_whose_python_does_not_run_is_made_again(tmp_path: Path, python: 
     (venv / tasks.STAMP).touch()
     os.utime(venv / tasks.STAMP, (4e9, 4e9))  # newer than every input: only the python is wrong
     assert tasks.needs_install(venv)
+    assert not tasks.python_runs(venv)
     assert "--clear" in tasks.venv_command(venv)
     if shutil.which("make"):
         lines = make_dry_run("install", venv)
         assert any("-m venv --clear" in line for line in lines), lines
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX venv layout")
+def test_a_venv_that_lost_a_package_is_installed_again(tmp_path: Path) -> None:
+    """Its python runs, but the stages' packages are not all there: make install must not say "Nothing to be done"."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    (bare / tasks.STAMP).touch()
+    os.utime(bare / tasks.STAMP, (4e9, 4e9))
+    assert tasks.python_runs(bare) and not tasks.has_stage_packages(bare)
+    assert tasks.needs_install(bare)
+    if shutil.which("make"):
+        lines = make_dry_run("install", bare)
+        assert any("requirements.txt" in line for line in lines), lines
+    assert tasks.has_stage_packages(VENV)  # the test suite's own venv has them all
 
 
 def test_the_stages_say_in_one_line_when_python_is_not_the_projects(tmp_path: Path) -> None:
