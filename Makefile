@@ -9,9 +9,29 @@ VENV   ?= .venv
 # them, so BIN is joined by hand, and every recipe quotes "$(BIN)", "$(VENV)" and "$(PYTHON)".
 BIN    := $(if $(filter /%,$(firstword $(VENV))),$(VENV),$(CURDIR)/$(VENV))/bin
 SELF   := $(strip $(MAKEFILE_LIST))
+# VENV, PYTHON and INSTALLER are pasted into recipes inside quotes: refuse what such quotes do not hold.
+UNSAFE := \ " ' ` $$
+$(foreach v,VENV PYTHON INSTALLER,$(foreach c,$(UNSAFE),$(if $(findstring $c,$(value $v)),$(error \
+	$v=$(value $v) holds a $c, which make cannot pass on safely; use a path or name without \ " ' ` $$))))
 # dvc.yaml's commands say `python -m stages.X`: put the venv first so that is the venv's Python.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Every variable a user or CI hands to a target (REVS="main exp-a", ARGS=..., GRID=...): exported unexpanded
+# (make's $(value): a git branch named `$(date)` stays `$(date)`), and made into the tool's words by
+# tools/make_args.py, never pasted into the shell ($(RUN) execs the tool: the target's status is the tool's).
+REVS   ?=
+SWEEP  ?= sweep
+GRID   ?=
+SHARDS ?= 1
+SHARD  ?= 0/1
+JOBS   ?= 1
+ROWS   ?= 10000 100000 1000000
+LOCK_ARGS ?=
+CHROMIUM ?= chromium
+RAW_VARS := ARGS PYTEST_ARGS LOCK_ARGS REVS ROWS GRID BASE SWEEP SHARDS SHARD JOBS CHROMIUM
+$(foreach v,$(RAW_VARS),$(eval override $v := $$(value $v))$(eval export $v))
+RUN := python -m tools.make_args
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
@@ -56,9 +76,12 @@ UV        := "$(BIN)/uv" pip install --python "$(BIN)/python" --quiet --compile-
 PIP       := "$(BIN)/python" -m pip install --quiet --no-input
 
 # Re-installs when the lock or the declared project changes, and once when the penguins package first appears
-# (an editable install made before it existed does not map it).
+# (an editable install made before it existed does not map it). A venv whose python no longer runs (deleted, or
+# a link to a Python that moved or was upgraded away) is made again (venv --clear), never "Nothing to be done".
 $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__.py)
-	test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }
+	"$(BIN)/python" -I -c '' 2>/dev/null || { "$(PYTHON)" -c '$(PYTHON_OK)' && \
+		{ [ ! -e "$(VENV)" ] || echo "make: $(VENV)'s python does not run: making $(VENV) again"; } && \
+		"$(PYTHON)" -m venv --clear "$(VENV)"; }
 	@if [ "$(INSTALLER)" = uv ] && $(PIP) $(UV_PIN); then \
 		echo '$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .'; \
 		$(UV) -r requirements.txt && $(UV) --no-deps --no-build-isolation -e .; \
@@ -68,6 +91,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml $(wildcard penguins/__init__
 		$(PIP) -r requirements.txt && $(PIP) --no-deps --no-build-isolation -e .; \
 	fi
 	touch "$@"
+
+# Also when the stages' packages went missing from it (stages/__init__.py checks them, standard library only).
+ifneq ($(wildcard $(VENV)/.installed),)
+ifneq ($(shell "$(BIN)/python" -c 'import stages' >/dev/null 2>&1 || echo broken),)
+$(VENV)/.installed: .venv-broken
+.PHONY: .venv-broken
+.venv-broken: ;
+endif
+endif
 
 install: $(VENV)/.installed .dvc/plots_page.html ## Create .venv, install the lock and the project (only when they changed; INSTALLER=pip: no uv)
 
@@ -83,12 +115,11 @@ run: install ## Set up and run the whole pipeline (dvc repro), then say what to 
 	dvc repro
 	@python tasks.py next-steps
 
-REVS ?=
 report: install ## Write reports/index.html: all plots, metrics, params; offline (REVS="main exp-a" to compare)
-	python -m tools.report $(REVS)
+	$(RUN) python -m tools.report @REVS
 
 test: install browser ## Set up and run the test suite (unit + end-to-end with the real dvc and Keras)
-	@python -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(RUN) python -m pytest @PYTEST_ARGS; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; fi; \
 	exit $$status
 
@@ -105,7 +136,6 @@ format: install ## Format the code and apply ruff's safe fixes
 # The report's browser test runs $(CHROMIUM), else the first of these it finds (GitHub's runners have
 # google-chrome). Run as root (CI, containers), this installs Debian's chromium when none is there;
 # otherwise, or if apt-get fails, the test skips with the reason (and fails under CI=true).
-export CHROMIUM ?= chromium
 BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
 browser: ## Install Chromium for the report's browser test if missing (Debian apt-get, as root)
 	@for b in "$$CHROMIUM" $(BROWSERS); do command -v "$$b" >/dev/null 2>&1 && exit 0; done; \
@@ -120,60 +150,54 @@ browser: ## Install Chromium for the report's browser test if missing (Debian ap
 # Metrics that matter, plus only the params that differ between the experiments shown (tools/exp_show.py);
 # failed and queued experiments are named after the table instead of shown with their baseline's metrics.
 exp-show: install ## Compact `dvc exp show`: test accuracy, f1_macro, loss, validation accuracy, params; no failed runs
-	python -m tools.exp_show $(ARGS)
+	$(RUN) python -m tools.exp_show @ARGS
 
 # Back to the committed baseline after a failed experiment: every tracked file (params.yaml included, whatever
 # git's timestamps say) and DVC's outputs as dvc.lock lists them; discarded edits are kept as a git stash.
 reset: install ## Return the workspace to HEAD after a failed experiment: tracked files by content, then dvc checkout
-	python -m tools.reset $(ARGS)
+	$(RUN) python -m tools.reset @ARGS
 
 # Sweeps over many machines (docs/sweeps.md, python -m tools.sweep --help). GRID holds
 # -S values separated by spaces, e.g. GRID="train.seed=range(5) train.learning_rate=0.001,0.01".
-SWEEP  ?= sweep
-GRID   ?=
-SHARDS ?= 1
-SHARD  ?= 0/1
-JOBS   ?= 1
-SWEEP_ARGS = $(foreach axis,$(GRID),-S '$(axis)') --name '$(SWEEP)'
+SWEEP_ARGS := @GRID --name @SWEEP
 sweep-plan: install ## List a sweep's experiments and their shards: make sweep-plan GRID="train.seed=range(5)" SHARDS=2
-	python -m tools.sweep plan $(SWEEP_ARGS) --shards $(SHARDS) $(ARGS)
+	$(RUN) python -m tools.sweep plan $(SWEEP_ARGS) --shards @SHARDS @ARGS
 
 sweep-worker: install ## Run one shard, push each experiment: make sweep-worker GRID=... SHARD=0/2 [JOBS=2]
-	python -m tools.sweep worker $(SWEEP_ARGS) --shard $(SHARD) -j $(JOBS) $(ARGS)
+	$(RUN) python -m tools.sweep worker $(SWEEP_ARGS) --shard @SHARD -j @JOBS @ARGS
 
 sweep-collect: install ## Fetch a sweep's experiments, compare, name the best by validation accuracy (ARGS=--apply)
-	python -m tools.sweep collect $(SWEEP_ARGS) $(ARGS)
+	$(RUN) python -m tools.sweep collect $(SWEEP_ARGS) @ARGS
 
 check-repro: install ## CI reproducibility check: lock in step, re-run in a clean clone, metrics/params diff (Markdown)
-	python -m tools.check_repro $(if $(BASE),--base $(BASE))
+	$(RUN) python -m tools.check_repro @BASE
 
 bench: install ## Time cold/no-op dvc repro, one dvc exp run, 4 queued experiments (-j 2 vs -j 1), in-process reference
 	python -m tools.benchmarks.pipeline
 
 .PHONY: bench-experiment
 bench-experiment: install ## One `dvc exp run` and a cold repro vs the lesson as one script: CPU by stage and phase (ARGS="--compare main")
-	python -m tools.benchmarks.experiment $(ARGS)
+	$(RUN) python -m tools.benchmarks.experiment @ARGS
 
 .PHONY: bench-scale
-ROWS ?= 10000 100000 1000000
 bench-scale: install ## Cold dvc repro on synthetic penguins of ROWS rows (1 epoch): each stage's seconds and peak memory
-	python -m tools.benchmarks.scale --rows $(ROWS) $(ARGS)
+	$(RUN) python -m tools.benchmarks.scale --rows @ROWS @ARGS
 
 .PHONY: bench-predict
 bench-predict: install ## penguins-predict for one penguin and 100,000 rows: the light path vs --keras (wall, CPU, peak MB)
 	python -m tools.benchmarks.predict
 
 bench-slurm: install ## 8 experiments: dvc queue -j 2 vs a 2-task SLURM array + collect job, with/without SWEEP_CACHE (root)
-	python -m tools.benchmarks.slurm $(ARGS)
+	$(RUN) python -m tools.benchmarks.slurm @ARGS
 
 bench-sweep: install ## Time one experiment stage by stage, and 8 experiments: dvc queue -j 2 vs two pinned sweep workers
-	python -m tools.benchmarks.sweep $(ARGS)
+	$(RUN) python -m tools.benchmarks.sweep @ARGS
 
 push: install ## dvc push --run-cache to the default DVC remote (ARGS="-r NAME ..."), plus what the run-cache needs
-	python -m tools.remote push --run-cache $(ARGS)
+	$(RUN) python -m tools.remote push --run-cache @ARGS
 
 pull: install ## dvc pull --run-cache from the default DVC remote (ARGS="-r NAME ..."), every pulled file md5-checked
-	python -m tools.remote pull --run-cache $(ARGS)
+	$(RUN) python -m tools.remote pull --run-cache @ARGS
 
 bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto) remote, and a run-cache restore
 	python -m tools.benchmarks.remote
@@ -181,11 +205,11 @@ bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;
 # LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
-LOCK_ARGS ?=
 lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
-	test -x "$(BIN)/uv" || { test -x "$(BIN)/python" || { "$(PYTHON)" -c '$(PYTHON_OK)' && "$(PYTHON)" -m venv "$(VENV)"; }; $(PIP) $(UV_PIN); }
-	"$(BIN)/uv" pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
-		--custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.txt
+	test -x "$(BIN)/uv" || { "$(BIN)/python" -I -c '' 2>/dev/null || { "$(PYTHON)" -c '$(PYTHON_OK)' && \
+		"$(PYTHON)" -m venv --clear "$(VENV)"; }; $(PIP) $(UV_PIN); }
+	"$(BIN)/python" -m tools.make_args "$(BIN)/uv" pip compile pyproject.toml --extra dev --universal \
+		--python-version 3.11 --quiet --custom-compile-command "make lock" @LOCK_ARGS -o requirements.txt
 
 clean-venv: ## Remove .venv (the next make target recreates it)
 	rm -rf "$(VENV)"

@@ -78,10 +78,31 @@ def uv_pin(lock_text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def python_runs(venv: Path) -> bool:
+    """False when the venv's python is missing or does not start (deleted, or a link to a Python that moved)."""
+    try:
+        return (
+            subprocess.run([program(venv, "python"), "-I", "-c", ""], capture_output=True, check=False).returncode == 0
+        )
+    except OSError:
+        return False
+
+
+def has_stage_packages(venv: Path, root: Path = ROOT) -> bool:
+    """False when the venv's python lacks a package the stages import (stages/__init__.py checks them) or does not
+    run at all."""
+    try:
+        cmd = [program(venv, "python"), "-c", "import stages"]
+        return subprocess.run(cmd, cwd=root, capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
 def needs_install(venv: Path, root: Path = ROOT) -> bool:
-    """True when the stamp is missing or older than one of its inputs (make's rule)."""
+    """True when the stamp is missing or older than one of its inputs (make's rule), or the venv's python does
+    not run or lacks a package the stages import (make's .venv-broken)."""
     stamp = venv / STAMP
-    if not stamp.exists():
+    if not stamp.exists() or not has_stage_packages(venv, root):
         return True
     made = stamp.stat().st_mtime
     return any((root / name).exists() and (root / name).stat().st_mtime > made for name in STAMP_INPUTS)
@@ -100,7 +121,8 @@ def pip_install_commands(venv: Path, windows: bool = WINDOWS) -> list[list[str]]
 
 
 def venv_command(venv: Path, python: str = sys.executable) -> list[str]:
-    return [python, "-m", "venv", str(venv)]
+    """--clear: a venv whose python does not run is made again, not left as it is."""
+    return [python, "-m", "venv", "--clear", str(venv)]
 
 
 def uv_bootstrap_command(venv: Path, pin: str, windows: bool = WINDOWS) -> list[str]:
@@ -185,7 +207,9 @@ def install(run: Runner, installer: str, force: bool = False) -> None:
     venv = run.venv
     if not (force or needs_install(venv)):
         return
-    if not Path(program(venv, "python")).exists():
+    if not python_runs(venv):
+        if venv.exists():
+            print(f"tasks.py: {venv}'s python does not run: making {venv} again", file=sys.stderr)
         run(venv_command(venv))
     pin = uv_pin((ROOT / LOCK).read_text(encoding="utf-8"))
     use_uv = installer == "uv" and pin is not None and run(uv_bootstrap_command(venv, pin), check=False) == 0
@@ -209,7 +233,7 @@ def ensure_uv(run: Runner) -> None:
     """make lock's first line: a venv with uv in it, without installing the whole lock."""
     if Path(program(run.venv, "uv")).exists():
         return
-    if not Path(program(run.venv, "python")).exists():
+    if not python_runs(run.venv):
         run(venv_command(run.venv))
     pin = uv_pin((ROOT / LOCK).read_text(encoding="utf-8"))
     if pin is None:

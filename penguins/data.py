@@ -19,7 +19,7 @@ from penguins.errors import PipelineError
 from penguins.io import require_columns
 from penguins.params import DataParams, SplitParams
 from penguins.paths import Paths
-from penguins.tables import Label, as_classes, to_numeric_features
+from penguins.tables import Label, as_classes, require_some_values, to_numeric_features
 
 
 def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> pd.DataFrame:
@@ -27,13 +27,18 @@ def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> 
     columns = [data.target, *data.features]
     require_columns(raw, columns, source)
     kept = raw[columns].assign(**{data.target: as_classes(raw[data.target], data.classes, source)})
-    cleaned = to_numeric_features(kept, data.features, source).dropna()
+    numeric = to_numeric_features(kept, data.features, source)
+    require_some_values(numeric, data.features, source)
+    cleaned = numeric.dropna()
     if cleaned.empty:
         raise PipelineError(f"{source}: no rows left after dropping rows with missing values")
     before, after = class_counts(kept[data.target], data.classes), class_counts(cleaned[data.target], data.classes)
     for name in data.classes:
         if after[name] == 0:
             why = f"all {before[name]} of its rows miss a value of data.features" if before[name] else "it has no rows"
+            rows = numeric[numeric[data.target] == name]
+            empty = [f for f in data.features if before[name] and rows[f].isna().all()]
+            why += f"; {empty[0]!r} is empty in every one" if empty else ""
             raise PipelineError(
                 f"{source}: class {name!r} of data.classes has no rows left after cleaning ({why}); "
                 f"fix the data, change data.features, or remove {name!r} from data.classes"
@@ -107,6 +112,77 @@ def rows_per_class_for_stratified_split(n_rows: int, test_size: float) -> int:
     return max(2, -(-n_rows // n_test), -(-n_rows // n_train))
 
 
+def allowed_test_sizes(n_rows: int, smallest_class: int) -> tuple[float, float] | None:
+    """The smallest and largest split.test_size (to 2 decimals, more where needed) with which a stratified split
+    of ``n_rows`` puts a class of ``smallest_class`` rows in both parts; None when none does."""
+    if smallest_class < 2:
+        return None
+    least = -(-n_rows // smallest_class)  # each part needs n_rows / smallest_class rows (see above)
+    if least > n_rows - least:
+        return None
+
+    def works(test_size: float) -> bool:
+        return 0 < test_size < 1 and rows_per_class_for_stratified_split(n_rows, test_size) <= smallest_class
+
+    found = []  # at 2 decimals or more: the first that works (0.34, not 0.4, for at least 0.333...)
+    for bound, rounding, nudge in ((least - 1, math.ceil, 1e-9), (n_rows - least, math.floor, 0.0)):
+        candidates = (rounding(bound / n_rows * 10**d + nudge) / 10**d for d in range(2, 10))
+        found.append(next((t for t in candidates if works(t)), None))
+    return None if None in found else (found[0], found[1])
+
+
+def too_few_rows_message(counts: dict[Label, int], n_rows: int, test_size: float, source: str) -> str:
+    """Why a stratified split with ``test_size`` cannot keep every class in both parts, and what works: a
+    test_size in range when there is one (every class short: the size is the cause, not a class), else fewer
+    classes or more rows."""
+    needed = rows_per_class_for_stratified_split(n_rows, test_size)
+    short = [name for name, count in counts.items() if count < needed]
+    name, count = min(counts.items(), key=lambda item: item[1])
+    where = f"a stratified split with split.test_size={test_size} of {n_rows} rows needs at least {needed} per class"
+    allowed = allowed_test_sizes(n_rows, count)
+    if allowed is not None:
+        lo, hi = allowed
+        fix = f"the smallest split.test_size that works is {lo}" if test_size < lo else (
+            f"the largest split.test_size that works is {hi}")  # fmt: skip
+        fix += f" (any from {lo} to {hi})"
+    else:
+        rows = f"{count} row{'s' if count != 1 else ''}"
+        fix = f"no split.test_size works with {rows} in a class: add rows or remove {name!r} from data.classes"
+    if len(short) == len(counts):
+        return f"{source}: every class is short ({where}; the smallest, {name!r}, has {count}); {fix}"
+    named = f"class {name!r} has {count} row{'s' if count != 1 else ''}" + (
+        f" ({len(short) - 1} more classes too few)" if len(short) > 1 else ""
+    )
+    return f"{source}: {named}, too few: {where} to have one in train and one in test; {fix}"
+
+
+# Test rows identical to a training row (features and class) are answered from memory: above this share of the
+# test rows split warns, above the second it refuses (the data set concatenated with itself scored 0.998).
+DUPLICATE_WARN_SHARE = 0.05
+DUPLICATE_REFUSE_SHARE = 0.5
+
+
+def rows_seen_in_training(train: pd.DataFrame, test: pd.DataFrame) -> int:
+    """How many test rows equal a training row in every column."""
+    seen = set(pd.util.hash_pandas_object(train, index=False).to_numpy())
+    return int(pd.util.hash_pandas_object(test, index=False).isin(seen).sum())
+
+
+def duplicate_note(n_seen: int, n_test: int, source: str) -> str | None:
+    """The warning for ``n_seen`` of ``n_test`` test rows found among the training rows (None below the warning
+    share); a PipelineError above the refusing share."""
+    share = n_seen / n_test if n_test else 0.0
+    if share <= DUPLICATE_WARN_SHARE:
+        return None
+    text = (
+        f"{source}: {n_seen} of the {n_test} test rows ({share:.1%}) equal a training row (duplicated rows in the "
+        "data), so the test scores measure memory, not new penguins; drop duplicate rows from the data"
+    )
+    if share > DUPLICATE_REFUSE_SHARE:
+        raise PipelineError(f"{text} (more than {DUPLICATE_REFUSE_SHARE:.0%}: refused)")
+    return text
+
+
 def split(
     encoded: pd.DataFrame,
     params: SplitParams,
@@ -125,12 +201,7 @@ def split(
     if params.stratify:
         name, count = min(counts.items(), key=lambda item: item[1])
         if count < needed:
-            raise PipelineError(
-                f"{source}: class {name!r} has {count} rows, too few for a stratified split with "
-                f"split.test_size={params.test_size} of {len(encoded)} rows: it needs at least {needed} per class "
-                f"to have one in train and one in test; add rows, change split.test_size, "
-                f"or remove {name!r} from data.classes"
-            )
+            raise PipelineError(too_few_rows_message(counts, len(encoded), params.test_size, source))
     stratify = stratify_labels(encoded[list(onehot_columns)]) if params.stratify else None
     from sklearn.model_selection import train_test_split  # here: clean and encode would pay ~0.7 s to import it
 

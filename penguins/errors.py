@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
@@ -11,6 +12,12 @@ from pydantic.fields import FieldInfo
 
 class PipelineError(Exception):
     """A problem the user can fix. `penguins.cli.run_cli` prints it as `error: ...` and exits with status 1."""
+
+
+def warn(message: str) -> None:
+    """Something the user should know that does not stop the stage (a bound applied, a doubtful input): one
+    `warning: ...` line on stderr, which DVC shows."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -76,4 +83,7 @@ def one_line(error: ValidationError, model: type[BaseModel], source: str) -> str
     text = re.sub(r" or instance of \w+$", "", text)
     field = _field(model, first["loc"]) if kind in TOO_LARGE else None
     hint = next((m.above for m in field.metadata if isinstance(m, Hint)), None) if field else None
-    return f"{source}: {key} {text}, got {first['input']!r}" + (f"; {hint}" if hint else "")
+    given = first["input"]
+    # a long list (10,001 classes) is counted, not quoted: the line stays one readable line
+    got = f"{len(given)} items" if isinstance(given, list | tuple) and len(given) > 20 else repr(given)
+    return f"{source}: {key} {text}, got {got}" + (f"; {hint}" if hint else "")

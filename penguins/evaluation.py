@@ -38,16 +38,57 @@ def actual_labels(onehot: np.ndarray, classes: Sequence[Label]) -> np.ndarray:
     return np.asarray(classes, dtype=object)[onehot.argmax(axis=1)]
 
 
-def confusion_counts(actual: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> pd.DataFrame:
-    """The confusion matrix as rows actual, predicted, count: every pair of classes in class order, zeros included.
+# plots/confusion.csv is tracked by git: every pair of classes, zeros included, up to this many classes (2,500
+# rows); above, only the pairs that occur (1,000 classes would be 14 MB of zeros), and at most CONFUSION_MAX_PAIRS
+# of them, those with the largest counts (about 300 kB).
+CONFUSION_ALL_PAIRS_MAX_CLASSES = 50
+CONFUSION_MAX_PAIRS = 10_000
 
-    Its size depends on the number of classes only, not on the test set's: what git tracks (plots/confusion.csv),
-    while the per-sample pairs stay in data/predictions/test.csv (DVC's cache)."""
+
+def confusion_counts(
+    actual: Sequence[str],
+    predicted: Sequence[str],
+    classes: Sequence[str],
+    all_pairs_max: int = CONFUSION_ALL_PAIRS_MAX_CLASSES,
+    max_pairs: int = CONFUSION_MAX_PAIRS,
+) -> pd.DataFrame:
+    """The confusion matrix as rows actual, predicted, count, in class order: every pair of classes, zeros
+    included, up to ``all_pairs_max`` classes; above, only the pairs that occur, at most ``max_pairs`` of them (the
+    largest counts; ties: the first pairs in class order), which confusion_note says.
+
+    Its size depends on the number of classes (and above the bound, on the test rows too), not on the test set's:
+    what git tracks (plots/confusion.csv), while the per-sample pairs stay in data/predictions/test.csv."""
     labels = list(classes)
-    index = pd.MultiIndex.from_product([labels, labels], names=["actual", "predicted"])
     pairs = pd.DataFrame({"actual": list(actual), "predicted": list(predicted)})
-    counts = pairs.value_counts().reindex(index, fill_value=0)
+    counts = pairs.value_counts()
+    if len(labels) <= all_pairs_max:
+        index = pd.MultiIndex.from_product([labels, labels], names=["actual", "predicted"])
+        counts = counts.reindex(index, fill_value=0)
+    else:
+        position = {label: i for i, label in enumerate(labels)}
+        in_order = sorted(counts.index, key=lambda pair: (position[pair[0]], position[pair[1]]))
+        counts = counts.reindex(in_order)
+        if len(counts) > max_pairs:
+            kept = set(counts.sort_values(ascending=False, kind="stable").index[:max_pairs])
+            counts = counts[[pair in kept for pair in counts.index]]
     return counts.rename("count").astype("int64").reset_index()
+
+
+def confusion_note(
+    n_classes: int, listed: pd.DataFrame, n_test: int, all_pairs_max: int = CONFUSION_ALL_PAIRS_MAX_CLASSES
+) -> str | None:
+    """The line evaluate prints when plots/confusion.csv (``listed``, of ``n_test`` test rows) leaves pairs out,
+    else None."""
+    if n_classes <= all_pairs_max:
+        return None
+    left_out = n_test - int(listed["count"].sum())
+    text = (
+        f"{n_classes} classes, more than {all_pairs_max}: the confusion matrix lists the {len(listed):,} pairs "
+        f"of classes that occur, not all {n_classes * n_classes:,} (a pair not listed counts 0)"
+    )
+    if left_out:
+        text += f"; at most {CONFUSION_MAX_PAIRS:,}, the largest: {left_out:,} test rows are in pairs left out"
+    return text
 
 
 def score(actual: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:

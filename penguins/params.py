@@ -46,7 +46,12 @@ Activation = Literal[
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
 # A class label as the data file has it: text, or an integer or boolean code (1, 2, 3; true/false).
 Label = bool | int | str
-Labels = Annotated[tuple[bool | int | Name, ...], Field(min_length=2, strict=False)]
+CLASSES_MAX = 10_000  # metrics/metrics.json (git-tracked) has a line of scores per class: 10,000 are about 1 MB
+Labels = Annotated[
+    tuple[bool | int | Name, ...],
+    Field(min_length=2, max_length=CLASSES_MAX, strict=False),
+    Hint("metrics/metrics.json, tracked by git, scores every class"),
+]
 Names = Annotated[tuple[Name, ...], Field(min_length=1, strict=False)]  # YAML lists arrive as lists
 Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]

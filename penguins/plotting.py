@@ -39,6 +39,15 @@ PNG_METADATA: dict[str, str | None] = {"Software": None}
 PALETTE_COLOURS = 256
 CURVES = (("loss", "Loss (categorical cross-entropy)"), ("accuracy", "Accuracy"))
 CONFUSION_COLUMNS = ("actual", "predicted")  # and "count" (evaluate's file); without it, a row is one sample
+# Every picture is bounded whatever the data (a 1,000-class heatmap, annotated, drew for minutes in 10 GB): the
+# heatmap draws at most this many classes, those with the most test rows (actual or predicted) ...
+HEATMAP_MAX_CLASSES = 30
+# ... and the pairplot at most this many features (the first of data.features; 8 are 64 panels). Its rows are
+# bounded by explore.max_points; the training curves by train.epochs (at most 10,000 points per line).
+PAIRPLOT_MAX_FEATURES = 8
+# ... and colours at most this many classes, the rest as one "other" (seaborn draws each class apart: 1,000
+# classes took minutes even with 8 features; beyond ten colours the eye cannot tell them apart anyway).
+PAIRPLOT_MAX_CLASSES = 10
 
 
 @contextlib.contextmanager
@@ -75,15 +84,18 @@ def pairplot(
     """The lesson's ``sns.pairplot(penguins, hue="species")`` on ``features``, with readable labels.
 
     ``of_rows``: when ``complete`` is a sample of a larger table, that table's row count, said in the title."""
-    labels = {feature: axis_label(feature) for feature in features}
-    frame = complete.rename(columns=labels)
+    drawn = list(features)[:PAIRPLOT_MAX_FEATURES]
+    labels = {feature: axis_label(feature) for feature in drawn}
+    frame = complete[[*drawn, target]].rename(columns=labels)
     # The hue as text: seaborn draws a numeric hue (integer class codes 1, 2, 3) on a continuous colour scale.
     frame[target] = frame[target].map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
+    order = list(dict.fromkeys(map(str, hue_order)))
+    frame[target], coloured = pairplot_hue(frame[target], order)
     grid = sns.pairplot(
         frame,
         vars=list(labels.values()),
         hue=target,
-        hue_order=list(dict.fromkeys(map(str, hue_order))),
+        hue_order=coloured,
         height=2.2,
         plot_kws={"s": 16, "alpha": 0.75, "linewidth": 0},
     )
@@ -92,6 +104,10 @@ def pairplot(
         if of_rows is None or of_rows == len(complete)
         else f"a random sample of {len(complete):,} of the {of_rows:,} rows with every measurement, stratified"
     )
+    if len(drawn) < len(features):
+        shown += f"; the first {len(drawn)} of {len(features)} features"
+    if len(coloured) < len(order):
+        shown += f"; {len(coloured) - 1} of {len(order)} classes coloured, the rest as other"
     grid.figure.suptitle(
         f"Palmer penguins: measurements by {target} ({shown})",
         y=1.02,
@@ -135,9 +151,62 @@ def confusion_table(pairs: pd.DataFrame, classes: Sequence[Label], source: str) 
     return counts.reindex(index=list(classes), columns=list(classes), fill_value=0).astype("int64")
 
 
-def confusion_heatmap(table: pd.DataFrame, target: str) -> Figure:
-    """The lesson's ``sns.heatmap(confusion_df, annot=True)``, with titled axes and class names."""
-    figure, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+def pairplot_hue(labels: pd.Series, order: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """``labels`` (text) and their colour order, with at most PAIRPLOT_MAX_CLASSES colours: above, the classes
+    with the most rows (ties: ``order``) keep theirs and the others become one "other (N classes)"."""
+    if len(order) <= PAIRPLOT_MAX_CLASSES:
+        return labels, list(order)
+    rows = labels.value_counts().reindex(list(order), fill_value=0)
+    top = list(rows.sort_values(ascending=False, kind="stable").index[: PAIRPLOT_MAX_CLASSES - 1])
+    other = f"other ({len(order) - len(top)} classes)"
+    kept = [name for name in order if name in set(top)]
+    return labels.where(labels.isin(kept), other), [*kept, other]
+
+
+def pairplot_note(n_features: int, n_classes: int = 0) -> str | None:
+    """The line explore prints when the pairplot leaves features out or lumps classes together, else None."""
+    parts = []
+    if n_features > PAIRPLOT_MAX_FEATURES:
+        parts.append(
+            f"draws the first {PAIRPLOT_MAX_FEATURES} of the {n_features} data.features ({n_features * n_features:,} "
+            "panels would take minutes; list the ones to see first in data.features)"
+        )
+    if n_classes > PAIRPLOT_MAX_CLASSES:
+        parts.append(
+            f"colours the {PAIRPLOT_MAX_CLASSES - 1} of the {n_classes} classes with the most rows, the rest as one "
+            "'other'"
+        )
+    return f"the pairplot {' and '.join(parts)}" if parts else None
+
+
+def heatmap_classes(table: pd.DataFrame, max_classes: int = HEATMAP_MAX_CLASSES) -> pd.DataFrame:
+    """``table`` (square, class order) cut to the ``max_classes`` classes with the most test rows, as actual or
+    as predicted (ties: class order), kept in class order; the whole table when it has no more."""
+    if len(table) <= max_classes:
+        return table
+    rows = pd.Series(table.to_numpy().sum(axis=1) + table.to_numpy().sum(axis=0), index=range(len(table)))
+    kept = sorted(rows.sort_values(ascending=False, kind="stable").index[:max_classes])
+    return table.iloc[kept, kept]
+
+
+def heatmap_note(n_classes: int, max_classes: int = HEATMAP_MAX_CLASSES) -> str | None:
+    """The line figures prints when the heatmap leaves classes out, else None."""
+    if n_classes <= max_classes:
+        return None
+    return (
+        f"the confusion heatmap draws {max_classes} of the {n_classes} classes, those with the most test rows; "
+        "plots/confusion.csv and metrics/metrics.json have them all"
+    )
+
+
+def confusion_heatmap(table: pd.DataFrame, target: str, of_classes: int | None = None) -> Figure:
+    """The lesson's ``sns.heatmap(confusion_df, annot=True)``, with titled axes and class names.
+
+    ``of_classes``: when ``table`` is a part of a larger one (heatmap_classes), its number of classes, said in the
+    title. The picture grows with the classes drawn, and its numbers shrink, up to HEATMAP_MAX_CLASSES."""
+    n_classes = len(table)
+    size = (max(5.6, 0.4 * n_classes + 1.6), max(4.6, 0.4 * n_classes + 0.6))
+    figure, ax = plt.subplots(figsize=size, layout="constrained")
     sns.heatmap(
         table,
         annot=True,
@@ -145,12 +214,13 @@ def confusion_heatmap(table: pd.DataFrame, target: str) -> Figure:
         cmap="Blues",
         square=True,
         linewidths=0.5,
-        annot_kws={"size": 13},
+        annot_kws={"size": 13 if n_classes <= 10 else 8},
         ax=ax,
         cbar_kws={"label": "Test samples", "shrink": 0.85},
     )
     ax.set(xlabel=f"Predicted {target}", ylabel=f"Actual {target}")
     n = int(table.to_numpy().sum())
-    ax.set_title(f"Confusion matrix (test set, {n} sample{'s' if n != 1 else ''})", fontweight="bold")
+    part = f"; {n_classes} of {of_classes} classes, most test rows" if of_classes and of_classes > n_classes else ""
+    ax.set_title(f"Confusion matrix (test set, {n} sample{'s' if n != 1 else ''}{part})", fontweight="bold")
     ax.tick_params(axis="y", labelrotation=0)
     return figure

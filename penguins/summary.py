@@ -12,9 +12,14 @@ from penguins.errors import PipelineError
 from penguins.io import require_columns
 from penguins.params import DataParams
 from penguins.paths import Paths
-from penguins.tables import Label, label_key, to_numeric_features
+from penguins.tables import Label, label_key, require_some_values, to_numeric_features
 
 FRACTION_DIGITS = 4
+# metrics/data_summary.json is tracked by git: labels found beyond data.classes are listed up to this many (the
+# most frequent), the rest counted as one "(N other labels)"; columns of the raw file up to this many in "missing"
+# (above, only data.target, data.features and the columns with missing values, still at most this many).
+SUMMARY_MAX_OTHER_LABELS = 100
+SUMMARY_MAX_COLUMNS = 1000
 
 
 def complete_rows(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> pd.DataFrame:
@@ -22,7 +27,9 @@ def complete_rows(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.R
     columns = [data.target, *data.features]
     require_columns(raw, columns, source)
     kept = raw[columns].assign(**{data.target: known_labels(raw[data.target], data.classes)})
-    complete = to_numeric_features(kept, data.features, source).dropna().reset_index(drop=True)
+    numeric = to_numeric_features(kept, data.features, source)
+    require_some_values(numeric, data.features, source)
+    complete = numeric.dropna().reset_index(drop=True)
     if complete.empty:
         raise PipelineError(f"{source}: no row has a {data.target} label and every one of data.features")
     return complete
@@ -48,12 +55,27 @@ def data_summary(raw: pd.DataFrame, complete: pd.DataFrame, data: DataParams) ->
     labels = given.dropna().map(str)  # counted by their text: 1 and "x" may be labels of one file
     counts = labels.value_counts()
     order = [str(name) for name in class_order(labels, data.classes)]
+    known = {str(name) for name in data.classes}
+    others = [name for name in order if name not in known]
+    if len(others) > SUMMARY_MAX_OTHER_LABELS:
+        frequent = set(
+            counts.reindex(others).sort_values(ascending=False, kind="stable").index[:SUMMARY_MAX_OTHER_LABELS]
+        )
+        rest = f"({len(others) - SUMMARY_MAX_OTHER_LABELS} other labels)"
+        counts = pd.concat(
+            [counts, pd.Series({rest: int(counts.reindex([n for n in others if n not in frequent]).sum())})]
+        )
+        order = [name for name in order if name in known or name in frequent] + [rest]
     missing = raw.isna().sum().to_dict() | {data.target: int(given.isna().sum())}  # labels are read as text
+    columns = list(raw.columns)
+    if len(columns) > SUMMARY_MAX_COLUMNS:
+        wanted = {data.target, *data.features}
+        columns = [c for c in columns if c in wanted or missing[c]][:SUMMARY_MAX_COLUMNS]
     return {
         "rows": len(raw),
         "columns": raw.shape[1],
         "rows_complete": len(complete),
-        "missing": {str(column): int(missing[column]) for column in raw.columns},
+        "missing": {str(column): int(missing[column]) for column in columns},
         "class_counts": {name: int(counts.get(name, 0)) for name in order},
         "class_fractions": {
             name: round(int(counts.get(name, 0)) / max(len(labels), 1), FRACTION_DIGITS) for name in order

@@ -86,3 +86,13 @@ def check_finite(values: pd.Series, source: str, hint: str = DROP_NA_HINT, writt
             f"{source}: line {csv_line(first)}: column {values.name!r} has value {value}, "
             f"not a finite float32 number (the model computes in float32: at most 3.4e38 in size); {hint}"
         )
+
+
+def require_some_values(frame: pd.DataFrame, features: Sequence[str], source: str) -> None:
+    """A feature empty (NA) in every row would leave no row after dropping the incomplete ones: name it."""
+    for column in features:
+        if frame[column].isna().all():
+            raise PipelineError(
+                f"{source}: column {column!r} of data.features is empty in every one of its {len(frame)} rows; "
+                f"remove {column!r} from data.features or fill it in"
+            )

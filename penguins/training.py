@@ -1,5 +1,6 @@
-"""What train checks before it imports TensorFlow: how the training rows divide into fitting and validation, and
-whether every class has rows on each side."""
+"""What train checks before it imports TensorFlow: how the training rows divide into fitting and validation,
+whether every class has rows on each side, and whether each feature can be learnt from (it varies over the
+fitted rows, and Normalization can compute its variance in float32)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,51 @@ def check_rows_of_every_class(
                 f"so eval.accuracy would leave it out; raise train.validation_split, add rows of {name!r}, "
                 "or set train.validation_split: 0 for no validation"
             )
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_features_vary(x_fit: np.ndarray, features: Sequence[str], source: str) -> None:
+    """A feature with one value in every fitted row (``x_fit``, float32 as the model sees it) carries nothing, and
+    Normalization would divide it by ~0: any other value in predict would then give a confident, baseless answer."""
+    for i, feature in enumerate(features):
+        column = x_fit[:, i]
+        if len(column) and column.min() == column.max():
+            raise PipelineError(
+                f"{source}: feature {feature!r} is {float(column[0]):g} in every one of the {len(column)} fitted rows, "
+                f"so the model can learn nothing from it; remove {feature!r} from data.features or fix the data"
+            )
+
+
+def check_variance_fits(x_fit: np.ndarray, features: Sequence[str], params: TrainParams, source: str) -> None:
+    """With train.normalize, the Normalization layer squares each value's distance from its feature's mean in
+    float32: beyond 3.4e38 (values around 1e19 apart and more) the variance overflows and training diverges."""
+    if not params.normalize:
+        return
+    values = x_fit.astype("float64")
+    spread = np.abs(values - values.mean(axis=0)).max(axis=0, initial=0.0)
+    sizes = np.abs(values).max(axis=0, initial=0.0)
+    for feature, distance, largest in zip(features, spread, sizes, strict=True):
+        # the squares of the distances, and (conservatively) the sum the mean is computed from
+        if distance * distance > FLOAT32_MAX or largest * len(values) > FLOAT32_MAX:
+            raise PipelineError(
+                f"{source}: feature {feature!r} has values up to {largest:.3g} in size: their variance overflows "
+                f"float32 in the Normalization layer (train.normalize: true); rescale {feature!r} (other units) "
+                "or fix the data"
+            )
+
+
+def divergence_hint(x_fit: np.ndarray, features: Sequence[str], params: TrainParams, source: str) -> str:
+    """What to try when training diverged: the advice that applies to these params, and the feature with the
+    largest values."""
+    steps = ["lower train.learning_rate"] + ([] if params.normalize else ["set train.normalize: true"])
+    values = np.abs(x_fit.astype("float64"))
+    empty = np.isnan(values).any(axis=0)
+    if empty.any():  # a NaN reaches the loss whatever the rate: name it first
+        steps = [f"check the values in {source} ({features[int(empty.argmax())]!r} has an empty or NaN cell)"]
+    elif len(features) and len(values):
+        sizes = values.max(axis=0)
+        i = int(sizes.argmax())
+        steps.append(f"check the values in {source} (the largest: {features[i]!r}, up to {sizes[i]:.3g})")
+    return ", ".join(steps[:-1]) + (" or " if len(steps) > 1 else "") + steps[-1]

@@ -7,7 +7,9 @@ Checks: the light model gives the Keras model's probabilities on every test row 
 Output: metrics/metrics.json        accuracy, loss, f1_macro, n_test and per-class precision/recall/f1/support
         plots/confusion.csv         the confusion matrix as actual,predicted,count: one row per pair of classes,
                                     so its size does not grow with the test set (git tracks it; dvc.yaml draws
-                                    it with .dvc/plots/confusion_counts.json, DVC's confusion template by count)
+                                    it with .dvc/plots/confusion_counts.json, DVC's confusion template by count);
+                                    above 50 classes only the pairs that occur (at most 10,000, the largest),
+                                    said in one warning line
         data/predictions/test.csv   each test row's features, actual, predicted and one prob_<class> per class
                                     (4 decimals: the precision that is the same on every CPU)
 """
@@ -21,8 +23,15 @@ import numpy as np
 from penguins.card import check_card_belongs, read_card
 from penguins.cli import run_stage, stage_parser
 from penguins.columns import target_columns
-from penguins.errors import PipelineError
-from penguins.evaluation import PROBABILITY_DIGITS, actual_labels, confusion_counts, prediction_table, score
+from penguins.errors import PipelineError, warn
+from penguins.evaluation import (
+    PROBABILITY_DIGITS,
+    actual_labels,
+    confusion_counts,
+    confusion_note,
+    prediction_table,
+    score,
+)
 from penguins.io import read_csv, write_csv, write_json
 from penguins.light import check_agreement
 from penguins.params import load_params
@@ -60,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     predictions = prediction_table(test[features], probabilities, classes, digits=PROBABILITY_DIGITS)
     predictions.insert(len(features), "actual", actual)
     write_json(Paths.METRICS, score(actual, probabilities, classes))
-    write_csv(Paths.CONFUSION, confusion_counts(actual, predictions["predicted"], classes))
+    confusion = confusion_counts(actual, predictions["predicted"], classes)
+    if note := confusion_note(len(classes), confusion, len(actual)):
+        warn(f"{Paths.CONFUSION}: {note}")
+    write_csv(Paths.CONFUSION, confusion)
     write_csv(Paths.PREDICTIONS, predictions)
 
 

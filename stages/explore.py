@@ -4,7 +4,9 @@ Input:  data/raw/penguins.csv
 Output: plots/pairplot.png          seaborn pairplot of data.features coloured by data.target (rows with
                                     every measurement; the lesson's first picture). Above explore.max_points
                                     such rows it draws a seeded sample of that many, stratified by class, and
-                                    its title says so: the picture costs the same at any data size
+                                    its title says so: the picture costs the same at any data size.
+                                    At most the first 8 of data.features are drawn and 10 classes
+                                    coloured (the rest as one "other"), said in its title and a line
         metrics/data_summary.json   rows, columns, rows_complete (what clean keeps), missing values per
                                     column, class balance (class_counts, class_fractions)
 Params: data.features, data.target, data.classes (the colour order; other labels found are added after),
@@ -16,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_stage, stage_parser
+from penguins.errors import warn
 from penguins.io import read_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.plotting import pairplot, save_png, theme
+from penguins.plotting import pairplot, pairplot_note, save_png, theme
 from penguins.summary import class_order, complete_rows, data_summary, plot_sample
 
 
@@ -30,8 +33,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     raw = read_csv(Paths.RAW, labels=[data.target])  # every column: the summary counts missing values in each
     complete = complete_rows(raw, data)
     drawn = plot_sample(complete, data.target, params.explore.max_points, params.explore.seed)
+    hue_order = class_order(complete[data.target], data.classes)
+    if note := pairplot_note(len(data.features), len(hue_order)):
+        warn(f"{Paths.PAIRPLOT}: {note}")
     with theme():
-        hue_order = class_order(complete[data.target], data.classes)
         figure = pairplot(drawn, data.features, data.target, hue_order, of_rows=len(complete))
         save_png(figure, Paths.PAIRPLOT)
     write_json(Paths.DATA_SUMMARY, data_summary(raw, complete, data))

@@ -6,7 +6,9 @@ Params: data.features, split.test_size, split.random_state, split.shuffle, split
         (the lesson: 0.2, 0, true, true -> 273 train / 69 test rows)
 
 Every class must get rows in both parts: a stratified split refuses a class with fewer rows than
-split.test_size makes necessary (5 for 0.2); an unstratified split is checked after splitting.
+split.test_size makes necessary (5 for 0.2), and says which split.test_size works; an unstratified split is
+checked after splitting. Test rows equal to a training row (duplicated data) are counted: above 5% of the test
+rows a warning line, above 50% an error (the test scores would measure memory).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_stage, stage_parser
-from penguins.data import split
+from penguins.data import duplicate_note, rows_seen_in_training, split
+from penguins.errors import warn
 from penguins.io import read_csv, read_json, write_csv
 from penguins.params import load_params
 from penguins.paths import Paths
@@ -27,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     columns = record["columns"]
     encoded = read_csv(Paths.ENCODED, required=[*params.data.features, *columns])
     train, test = split(encoded, params.split, columns, record["classes"])
+    if note := duplicate_note(rows_seen_in_training(train, test), len(test), str(Paths.TEST)):
+        warn(note)
     write_csv(Paths.TRAIN, train)
     write_csv(Paths.TEST, test)
 

@@ -11,8 +11,10 @@ Output: models/model.keras  (loadable with keras.saving.load_model; byte-identic
                             trainable_params) and plots/metrics/{train,eval}/{loss,accuracy}.tsv per epoch
 Params: data.features and every train.* key (see README, "Params")
 
-No model is saved when a loss or a weight went NaN or infinite (whatever the cause), nor when params.yaml
-changed while training ran (DVC would record the new values for the model made with the old).
+Refused before training, in one line naming the feature: a feature with one value in every fitted row, and
+(with train.normalize) values whose variance overflows float32. No model is saved when a loss or a weight went
+NaN or infinite (whatever the cause), nor when params.yaml changed while training ran (DVC would record the new
+values for the model made with the old).
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from penguins.io import read_csv, read_json, write_bytes, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
 from penguins.tables import check_finite
-from penguins.training import check_rows_of_every_class, rows_to_fit
+from penguins.training import (
+    check_features_vary,
+    check_rows_of_every_class,
+    check_variance_fits,
+    divergence_hint,
+    rows_to_fit,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -44,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     x = frame[features].to_numpy("float32")
     y = frame[targets].to_numpy("float32")
     check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
+    check_features_vary(x[:n_fit], features, str(Paths.TRAIN))
+    check_variance_fits(x[:n_fit], features, params.train, str(Paths.TRAIN))
 
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 
@@ -55,10 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         history = modeling.fit(model, x, y, n_fit, params.train, live)
     diverged = modeling.divergence(history, model)
     if diverged:  # whatever the cause, a NaN model would predict one class for everything
-        raise PipelineError(
-            f"training diverged ({diverged}), no model saved; lower train.learning_rate, set train.normalize: "
-            f"true, or check the values in {Paths.TRAIN}"
-        )
+        hint = divergence_hint(x[:n_fit], features, params.train, str(Paths.TRAIN))
+        raise PipelineError(f"training diverged ({diverged}), no model saved; {hint}")
     require_unchanged(params)  # DVC records params.yaml as it is now: it must still say what was trained
     modeling.save_model(model, Paths.MODEL)
     write_bytes(Paths.LIGHT_MODEL, light.to_bytes(light.layers_of(model)))  # predict's light path (penguins.light)

@@ -19,7 +19,16 @@ import pandas as pd
 import pytest
 
 from penguins import sources
-from penguins.data import class_record, clean, encode, rows_per_class_for_stratified_split, split
+from penguins.data import (
+    allowed_test_sizes,
+    class_record,
+    clean,
+    duplicate_note,
+    encode,
+    rows_per_class_for_stratified_split,
+    rows_seen_in_training,
+    split,
+)
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, read_csv, read_json, write_csv, write_json
 from penguins.params import DataParams, FetchParams, Params, SplitParams
@@ -293,7 +302,7 @@ def test_clean_names_the_file_line_and_column(text: str, where: str, column: str
 
 
 def test_clean_needs_a_complete_row() -> None:
-    assert message_of(clean, frame(f"{HEADER}Adelie,NA,3750\n"), DATA, source="raw.csv") == (
+    assert message_of(clean, frame(f"{HEADER}Adelie,NA,3750\nGentoo,39.1,NA\n"), DATA, source="raw.csv") == (
         "raw.csv: no rows left after dropping rows with missing values"
     )
 
@@ -348,7 +357,7 @@ def test_rows_per_class_suffice_for_every_seed() -> None:
         assert train["species_Chinstrap"].sum() >= 1 and test["species_Chinstrap"].sum() >= 1
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
     assert message_of(split, encode(rows.drop(index=24), DATA), params, columns, DATA.classes).startswith(
-        "data/encoded/penguins.csv: class 'Chinstrap' has 4 rows, too few for a stratified split"
+        "data/encoded/penguins.csv: class 'Chinstrap' has 4 rows, too few: a stratified split"
     )
 
 
@@ -409,7 +418,74 @@ def test_split_impossible_stratification_names_the_class() -> None:
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
     message = message_of(split, encoded_rows(1), params, class_record(DATA)["columns"], DATA.classes, "enc.csv")
     assert message == (
-        "enc.csv: class 'Adelie' has 1 rows, too few for a stratified split with split.test_size=0.2 of 3 rows: "
-        "it needs at least 3 per class to have one in train and one in test; add rows, change split.test_size, "
-        "or remove 'Adelie' from data.classes"
+        "enc.csv: every class is short (a stratified split with split.test_size=0.2 of 3 rows needs at least 3 per "
+        "class; the smallest, 'Adelie', has 1); no split.test_size works with 1 row in a class: add rows or remove "
+        "'Adelie' from data.classes"
+    )
+
+
+# ---- issue 29: an empty feature, a test size too small for every class, duplicated rows ----------------------
+
+
+@pytest.mark.parametrize("empty", ["bill_length_mm", "body_mass_g"])
+def test_clean_names_a_feature_empty_in_every_row(empty: str) -> None:
+    rows = frame(RAW).assign(**{empty: float("nan")})
+    assert message_of(clean, rows, DATA, source="raw.csv") == (
+        f"raw.csv: column {empty!r} of data.features is empty in every one of its 5 rows; "
+        f"remove {empty!r} from data.features or fill it in"
+    )
+
+
+PENGUIN_COUNTS = {"Adelie": 151, "Chinstrap": 68, "Gentoo": 123}
+
+
+def penguin_rows(counts: dict[str, int]) -> pd.DataFrame:
+    rows = pd.DataFrame({"species": [name for name, n in counts.items() for _ in range(n)]})
+    rows["bill_length_mm"], rows["body_mass_g"] = range(len(rows)), 1.0
+    return encode(rows, DATA)
+
+
+@pytest.mark.parametrize(("test_size", "says"), [(0.001, "smallest split.test_size that works is 0.02"),
+                                                 (0.999, "largest split.test_size that works is 0.98")])  # fmt: skip
+def test_a_test_size_every_class_is_short_of_says_so_and_what_works(test_size: float, says: str) -> None:
+    params = SplitParams(test_size=test_size, random_state=0, shuffle=True, stratify=True)
+    message = message_of(split, penguin_rows(PENGUIN_COUNTS), params, class_record(DATA)["columns"], DATA.classes)
+    assert "every class is short" in message and says in message, message
+    assert "remove" not in message and "\n" not in message
+    lo = float(says.rsplit(" ", 1)[1])
+    works = SplitParams(test_size=lo, random_state=0, shuffle=True, stratify=True)
+    train, test = split(penguin_rows(PENGUIN_COUNTS), works, class_record(DATA)["columns"], DATA.classes)
+    assert (test[class_record(DATA)["columns"]].sum() >= 1).all() and (
+        train[class_record(DATA)["columns"]].sum() >= 1
+    ).all()
+
+
+def test_allowed_test_sizes_is_exact_at_its_ends() -> None:
+    for n_rows, smallest in [(342, 68), (277, 3), (10, 5), (342, 2), (5000, 5), (1000, 2)]:
+        lo, hi = allowed_test_sizes(n_rows, smallest)
+        assert rows_per_class_for_stratified_split(n_rows, lo) <= smallest
+        assert rows_per_class_for_stratified_split(n_rows, hi) <= smallest
+        assert rows_per_class_for_stratified_split(n_rows, round(lo - 0.01, 2)) > smallest or lo <= 0.01
+    assert allowed_test_sizes(342, 1) is None
+
+
+def test_duplicated_rows_are_counted_warned_and_refused() -> None:
+    rows = penguin_rows(PENGUIN_COUNTS)
+    params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
+    columns = class_record(DATA)["columns"]
+    train, test = split(rows, params, columns, DATA.classes)
+    assert rows_seen_in_training(train, test) == 0 and duplicate_note(0, len(test), "t.csv") is None
+    train, test = split(pd.concat([rows] * 100, ignore_index=True), params, columns, DATA.classes)
+    seen = rows_seen_in_training(train, test)
+    assert seen > 0.99 * len(test)
+    message = message_of(duplicate_note, seen, len(test), "t.csv")
+    assert message.startswith(f"t.csv: {seen} of the {len(test)} test rows (") and "duplicate" in message
+    note = duplicate_note(10, 100, "t.csv")
+    assert note is not None and "10 of the 100 test rows (10.0%)" in note
+
+
+def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:
+    rows = frame(CHINSTRAP_INCOMPLETE.replace("Chinstrap,46.5,", "Chinstrap,,3600"))
+    assert "(all 2 of its rows miss a value of data.features; 'bill_length_mm' is empty in every one)" in message_of(
+        clean, rows, DATA, source="raw.csv"
     )

@@ -22,7 +22,13 @@ from penguins.errors import PipelineError
 from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
-from penguins.training import check_rows_of_every_class, rows_to_fit
+from penguins.training import (
+    check_features_vary,
+    check_rows_of_every_class,
+    check_variance_fits,
+    divergence_hint,
+    rows_to_fit,
+)
 
 keras = modeling.keras
 tf = modeling.tf
@@ -349,4 +355,44 @@ def test_prediction_table_full_precision_or_rounded() -> None:
     assert (
         prediction_table(features, np.array([[0.123456, 0.3, 0.576544]] * 3), CLASSES, digits=2)["prob_Adelie"].tolist()
         == [0.12] * 3
+    )
+
+
+# ---- issue 29: features that cannot be learnt from, named before training ------------------------------
+
+
+@pytest.mark.parametrize("constant", [5.0, 0.0, -1e30, 3.4e38])
+def test_a_feature_constant_over_the_fitted_rows_is_refused_by_name(constant: float) -> None:
+    x = np.array([[39.1, constant], [46.5, constant], [50.0, constant]], dtype="float32")
+    with pytest.raises(PipelineError) as err:
+        check_features_vary(x, ["bill_length_mm", "const"], "train.csv")
+    assert str(err.value).startswith(f"train.csv: feature 'const' is {float(np.float32(constant)):g} in every one")
+    check_features_vary(x[:, :1], ["bill_length_mm"], "train.csv")  # one that varies passes
+
+
+@pytest.mark.parametrize("values", [[1e29, 2e29, 3e29], [-1e19, 1e19, 3e19], [1e37] * 3 + [2e37] * 97])
+def test_values_whose_variance_overflows_normalization_are_named(default_params: Params, values: list[float]) -> None:
+    x = np.stack([np.linspace(30, 50, len(values)), values], axis=1).astype("float32")
+    with pytest.raises(PipelineError) as err:
+        check_variance_fits(x, ["bill_length_mm", "huge"], default_params.train, "train.csv")
+    assert "feature 'huge'" in str(err.value) and "overflows float32 in the Normalization layer" in str(err.value)
+    assert "normalize: true" in str(err.value) and "set train.normalize" not in str(err.value)
+    lesson = default_params.train.model_copy(update={"normalize": False})
+    check_variance_fits(x, ["bill_length_mm", "huge"], lesson, "train.csv")  # no Normalization layer
+
+
+def test_values_normalization_takes_pass(default_params: Params) -> None:
+    x = np.array([[1e18, 1.0], [3e18, 2.0], [1.0001e20, 3.0]], dtype="float32")[:2]
+    check_variance_fits(x, ["big", "small"], default_params.train, "train.csv")
+
+
+def test_the_divergence_hint_names_the_largest_feature_and_fits_the_params(default_params: Params) -> None:
+    x = np.array([[39.1, 1e29], [46.5, 2e29]], dtype="float32")
+    hint = divergence_hint(x, ["bill_length_mm", "huge"], default_params.train, "train.csv")
+    assert "'huge', up to 2e+29" in hint and "normalize" not in hint
+    lesson = default_params.train.model_copy(update={"normalize": False})
+    assert "set train.normalize: true" in divergence_hint(x, ["bill_length_mm", "huge"], lesson, "train.csv")
+    with_nan = np.array([[39.1, np.nan], [46.5, 2.0]], dtype="float32")
+    assert divergence_hint(with_nan, ["bill_length_mm", "gap"], lesson, "train.csv") == (
+        "check the values in train.csv ('gap' has an empty or NaN cell)"
     )

@@ -97,3 +97,14 @@ def test_a_lower_bound_says_no_upper_bound_hint(raw_params: dict[str, Any]) -> N
     with pytest.raises(PipelineError) as err:
         parse_params(raw_params)
     assert str(err.value) == "params.yaml: train.epochs must be greater than or equal to 1, got 0"
+
+
+def test_too_many_classes_are_refused_in_one_short_line(raw_params: dict[str, Any]) -> None:
+    """metrics/metrics.json, tracked by git, has a line per class: data.classes is bounded (issue 29)."""
+    raw_params["data"]["classes"] = [f"c{i}" for i in range(10_001)]
+    with pytest.raises(PipelineError) as err:
+        parse_params(raw_params)
+    assert str(err.value) == (
+        "params.yaml: data.classes must have at most 10000 items, got 10001 items; "
+        "metrics/metrics.json, tracked by git, scores every class"
+    )

@@ -194,3 +194,26 @@ def test_pngs_are_byte_identical_and_carry_no_metadata(tmp_path: Path) -> None:
         assert b"PLTE" in kinds, name
     expected = sorted(f"{name}{run}.png" for name in ("curves", "heatmap", "pairplot") for run in (1, 2))
     assert sorted(p.name for p in tmp_path.iterdir()) == expected  # no temporary files left
+
+
+def test_explore_names_a_feature_empty_in_every_row() -> None:
+    raw = pd.read_csv(io.StringIO(RAW)).assign(body_mass_g=float("nan"))
+    with pytest.raises(PipelineError, match=r"^raw.csv: column 'body_mass_g' of data.features is empty in every one"):
+        complete_rows(raw, DATA, source="raw.csv")
+
+
+def test_the_data_summary_is_bounded_in_labels_and_columns() -> None:
+    """metrics/data_summary.json is tracked by git: a target column of IDs, or a file of 5,000 columns, stays small."""
+    import json
+
+    from penguins.summary import SUMMARY_MAX_COLUMNS, SUMMARY_MAX_OTHER_LABELS
+
+    rows = 3000
+    raw = pd.DataFrame({"species": ["Adelie"] * 500 + [f"id{i}" for i in range(rows - 500)], "bill_length_mm": 1.0,
+                        "body_mass_g": 2.0})  # fmt: skip
+    raw = pd.concat([raw, pd.DataFrame(0, index=raw.index, columns=[f"x{i}" for i in range(5000)])], axis=1)
+    summary = data_summary(raw, complete_rows(raw, DATA), DATA)
+    assert len(summary["class_counts"]) == 3 + SUMMARY_MAX_OTHER_LABELS + 1
+    assert summary["class_counts"]["(2400 other labels)"] == 2400 and sum(summary["class_counts"].values()) == rows
+    assert len(summary["missing"]) <= SUMMARY_MAX_COLUMNS and "body_mass_g" in summary["missing"]
+    assert summary["columns"] == 5003 and len(json.dumps(summary)) < 20_000

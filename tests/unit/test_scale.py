@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,85 @@ def test_bench_points_a_clone_at_the_synthetic_file(tmp_path: Path) -> None:
     }
     assert params["train"]["epochs"] == 1
     assert len((tmp_path / "data.csv").read_text().splitlines()) == 2001
+
+
+# Issue 29: many classes (1,000 x 5 rows) made a 14 MB plots/confusion.csv and a heatmap that drew for minutes.
+MANY = [f"c{i:04d}" for i in range(1000)]
+
+
+def test_confusion_counts_above_the_bound_list_only_the_pairs_that_occur() -> None:
+    from penguins.evaluation import CONFUSION_ALL_PAIRS_MAX_CLASSES, confusion_note
+
+    actual = [name for name in MANY for _ in range(5)]
+    predicted = [name if k < 3 else MANY[(i + 1) % 1000] for i, name in enumerate(MANY) for k in range(5)]
+    counts = confusion_counts(actual, predicted, MANY)
+    assert len(counts) == 2000 and (counts["count"] > 0).all()
+    assert counts[["actual", "predicted"]].to_numpy().tolist()[:2] == [["c0000", "c0000"], ["c0000", "c0001"]]
+    text = io.StringIO()
+    counts.to_csv(text, index=False)
+    assert len(text.getvalue()) < 100_000
+    note = confusion_note(len(MANY), counts, len(actual))
+    assert note is not None and "2,000 pairs" in note and "left out" not in note and "\n" not in note
+    assert confusion_note(CONFUSION_ALL_PAIRS_MAX_CLASSES, counts, len(actual)) is None
+    capped = confusion_counts(actual, predicted, MANY, max_pairs=1500)
+    assert len(capped) == 1500 and capped["count"].min() == 2 and (capped["count"] == 3).sum() == 1000
+    note = confusion_note(len(MANY), capped, len(actual))
+    assert note is not None and "1,000 test rows are in pairs left out" in note
+    few = confusion_counts(ACTUAL, PREDICTED, CLASSES)
+    assert len(few) == 9  # up to the bound, every pair: the default file is unchanged
+
+
+def test_a_heatmap_of_a_thousand_classes_is_bounded_and_quick() -> None:
+    import time
+
+    from penguins.plotting import HEATMAP_MAX_CLASSES, confusion_heatmap, heatmap_classes, heatmap_note
+
+    actual = MANY * 5
+    predicted = MANY[:10] * 302 + MANY[10:] * 2  # the first 10 classes predicted most
+    start = time.perf_counter()
+    table = confusion_table(confusion_counts(actual, predicted, MANY), MANY, "c.csv")
+    drawn = heatmap_classes(table)
+    assert len(drawn) == HEATMAP_MAX_CLASSES and list(drawn.index) == list(drawn.columns)
+    assert list(drawn.index[:10]) == MANY[:10] and list(drawn.index) == sorted(drawn.index)
+    with theme():
+        figure = confusion_heatmap(drawn, "species", of_classes=len(table))
+        assert f"{HEATMAP_MAX_CLASSES} of 1000 classes" in figure.axes[0].get_title()
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    assert time.perf_counter() - start < 30
+    assert "30 of the 1000 classes" in heatmap_note(1000) and heatmap_note(3) is None
+
+
+def test_a_pairplot_of_forty_features_draws_the_first_eight_and_says_so() -> None:
+    from penguins.plotting import PAIRPLOT_MAX_FEATURES, pairplot_note
+
+    rng = np.random.default_rng(0)
+    features = [f"f{i}" for i in range(40)]
+    frame = pd.DataFrame(rng.normal(size=(30, 40)), columns=features).assign(species=["Adelie", "Gentoo"] * 15)
+    with theme():
+        figure = pairplot(frame, features, "species", ["Adelie", "Gentoo"])
+        assert len({ax.get_xlabel() for ax in figure.axes} - {""}) == PAIRPLOT_MAX_FEATURES
+        assert f"the first {PAIRPLOT_MAX_FEATURES} of 40 features" in figure._suptitle.get_text()
+        plt.close(figure)
+    assert "first 8 of the 40" in pairplot_note(40) and pairplot_note(4, 3) is None
+
+
+def test_a_pairplot_of_a_thousand_classes_colours_ten() -> None:
+    from penguins.plotting import PAIRPLOT_MAX_CLASSES, pairplot_hue, pairplot_note
+
+    labels = pd.Series([name for i, name in enumerate(MANY) for _ in range(1 + (i % 7 == 0))])
+    coloured, order = pairplot_hue(labels, MANY)
+    assert len(order) == PAIRPLOT_MAX_CLASSES and order[-1] == f"other ({1000 - PAIRPLOT_MAX_CLASSES + 1} classes)"
+    assert order[:3] == ["c0000", "c0007", "c0014"] and set(coloured) == set(order)
+    few = pd.Series(["Adelie", "Gentoo"])
+    assert pairplot_hue(few, ["Adelie", "Chinstrap", "Gentoo"])[1] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert "colours the 9 of the 1000 classes" in pairplot_note(4, 1000)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(5000, 2)), columns=["a_mm", "b_mm"]).assign(species=MANY * 5)
+    start = time.process_time()
+    with theme():
+        figure = pairplot(frame, ["a_mm", "b_mm"], "species", MANY)
+        assert "9 of 1000 classes coloured" in figure._suptitle.get_text()
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    assert time.process_time() - start < 30

@@ -8,12 +8,14 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 import tasks
 from tests.conftest import ROOT, run
+from tools import make_args
 from tools.repo.clones import clone_worktree
 
 MAKEFILE = (ROOT / "Makefile").read_text()
@@ -23,9 +25,11 @@ VENV = Path(sys.prefix)
 SHELL_WORDS = {"&&", "||", ";", "|", "(", ")", "{", "}", "if", "then", "else", "fi", "!"}
 
 
-def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
+def commands(lines: list[str], bindir: Path, assignments: Sequence[str] = ()) -> set[tuple[str, ...]]:
     """The shell commands in printed recipe lines that create the venv, install, lock, run dvc or pytest,
-    with the venv's bin/ directory dropped from program names (make runs `python` off PATH)."""
+    with the venv's bin/ directory dropped from program names (make runs `python` off PATH); a command run
+    through tools.make_args is the one it runs, given make's variable ``assignments``."""
+    given = dict(assignment.split("=", 1) for assignment in assignments)
     found = set()
     for line in lines:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
@@ -38,7 +42,8 @@ def commands(lines: list[str], bindir: Path) -> set[tuple[str, ...]]:
             else:
                 current.append(token)
         words.append(current)
-        for cmd in filter(None, words):
+        for printed in filter(None, words):
+            cmd = make_args.expand(printed[3:], given) if printed[1:3] == ["-m", "tools.make_args"] else printed
             program = cmd[0].removeprefix(f"{bindir}/")
             normalised = (program, *cmd[1:])
             if program in {"uv", "dvc"} or (program.startswith("python") and cmd[1:2] == ["-m"]):
@@ -84,7 +89,7 @@ def test_tasks_runs_what_make_runs(target: str, make_args: tuple[str, ...], task
                                    tmp_path: Path) -> None:  # fmt: skip
     venv = tmp_path / "venv"  # missing, so both print the whole set-up
     bindir = tasks.venv_bin(venv, windows=False)
-    from_make = commands(make_dry_run(target, venv, *make_args), bindir)
+    from_make = commands(make_dry_run(target, venv, *make_args), bindir, make_args)
     # make -n prints both branches of the install recipe (uv, and pip as the fallback)
     from_tasks = commands(
         tasks_dry_run(target, venv, "uv", *task_args) + tasks_dry_run(target, venv, "pip", *task_args), bindir
@@ -139,8 +144,10 @@ def test_uv_pin_comes_from_the_lock() -> None:
 
 def test_needs_install_follows_the_stamp(tmp_path: Path) -> None:
     root, venv = tmp_path / "repo", tmp_path / "venv"
-    root.mkdir()
-    venv.mkdir()
+    (root / "stages").mkdir(parents=True)
+    (root / "stages/__init__.py").write_text("")  # the stages' packages all there
+    tasks.venv_bin(venv).mkdir(parents=True)
+    Path(tasks.program(venv, "python")).symlink_to(sys.executable)
     (root / "requirements.txt").write_text("x==1\n")
     (root / "pyproject.toml").write_text("")
     assert tasks.needs_install(venv, root)  # no stamp
@@ -151,6 +158,50 @@ def test_needs_install_follows_the_stamp(tmp_path: Path) -> None:
     (root / "penguins/__init__.py").write_text("")
     os.utime(root / "penguins/__init__.py", (2e9 + 1, 2e9 + 1))  # the package appeared after the install
     assert tasks.needs_install(venv, root)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX venv layout")
+@pytest.mark.parametrize("python", ["dangling", "deleted"])
+def test_a_venv_whose_python_does_not_run_is_made_again(tmp_path: Path, python: str) -> None:
+    """Issue 29: its python deleted or a dangling link, `make install` said "Nothing to be done"."""
+    venv = tmp_path / "venv"
+    tasks.venv_bin(venv).mkdir(parents=True)
+    if python == "dangling":
+        Path(tasks.program(venv, "python")).symlink_to(tmp_path / "gone/python3")
+    (venv / tasks.STAMP).touch()
+    os.utime(venv / tasks.STAMP, (4e9, 4e9))  # newer than every input: only the python is wrong
+    assert tasks.needs_install(venv)
+    assert not tasks.python_runs(venv)
+    assert "--clear" in tasks.venv_command(venv)
+    if shutil.which("make"):
+        lines = make_dry_run("install", venv)
+        assert any("-m venv --clear" in line for line in lines), lines
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX venv layout")
+def test_a_venv_that_lost_a_package_is_installed_again(tmp_path: Path) -> None:
+    """Its python runs, but the stages' packages are not all there: make install must not say "Nothing to be done"."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    (bare / tasks.STAMP).touch()
+    os.utime(bare / tasks.STAMP, (4e9, 4e9))
+    assert tasks.python_runs(bare) and not tasks.has_stage_packages(bare)
+    assert tasks.needs_install(bare)
+    if shutil.which("make"):
+        lines = make_dry_run("install", bare)
+        assert any("requirements.txt" in line for line in lines), lines
+    assert tasks.has_stage_packages(VENV)  # the test suite's own venv has them all
+
+
+def test_the_stages_say_in_one_line_when_python_is_not_the_projects(tmp_path: Path) -> None:
+    """`.venv/bin/dvc repro` without activating .venv runs `python -m stages.X` with another Python."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    cmd = [tasks.program(bare, "python"), "-m", "stages.validate_params"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "lacks the project's packages" in proc.stderr and "source .venv/bin/activate" in proc.stderr
 
 
 def test_unknown_task_is_refused() -> None:
