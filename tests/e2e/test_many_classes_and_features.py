@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 
 from penguins.evaluation import confusion_counts
+from tests.conftest import edit_params
 from tools.repo.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
@@ -26,9 +26,7 @@ FEATURES = [f"f{i:02d}_mm" for i in range(40)]
 @pytest.fixture(scope="module")
 def wide(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = clone_worktree(tmp_path_factory.mktemp("wide") / "repo")
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["data"].update(features=FEATURES, classes=CLASSES)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    edit_params(repo, data__features=FEATURES, data__classes=CLASSES)
     rng = np.random.default_rng(0)
     labels = [name for name in CLASSES for _ in range(5)]
     raw = pd.DataFrame(rng.normal(size=(len(labels), len(FEATURES))).round(3), columns=FEATURES)
