@@ -1,16 +1,20 @@
-"""The model card (penguins/card.py): a pydantic model of models/model.json, strict, every problem one line."""
+"""The model card (penguins/card.py): a pydantic model of models/model.json, strict, every problem one line; it
+names the model it describes (md5 and checksum), and predict refuses a card that is not its model's."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from penguins.card import ModelCard, card_path_for, feature_ranges, parse_card, read_card
+from penguins.card import ModelCard, card_path_for, check_card_belongs, feature_ranges, parse_card, read_card
 from penguins.errors import PipelineError
+from tests.helpers.faults import message_of
 
 CARD_JSON = {"features": ["bill_length_mm", "body_mass_g"], "target": "species", "classes": ["Adelie", "Gentoo"]}
 
@@ -79,3 +83,71 @@ def test_read_card_beside_the_model(tmp_path: Path) -> None:
     )
     card_path_for(model).write_text(json.dumps(CARD_JSON))
     assert read_card(card_path_for(model), model).classes == ("Adelie", "Gentoo")
+
+
+# ---- the card names the model it describes --------------------------------------------------------
+
+
+CARD = ModelCard(
+    features=("bill_length_mm", "body_mass_g"),
+    target="species",
+    classes=("Adelie", "Chinstrap", "Gentoo"),
+    ranges={"bill_length_mm": (32.1, 59.6), "body_mass_g": (2700.0, 6300.0)},
+)
+
+
+@pytest.fixture
+def model_and_card(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"the model's bytes")  # only its md5 matters here
+    return model, CARD.for_model(model).as_json()
+
+
+def test_train_names_the_model_in_its_card(model_and_card: tuple[Path, dict[str, Any]]) -> None:
+    model, card = model_and_card
+    assert card["model_md5"] == hashlib.md5(model.read_bytes()).hexdigest()
+    check_card_belongs(ModelCard.model_validate(card), "models/model.json", model)  # its own: accepted
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda card, model: card | {"classes": card["classes"][::-1]},  # hand-edited: Adelie -> Gentoo
+            "models/model.json: the card was edited after train wrote it (checksum mismatch); "
+            "regenerate it with `dvc repro train` (or `dvc checkout train` for the committed pair: ",
+        ),
+        (
+            lambda card, model: model.write_bytes(b"another experiment's model") and card,
+            "models/model.json: the card describes another model (model_md5 ",
+        ),
+        (
+            lambda card, model: {k: v for k, v in card.items() if k not in ("model_md5", "checksum")},
+            "models/model.json: the card does not name its model (no model_md5/checksum: older); regenerate it",
+        ),
+    ],
+)
+def test_a_card_that_is_not_the_models_is_refused(
+    model_and_card: tuple[Path, dict[str, Any]], edit: Callable[..., Any], message: str
+) -> None:
+    model, card = model_and_card
+    edited = ModelCard.model_validate(edit(card, model))
+    assert message_of(check_card_belongs, edited, "models/model.json", model).startswith(message)
+
+
+def test_predict_refuses_a_reversed_card_before_predicting(
+    model_and_card: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's example: the textbook Adelie came out "Gentoo" with exit 0."""
+    from penguins import predict
+
+    model, card = model_and_card
+    (model.parent / "model.json").write_text(json.dumps(card | {"classes": card["classes"][::-1]}))
+    args = ["--model", str(model), "--bill-length-mm", "39.1", "--body-mass-g", "3750"]
+    with pytest.raises(SystemExit) as exit_:
+        predict.run_cli(predict.main, args)
+    assert exit_.value.code == 1
+    err = capsys.readouterr()
+    assert err.out == ""
+    assert err.err.startswith(f"error: {model.parent / 'model.json'}: the card was edited after train wrote it")
+    assert err.err.count("\n") == 1

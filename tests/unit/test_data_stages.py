@@ -1,24 +1,19 @@
-"""The data stages' logic on tiny in-test data: the raw data's sources (penguins/sources.py), reading and writing
-files (penguins/io.py), checks of tabular input (penguins/tables.py) and clean, encode, split (penguins/data.py).
+"""The data stages' logic on tiny in-test data: checks of tabular input (penguins/tables.py) and clean, encode, split
+(penguins/data.py), with labels as the file has them. The raw data's sources: test_sources.py; reading and writing
+files: test_io.py.
 
 Each module's messages are said once, in its own table; the steps built on them are checked for naming the
 file, line and column of the problem."""
 
 from __future__ import annotations
 
-import hashlib
-import http.server
 import io
-import re
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from penguins import sources
 from penguins.data import (
     allowed_test_sizes,
     class_record,
@@ -29,11 +24,13 @@ from penguins.data import (
     rows_seen_in_training,
     split,
 )
-from penguins.errors import PipelineError
-from penguins.io import parse_csv, read_csv, read_json, write_csv, write_json
-from penguins.params import DataParams, FetchParams, Params, SplitParams
+from penguins.io import read_csv, write_csv
+from penguins.params import DataParams, Params, SplitParams, parse_params
+from penguins.summary import complete_rows, data_summary
 from penguins.tables import check_target, csv_line, to_numeric_features
-from tests.helpers.http import serving
+from penguins.yamlio import read_yaml
+from tests.conftest import ROOT
+from tests.helpers.faults import message_of
 
 DATA = DataParams(
     features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo")
@@ -50,178 +47,6 @@ Gentoo,Biscoe,50.0,
 
 def frame(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
-
-
-def message_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-    """The message of the PipelineError that call(*args, **kwargs) raises."""
-    with pytest.raises(PipelineError) as err:
-        call(*args, **kwargs)
-    return str(err.value)
-
-
-# ---- sources: where the raw CSV comes from -------------------------------------------------------
-
-
-def url_params(url: str, sha256: str | None, max_mb: int = 200) -> FetchParams:
-    return FetchParams(source="url", url=url, sha256=sha256, timeout_s=5, max_mb=max_mb)
-
-
-def fetched(params: FetchParams, path: Path) -> bytes:
-    """What sources.fetch writes to ``path``."""
-    sources.fetch(params, path)
-    return path.read_bytes()
-
-
-def download(url: str, timeout_s: float, max_mb: int = 200) -> bytes:
-    """sources.download into memory (the stage streams into a file)."""
-    out = io.BytesIO()
-    sources.download(url, timeout_s, out, max_mb)  # type: ignore[arg-type]
-    return out.getvalue()
-
-
-def test_fetch_package_is_the_344_row_csv(tmp_path: Path) -> None:
-    params = FetchParams(source="package", url="https://unused.invalid/", sha256=None, timeout_s=5, max_mb=1)
-    data = fetched(params, tmp_path / "raw.csv")
-    assert data.startswith(b"species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year\n")
-    assert data.count(b"\n") == 345
-
-
-def test_fetch_url_checks_sha256(tmp_path: Path) -> None:
-    source = tmp_path / "penguins.csv"
-    source.write_bytes(RAW.encode())
-    digest = hashlib.sha256(RAW.encode()).hexdigest()
-    assert fetched(url_params(source.as_uri(), digest), tmp_path / "raw.csv") == RAW.encode()
-    assert message_of(sources.fetch, url_params(source.as_uri(), "0" * 64), tmp_path / "raw.csv") == (
-        f"{source.as_uri()}: sha256 mismatch (expected fetch.sha256 {'0' * 64}, got {digest}); "
-        "the file changed upstream or the param is wrong"
-    )
-
-
-def test_fetch_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    refused_port = "http://127.0.0.1:9/penguins.csv"  # discard port on loopback: connection refused at once
-    assert message_of(sources.fetch, url_params(refused_port, "0" * 64), tmp_path / "raw.csv").startswith(
-        f"could not download fetch.url {refused_port!r}: "
-    )
-    assert message_of(download, "ftp://example.org/p.csv", 5) == (
-        "fetch.url 'ftp://example.org/p.csv' must start with http://, https:// or file://"
-    )
-    (tmp_path / "empty.csv").write_bytes(b"")
-    empty = (tmp_path / "empty.csv").as_uri()
-    assert message_of(sources.fetch, url_params(empty, hashlib.sha256(b"").hexdigest()), tmp_path / "raw.csv") == (
-        f"{empty}: the fetched file is empty"
-    )
-    monkeypatch.setattr(sources, "PACKAGE_FILE", "data/none.csv")
-    assert message_of(sources.read_package_csv) == (
-        "package 'palmerpenguins' has no data/none.csv; reinstall it from requirements.txt"
-    )
-    monkeypatch.setattr(sources, "PACKAGE", "no_such_package_here")
-    assert message_of(sources.read_package_csv) == "package 'no_such_package_here' is not installed; run `make install`"
-
-
-class Trickle(http.server.BaseHTTPRequestHandler):
-    """Sends a 25-byte body one byte every 0.2 s: each read waits far less than any timeout, the whole takes 5 s."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "25")
-        self.end_headers()
-        try:
-            for _ in range(25):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.2)
-        except OSError:  # the client gave up: what the test wants
-            pass
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def trickling_url() -> Iterator[str]:
-    with serving(Trickle) as base:
-        yield f"{base}/penguins.csv"
-
-
-def test_fetch_timeout_is_a_deadline_for_the_whole_download(trickling_url: str) -> None:
-    """A server that trickles bytes used to keep fetch running as long as it liked (timeout_s bounded each read)."""
-    start = time.monotonic()
-    message = message_of(download, trickling_url, 1.0)
-    elapsed = time.monotonic() - start
-    assert elapsed < 2.0, f"download ran {elapsed:.1f} s with fetch.timeout_s=1"
-    assert re.fullmatch(
-        rf"could not download fetch\.url '{re.escape(trickling_url)}' within fetch\.timeout_s=1 s \(\d+ bytes "
-        r"received\); check the network or the server, raise fetch\.timeout_s, or set fetch\.source: package",
-        message,
-    ), message
-
-
-def test_a_missing_file_url_is_not_a_network_problem(tmp_path: Path) -> None:
-    url = (tmp_path / "nowhere.csv").as_uri()
-    assert message_of(download, url, 5) == (
-        f"could not read fetch.url {url!r}: No such file or directory; check the path (a file:// URL is a local file)"
-    )
-
-
-# ---- io: every read problem is one line naming the file -------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "file not found; run the stage that makes it first (dvc repro)"),
-        (b"", "file is empty; expected a CSV with a header row"),
-        (b"a,b\n", "has a header but no data rows"),
-        (
-            b"a,b\n1,2,3\n",  # pandas would silently make the extra leading field an index
-            "the data rows have more fields than the header's 2 names; check the header and the delimiter",
-        ),
-        (b'a,b\n"1,2\n', "not a readable CSV (Error tokenizing data. "),  # then pandas' reason
-        (b"a\n\xff\n", "not UTF-8 text (byte 0xff at offset 2, e.g. Latin-1 or Windows-1252); re-save it as UTF-8"),
-        (b"a\n1\n", "missing column 'b' (has: a); check data.features / data.target in params.yaml"),
-    ],
-)
-def test_read_csv_problems(tmp_path: Path, content: bytes | None, message: str) -> None:
-    path = tmp_path / "in.csv"
-    if content is not None:
-        path.write_bytes(content)
-    text = message_of(read_csv, path, required=["a", "b"])
-    assert text.startswith(f"{path}: {message}")
-    assert "\n" not in text
-
-
-def test_parse_csv_names_its_source_and_hint() -> None:
-    """A stream (predict's stdin) is named as given, and the caller's hint replaces the params one."""
-    assert message_of(parse_csv, io.StringIO("a\n1\n"), "stdin", ["b"], hint="use b") == (
-        "stdin: missing column 'b' (has: a); use b"
-    )
-
-
-def test_read_json(tmp_path: Path) -> None:
-    path = tmp_path / "x.json"
-    assert message_of(read_json, path).startswith(f"{path}: file not found")
-    path.write_text("{bad")
-    assert message_of(read_json, path) == (
-        f"{path}: not valid JSON (Expecting property name enclosed in double quotes at line 1)"
-    )
-    write_json(path, {"b": 1, "a": [1, 2]})
-    assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'  # stable: sorted, indented
-    assert read_json(path) == {"a": [1, 2], "b": 1}
-
-
-def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
-    target = tmp_path / "out.csv"
-    target.write_text("previous\n")
-
-    class Boom(pd.DataFrame):
-        def to_csv(self, *args: object, **kwargs: object) -> None:
-            Path(str(args[0])).write_text("half")
-            raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        write_csv(target, Boom({"a": [1]}))
-    assert target.read_text() == "previous\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 # ---- tables: bad cells are named by CSV line and column -------------------------------------------
@@ -424,7 +249,7 @@ def test_split_impossible_stratification_names_the_class() -> None:
     )
 
 
-# ---- issue 29: an empty feature, a test size too small for every class, duplicated rows ----------------------
+# ---- an empty feature, a test size too small for every class, duplicated rows ----------------------
 
 
 @pytest.mark.parametrize("empty", ["bill_length_mm", "body_mass_g"])
@@ -488,4 +313,78 @@ def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:
     rows = frame(CHINSTRAP_INCOMPLETE.replace("Chinstrap,46.5,", "Chinstrap,,3600"))
     assert "(all 2 of its rows miss a value of data.features; 'bill_length_mm' is empty in every one)" in message_of(
         clean, rows, DATA, source="raw.csv"
+    )
+
+
+# ---- non-finite and float32-overflowing measurements ---------------------------------------------------
+
+TWO_CLASSES = DataParams(features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Gentoo"))
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "1e308", "-4e38"])
+def test_non_finite_or_float32_overflow_is_refused_by_clean_and_explore(value: str) -> None:
+    raw = pd.read_csv(io.StringIO(f"species,bill_length_mm,body_mass_g\nAdelie,39.1,3750\nGentoo,46.1,{value}\n"))
+    expected = (
+        f"data/raw/penguins.csv: line 3: column 'body_mass_g' has value {float(value):g}, not a finite float32 "
+        "number "
+        "(the model computes in float32: at most 3.4e38 in size); "
+    )
+    assert message_of(clean, raw, TWO_CLASSES).startswith(expected)
+    assert message_of(complete_rows, raw, TWO_CLASSES).startswith(expected)  # explore: before scipy sees it
+
+
+def test_the_largest_float32_is_accepted() -> None:
+    frame = pd.DataFrame({"x": ["3.4e38", "1", None]})
+    assert to_numeric_features(frame, ["x"], "t.csv")["x"].tolist()[:2] == [3.4e38, 1.0]
+
+
+# ---- integer and boolean class labels, and a class named NA --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("classes", "column", "expected"),
+    [
+        ([1, 2, 3], ["1", "2", "3", "2"], [1, 2, 3, 2]),
+        ([True, False], ["true", "False", "TRUE", "false"], [True, False, True, False]),
+        (["NA", "NB"], ["NA", "NB", "NA", "NB"], ["NA", "NB", "NA", "NB"]),  # pandas' na_values would eat NA
+    ],
+)
+def test_labels_as_the_file_has_them(
+    tmp_path: Path, classes: list[Any], column: list[str], expected: list[Any]
+) -> None:
+    raw = dict(ROOT_PARAMS)
+    raw["data"] = {"features": ["x"], "target": "label", "classes": classes}
+    data = parse_params(raw).data  # written naturally: `data.classes: [1, 2, 3]`
+    assert list(data.classes) == classes
+    path = tmp_path / "raw.csv"
+    path.write_text("label,x\n" + "".join(f"{label},{i}.5\n" for i, label in enumerate(column)))
+    cleaned = clean(read_csv(path, labels=["label"]), data, "raw.csv")
+    assert cleaned["label"].tolist() == expected
+    write_csv(tmp_path / "clean.csv", cleaned)
+    encoded = encode(read_csv(tmp_path / "clean.csv", labels=["label"]), data)
+    assert encoded[[f"label_{c}" for c in classes]].to_numpy().argmax(axis=1).tolist() == [
+        classes.index(e) for e in expected
+    ]
+    assert class_record(data)["classes"] == classes  # train copies these into the card, as given
+    summary = data_summary(read_csv(path, labels=["label"]), cleaned, data)
+    assert summary["class_counts"] == {str(c): expected.count(c) for c in classes}
+    assert summary["missing"]["label"] == 0
+
+
+ROOT_PARAMS = read_yaml(ROOT / "params.yaml")
+
+
+def test_an_unknown_coded_label_says_what_to_do() -> None:
+    raw = pd.read_csv(io.StringIO("label,x\n1,1.0\n4,2.0\n"), dtype={"label": str})
+    data = DataParams(features=("x",), target="label", classes=(1, 2))
+    assert message_of(clean, raw, data, "raw.csv") == (
+        "raw.csv: line 3: column 'label' has unknown label '4' (expected one of 1, 2; "
+        "add it to data.classes in params.yaml if it is real)"
+    )
+    assert message_of(parse_params, ROOT_PARAMS | {"data": {**ROOT_PARAMS["data"], "classes": [1, "1"]}}) == (
+        "params.yaml: data.classes mixes integers and text (1, '1'); labels are all text, all integers or all "
+        "booleans: quote every one (e.g. '1', 'x') to match them as text"
+    )
+    assert message_of(parse_params, ROOT_PARAMS | {"data": {**ROOT_PARAMS["data"], "classes": ["True", "true"]}}) == (
+        "params.yaml: data.classes must be distinct names, 'true' is listed twice"
     )

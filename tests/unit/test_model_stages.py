@@ -1,5 +1,6 @@
 """train, evaluate and figures' model logic: the network, training logged by DVCLive and read back, reproducible
-saving, safe loading, scores and the prediction table (real Keras on tiny data: 30 rows, 2 epochs)."""
+saving, safe loading, the rows to fit (real Keras on tiny data: 30 rows, 2 epochs). Scores and the prediction
+table: test_evaluation.py."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from penguins import modeling
 from penguins.archive import ZIP_EPOCH
 from penguins.environment import PINNED_ENV, TF_THREADS
 from penguins.errors import PipelineError
-from penguins.evaluation import PROBABILITY_DIGITS, prediction_table, score
 from penguins.history import read_history
 from penguins.params import Activation, Params, TrainParams
 from penguins.training import (
@@ -253,7 +252,7 @@ def test_read_history_repeated_or_fractional_step_is_one_line(tmp_path: Path, st
     assert "\n" not in str(err.value)
 
 
-# ---- rows to fit, scores and the prediction table -------------------------------------------------
+# ---- rows to fit -------------------------------------------------------------------------------------
 
 
 def test_rows_to_fit_follow_validation_split(default_params: Params) -> None:
@@ -293,72 +292,9 @@ def test_every_class_needs_rows_to_fit_and_to_validate(default_params: Params) -
 
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
-PROBABILITIES = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]], dtype="float32")
 
 
-def test_score() -> None:
-    metrics = score(["Adelie", "Chinstrap", "Gentoo"], PROBABILITIES, CLASSES)
-    assert metrics["accuracy"] == round(2 / 3, 6)
-    assert metrics["n_test"] == 3
-    assert metrics["per_class"]["Gentoo"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
-    assert metrics["per_class"]["Adelie"] == {"precision": 0.5, "recall": 1.0, "f1": round(2 / 3, 6), "support": 1}
-    assert metrics["loss"] == round(float(-(np.log(0.8) + np.log(0.7) + np.log(0.1)) / 3), 6)
-
-
-def sklearn_score(actual: list[Any], probabilities: np.ndarray, classes: list[Any]) -> dict[str, Any]:
-    """What evaluate computed with scikit-learn before (its import cost ~0.7 s of evaluate): the oracle, unrounded."""
-    from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
-
-    idx, pred, every = np.array([classes.index(a) for a in actual]), probabilities.argmax(axis=1), range(len(classes))
-    precision, recall, f1, support = precision_recall_fscore_support(idx, pred, labels=every, zero_division=0)
-    return {
-        "accuracy": float(accuracy_score(idx, pred)),
-        "loss": float(log_loss(idx, np.clip(probabilities, 1e-7, 1.0), labels=every)),
-        "f1_macro": float(f1_score(idx, pred, labels=every, average="macro", zero_division=0)),
-        "n_test": len(idx),
-        "per_class": {
-            str(name): {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                        "support": int(support[i])}
-            for i, name in enumerate(classes)
-        },
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_score_is_scikit_learns_bit_for_bit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """score() computes scikit-learn's metrics with its NumPy operations: equal to the last bit (unrounded), on
-    random softmax outputs of 2-6 classes, with classes missing from the actual or the predicted labels, and
-    probabilities that are 0 or 1 (clipped)."""
-    import penguins.evaluation
-
-    rng = np.random.default_rng(seed)
-    n_classes, rows = int(rng.integers(2, 7)), int(rng.integers(1, 300))
-    logits = rng.normal(scale=float(rng.choice([0.5, 5.0, 80.0])), size=(rows, n_classes))
-    probabilities = (np.exp(logits - logits.max(axis=1, keepdims=True))).astype("float32")
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    classes = [f"c{i}" for i in range(n_classes)]
-    present = rng.choice(n_classes, size=max(1, n_classes - int(rng.integers(0, 2))), replace=False)
-    actual = [classes[i] for i in rng.choice(present, size=rows)]
-    monkeypatch.setattr(penguins.evaluation, "round", lambda value, _digits: value, raising=False)  # unrounded
-    assert score(actual, probabilities, classes) == sklearn_score(actual, probabilities, classes)
-
-
-def test_prediction_table_full_precision_or_rounded() -> None:
-    features = pd.DataFrame({"x": [1, 2, 3]}, index=[7, 8, 9])
-    table = prediction_table(features, PROBABILITIES, CLASSES)
-    assert list(table.columns) == ["x", "predicted", "prob_Adelie", "prob_Chinstrap", "prob_Gentoo"]
-    assert table.index.tolist() == [0, 1, 2]
-    assert table["predicted"].tolist() == ["Adelie", "Chinstrap", "Adelie"]
-    assert table["prob_Chinstrap"].tolist() == [float(np.float32(v)) for v in (0.1, 0.7, 0.3)]  # float32's digits
-    rounded = prediction_table(features, PROBABILITIES, CLASSES, digits=PROBABILITY_DIGITS)
-    assert rounded["prob_Chinstrap"].tolist() == [0.1, 0.7, 0.3]
-    assert (
-        prediction_table(features, np.array([[0.123456, 0.3, 0.576544]] * 3), CLASSES, digits=2)["prob_Adelie"].tolist()
-        == [0.12] * 3
-    )
-
-
-# ---- issue 29: features that cannot be learnt from, named before training ------------------------------
+# ---- features that cannot be learnt from, named before training ------------------------------
 
 
 @pytest.mark.parametrize("constant", [5.0, 0.0, -1e30, 3.4e38])

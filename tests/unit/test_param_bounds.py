@@ -9,7 +9,8 @@ import pytest
 
 from penguins.errors import PipelineError
 from penguins.params import parse_params
-from tests.unit.test_params import refusal
+from tests.helpers.faults import message_of
+from tests.unit.test_params import ROOT_PARAMS, refusal
 
 TOO_LARGE = [
     (
@@ -108,3 +109,8 @@ def test_too_many_classes_are_refused_in_one_short_line(raw_params: dict[str, An
         "params.yaml: data.classes must have at most 10000 items, got 10001 items; "
         "metrics/metrics.json, tracked by git, scores every class"
     )
+
+
+def test_max_mb_is_checked_like_the_other_params() -> None:
+    raw = ROOT_PARAMS | {"fetch": {**ROOT_PARAMS["fetch"], "max_mb": 50_000}}
+    assert message_of(parse_params, raw).startswith("params.yaml: fetch.max_mb must be less than or equal to 20000")

@@ -3,6 +3,7 @@ keys and broken cross-field rules are refused, and every problem is one line nam
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ import pytest
 
 from penguins.errors import PipelineError
 from penguins.params import Params, load_params, parse_params
+from penguins.yamlio import read_yaml
+from tests.conftest import ROOT
+from tests.helpers.faults import message_of
 
 TRAIN_KEYS = (
     "hidden_units, activation, normalize, learning_rate, epochs, batch_size, validation_split, seed, op_determinism"
@@ -136,3 +140,84 @@ def test_unreadable_params_file(tmp_path: Path) -> None:
         PipelineError, match=r"^params\.yaml: expected a mapping of sections \(fetch, data, explore, split, "
     ):
         load_params(path)
+
+
+ROOT_PARAMS = read_yaml(ROOT / "params.yaml")
+
+
+def with_classes(classes: list[Any]) -> dict[str, Any]:
+    raw = copy.deepcopy(ROOT_PARAMS)
+    raw["data"]["classes"] = classes
+    return raw
+
+
+# ---- data.classes: one kind of label; a float named as such -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        (
+            [1, "x"],
+            "params.yaml: data.classes mixes integers and text (1, 'x'); labels are all text, all integers or all "
+            "booleans: quote every one (e.g. '1', 'x') to match them as text",
+        ),
+        (
+            [0, 1, True],  # 1 == True: encode said "Categorical categories must be unique"
+            "params.yaml: data.classes mixes booleans and integers (0, 1, True); labels are all text, all integers "
+            "or all booleans: quote every one (e.g. '1', 'x') to match them as text",
+        ),
+        (
+            [1.0, 2.0],
+            "params.yaml: data.classes[0] is 1.0, a decimal number; labels are text, integers or booleans: write 1 "
+            "if the data codes classes as integers, or quote it ('1.0') as the data file writes it",
+        ),
+        (
+            ["a", 2.5],
+            "params.yaml: data.classes[1] is 2.5, a decimal number; labels are text, integers or booleans: "
+            "quote it ('2.5') as the data file writes it",
+        ),
+    ],
+)
+def test_classes_of_one_kind_only(classes: list[Any], message: str) -> None:
+    assert message_of(parse_params, with_classes(classes)) == message
+
+
+@pytest.mark.parametrize("classes", [["Adelie", "Gentoo"], [1, 2, 3], [True, False], ["1", "NA"]])
+def test_classes_of_one_kind_are_accepted(classes: list[Any]) -> None:
+    assert list(parse_params(with_classes(classes)).data.classes) == classes
+
+
+# ---- fetch.url: only what fetch can use, refused before DVC deletes data/raw ------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "ftp://example.org/penguins.csv",
+            "fetch.url must start with http://, https:// or file://, got 'ftp://example.org/penguins.csv'; "
+            "download other sources yourself and use a file:// URL",
+        ),
+        (
+            "file://data/orig.csv",
+            "fetch.url 'file://data/orig.csv' reads as host 'data', path '/orig.csv': a file:// URL takes an "
+            "absolute path, three slashes: file:///home/me/penguins.csv",
+        ),
+    ],
+)
+def test_validate_params_refuses_urls_fetch_cannot_use(url: str, message: str) -> None:
+    """Before DVC deletes data/raw (it did for ftp://, and file://data/orig.csv opened /orig.csv)."""
+    raw = ROOT_PARAMS | {"fetch": {**ROOT_PARAMS["fetch"], "url": url}}
+    assert message_of(parse_params, raw) == f"params.yaml: {message}"
+
+
+# ---- a params.yaml that is a list (the alias bomb: tests/unit/test_yamlio.py) -------------------------------
+
+
+def test_a_params_file_that_is_a_list(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("- fetch\n- data\n")
+    assert message_of(load_params, params) == (
+        "params.yaml: expected a mapping of sections (fetch, data, explore, split, train, check), got a list"
+    )

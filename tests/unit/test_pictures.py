@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -217,3 +219,25 @@ def test_the_data_summary_is_bounded_in_labels_and_columns() -> None:
     assert summary["class_counts"]["(2400 other labels)"] == 2400 and sum(summary["class_counts"].values()) == rows
     assert len(summary["missing"]) <= SUMMARY_MAX_COLUMNS and "body_mass_g" in summary["missing"]
     assert summary["columns"] == 5003 and len(json.dumps(summary)) < 20_000
+
+
+def test_integer_labels_get_one_colour_per_class() -> None:
+    """seaborn draws a numeric hue on a continuous colour scale: integer codes 1, 2, 3 must be drawn as the
+    same three category colours as the labels '1', '2', '3'."""
+    import matplotlib.pyplot as plt
+
+    from penguins.plotting import pairplot, theme
+
+    rng = np.random.default_rng(0)
+    measured = pd.DataFrame({"bill_length_mm": rng.normal(40, 5, 30), "body_mass_g": rng.normal(4000, 300, 30)})
+
+    def colours(labels: list[Any]) -> list[tuple[float, ...]]:
+        frame = measured.assign(species=pd.Series(labels * 10, dtype=object))
+        with theme():
+            figure = pairplot(frame, ["bill_length_mm", "body_mass_g"], "species", labels)
+        scatter = figure.axes[1].collections[0]  # an off-diagonal panel: one point per row
+        drawn = [tuple(np.round(c, 6)) for c in scatter.get_facecolors()]
+        plt.close(figure)
+        return drawn
+
+    assert colours([1, 2, 3]) == colours(["1", "2", "3"])

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from penguins import predict
 from penguins.card import ModelCard
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
@@ -546,3 +547,31 @@ def test_cli_refuses_unusable_models(
         )
     status, out, err = cli(["--model", str(path), "--keras", "--csv", "-"], capsys, monkeypatch, GOOD)
     assert (status, out, err) == (1, "", f"error: {expected}\n")
+
+
+# ---- coded labels and Latin-1 input -----------------------------------------------------------
+
+
+def test_a_card_reports_coded_labels_as_given() -> None:
+    from penguins.predict import render, result_table
+
+    card = ModelCard(features=("x",), target="label", classes=(1, 2, 3))
+    table = result_table(pd.DataFrame({"x": [1.0]}), pd.DataFrame([[0.1, 0.7, 0.2]]).to_numpy(), card.classes)
+    document = json.loads(render(table, "json", card, "m.keras"))
+    assert document["classes"] == [1, 2, 3]
+    assert document["predictions"][0]["predicted"] == 2
+    assert render(table, "table", card, "m.keras").splitlines()[1].split()[:2] == ["1", "2"]
+
+
+@pytest.mark.parametrize("errors", ["surrogateescape", "strict"])
+def test_latin1_on_stdin_is_one_line(errors: str) -> None:
+    """sys.stdin decodes bad bytes as surrogates (surrogateescape): pandas failed with UnicodeEncodeError."""
+    stdin = io.TextIOWrapper(
+        io.BytesIO("bill_length_mm,island\n39.1,Bj\xf8rn\n".encode("latin-1")), encoding="utf-8", errors=errors
+    )
+    with pytest.raises(PipelineError) as err:
+        predict.read_input("-", stdin)
+    assert str(err.value) == (
+        "stdin: not UTF-8 text (byte 0xf8 at offset 29, e.g. Latin-1 or Windows-1252); pipe it through iconv, "
+        "e.g. `iconv -f latin1 -t utf-8 FILE | penguins-predict --csv -`"
+    )

@@ -366,3 +366,12 @@ def test_make_help_lists_the_learners_targets_first_and_every_target_once() -> N
     headings = re.findall(r"^(\S.*):$", out, flags=re.M)
     assert headings[:2] == ["Start here", "Experiments and sweeps"]
     assert "Other" not in headings, "a target in no group of HELP_GROUPS (Makefile): add it to one"
+
+
+def test_make_run_checks_params_before_dvc_reads_them() -> None:
+    """`make run` and `python tasks.py run` run validate_params --check before `dvc repro` (DVC expands
+    aliases and fails on a list before any stage runs); the check writes nothing."""
+    dry = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = dry.splitlines()
+    check = lines.index("python -m stages.validate_params --check")
+    assert lines.index("dvc repro") == check + 1
