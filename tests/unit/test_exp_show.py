@@ -1,19 +1,15 @@
 """make exp-show (tools/exp_show.py) names failed and unfinished experiments instead of showing their baseline's
-metrics; make reset (tools/reset.py) compares files by content, not by git's timestamps."""
+metrics. make reset (tools/reset.py): test_reset.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from dulwich.index import index_entry_from_stat
-from dulwich.repo import Repo
 
-from tools import reset
 from tools.exp_show import (
     is_current,
     live_metrics,
@@ -66,56 +62,6 @@ def test_failed_and_queued_are_hidden_and_named() -> None:
 
 def test_a_running_experiment_is_named_in_a_note() -> None:
     assert notes({"running": ["seed-3"]})[0].startswith("exp-show: 1 experiment(s) still running")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def test_reset_finds_a_change_that_the_index_hides(tmp_path: Path) -> None:
-    """DVC's git library records params.yaml's stat in git's index while the file still holds the committed text,
-    then the file is rewritten with the same size in the same second: git takes it for unchanged. Made here with
-    dulwich (what DVC's scmrepo uses), the index entry of HEAD's blob carrying the rewritten file's stat."""
-    git(tmp_path, "init", "-q")
-    params = tmp_path / "params.yaml"
-    params.write_text("train:\n  epochs: 100\n")
-    git(tmp_path, "add", "params.yaml")
-    git(tmp_path, "commit", "-qm", "baseline")
-    params.write_text("train:\n  epochs: abc\n")
-    earlier = params.stat().st_mtime - 10  # written seconds before git next writes its index: not "racily clean"
-    os.utime(params, (earlier, earlier))
-    index = Repo(str(tmp_path)).open_index()
-    entry = index[b"params.yaml"]
-    index[b"params.yaml"] = index_entry_from_stat(params.stat(), entry.sha, mode=entry.mode)
-    index.write()
-    git(tmp_path, "checkout", "--", ".")  # the old advice restores nothing
-    assert git(tmp_path, "status", "--porcelain") == ""
-    assert "abc" in params.read_text()
-
-    assert reset.differing_files(tmp_path) == ["params.yaml"]
-
-
-def test_porcelain_paths() -> None:
-    assert reset.parse_status(" M params.yaml\0 D metrics/metrics.json\0") == ["params.yaml", "metrics/metrics.json"]
-    assert reset.parse_status("") == []
-
-
-def test_outputs_missing_from_the_cache_are_one_line() -> None:
-    output = (
-        "ERROR: Checkout failed for following targets:\nmodels/model.keras\ndata/raw/penguins.csv\n"
-        "Is your cache up to date?\n<https://error.dvc.org/missing-files>\n"
-    )
-    assert reset.checkout_problem(output) == (
-        "dvc checkout: 2 output(s) missing from the DVC cache (data/raw/penguins.csv, models/model.keras); "
-        "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
-    )
-    assert reset.checkout_problem("ERROR: unable to acquire lock\n") == "dvc checkout failed: unable to acquire lock"
 
 
 def metrics(accuracy: float, step: int | str) -> dict[str, object]:
@@ -230,13 +176,3 @@ def test_dvclive_s_file_is_the_run_s_only_when_written_after_the_run_started() -
     assert not is_current(logged_at=1000.0, started_at=1000.0)
     assert not is_current(logged_at=None, started_at=1000.0)  # no file yet (DVC removed dvclive/)
     assert not is_current(logged_at=1000.5, started_at=None)  # the run's process is unknown or gone
-
-
-def test_restored_files_are_not_listed_as_missing() -> None:
-    """`dvc checkout` prints what it restored (stdout) and what it could not (stderr): only the latter is missing."""
-    stderr = "ERROR: Checkout failed for following targets:\nmodels/model.keras\nIs your cache up to date?\n"
-    stdout = "A       data/raw/penguins.csv\nM       data/clean/penguins.csv\n"
-    assert reset.checkout_problem(stderr + stdout) == (
-        "dvc checkout: 1 output(s) missing from the DVC cache (models/model.keras); "
-        "the git-tracked files are restored; `dvc pull` (from a remote) or `dvc repro` makes the rest"
-    )
