@@ -68,6 +68,82 @@ def test_public_apis_pass(source: str) -> None:
     assert found(source) == []
 
 
+LIVE = "from dvclive import Live\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "what"),
+    [
+        (LIVE + "def fit(live: Live):\n    return live._step\n", 3, "._step of dvclive's live"),  # modeling.fit's shape
+        (LIVE + "def fit(live: 'Live | None'):\n    return live._step\n", 3, "._step of dvclive's live"),
+        (LIVE + "def make() -> Live: ...\nmake()._step\n", 3, "._step of dvclive's make"),
+        (
+            LIVE
+            + "class C:\n    def __init__(self):\n        self.live = Live()\n    def f(self):\n        self.live._x\n",
+            6,
+            "._x of dvclive's self.live",
+        ),
+        (LIVE + "class C:\n    live: Live\n    def f(self):\n        self.live._x\n", 5, "._x of dvclive's self.live"),
+        ("import sys\nfor m in sys.modules.values():\n    m._x\n", 3, "._x of sys's m"),
+        ("import sys\n[m._getframe() for m in [sys]]\n", 2, "._getframe of sys's m"),
+        ("import atexit, sys\na, b = sys, atexit\nb._run_exitfuncs()\n", 3, "._run_exitfuncs of atexit's b"),
+        ("import sys\nd = {'a': sys}\nd['a']._getframe()\n", 3, "._getframe of sys's d"),
+        ("import sys\nif (s := sys):\n    s._getframe()\n", 3, "._getframe of sys's s"),
+        ("import atexit\nf = lambda m=atexit: m._run_exitfuncs()\n", 2, "._run_exitfuncs of atexit's m"),
+        (
+            "import subprocess\ntry:\n    pass\nexcept subprocess.CalledProcessError as e:\n    e._x\n",
+            5,
+            "._x of subprocess's e",
+        ),
+        ("try:\n    pass\nexcept (KeyError, OSError) as e:\n    e._x\n", 4, "._x of builtins's e"),
+        ("import sys\ngetattr(sys, '_getframe')(0)\n", 2, "._getframe of sys's sys"),
+        (LIVE + "live = Live()\nhasattr(live, '_step')\n", 3, "._step of dvclive's live"),
+        ("from dvclive._utils import env2bool\n", 1, "import of private dvclive._utils.env2bool"),
+        ("import dvclive._utils\n", 1, "import of private dvclive._utils"),
+        ("from dvc.api._x import y\n", 1, "import of private dvc.api._x.y"),
+        ("from dvc.api import _x\n", 1, "import of private dvc.api._x"),
+    ],
+)
+def test_names_bound_to_a_watched_object_and_private_modules_are_caught(source: str, line: int, what: str) -> None:
+    """The data flow within a file: annotated parameters, attributes, loops, except, tuples, literals, getattr."""
+    problems_found = found(source)
+    assert problems_found, source
+    assert problems_found[0].startswith(f"penguins/x.py:{line}: "), problems_found
+    assert what in problems_found[0], problems_found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # penguins/cli.py's and tools/repo/pipeline.py's shapes: a stdlib subclass's own private attributes
+        "import argparse\nclass CliParser(argparse.ArgumentParser):\n    def error(self, m):\n        self._seen = m\n",
+        "from argparse import ArgumentParser\nclass P(ArgumentParser):\n    def f(self):\n        return self._mine\n",
+        "from typing import NamedTuple\nclass Locked(NamedTuple):\n    a: int\n    def f(self):\n        self._cache\n",
+        "import threading\nclass T(threading.Thread):\n    def __init__(self):\n        self._mine = 1\n",
+        "class Failed(Exception):\n    def __init__(self):\n        self._detail = 1\n",
+        "from typing import Any\ndef f(x: Any):\n    return x._own\n",  # typing's names are not objects of its
+    ],
+)
+def test_a_standard_library_subclass_may_use_its_own_private_attributes(source: str) -> None:
+    assert found(source) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("import argparse\nclass P(argparse.ArgumentParser):\n    def f(self):\n        self._actions\n", "._actions"),
+        ("import threading\nclass T(threading.Thread):\n    def f(self):\n        self._started\n", "._started"),
+        ("from dvclive import Live\nclass P(Live):\n    def f(self):\n        self._mine\n", "._mine"),  # any
+    ],
+)
+def test_a_subclass_using_what_its_base_defines_privately_is_caught(source: str, what: str) -> None:
+    """A stdlib base's private names, class or instance ones (ArgumentParser sets self._actions in __init__);
+    for a DVCLive base, any private name (its privates are not listed here)."""
+    problems_found = found(source)
+    assert len(problems_found) == 1, problems_found
+    assert f"private attribute {what} of" in problems_found[0], problems_found
+
+
 def test_only_the_fence_modules_and_tests_may(tmp_path: Path) -> None:
     """The same private call in each place: refused in penguins/, stages/, tools/ and tasks.py; not in the two
     fence modules, nor in tests/ (canary tests name the private parts they guard)."""
