@@ -231,3 +231,12 @@ def test_override_problem_and_hydra_sweeps_parse_as_dvc_exp_run_s_does() -> None
     assert internals.hydra_sweeps("params.yaml", ["a=range(0,0)"]) == [], why + "an empty range"
     with pytest.raises(ValueError, match=r"\S"):
         internals.hydra_sweeps("params.yaml", ["a=range(1,5,0)"])  # HydraException: "range() arg 3 must not be zero"
+
+
+def test_override_key_is_the_key_hydra_applies_the_override_to() -> None:
+    why = "internals.override_key: "
+    for spelling in ("train.epochs=1,2", "+train.epochs=3", "++train.epochs=3", "~train.epochs", "train.epochs=null"):
+        assert internals.override_key(spelling) == "train.epochs", why + spelling
+    assert internals.override_key("train={epochs: 3}") == "train", why + "a whole section"
+    with pytest.raises(ValueError, match=r"\S"):
+        internals.override_key("train.epochs =1")

@@ -89,6 +89,13 @@ def test_bad_values_and_keys_get_the_validate_params_message(
         ([], "no grid: give at least one -S KEY=VALUES"),
         (["train.seed=range(0)"], "grid: -S 'train.seed=range(0)' expands to no value, so the sweep has no experiment"),
         (["train.epochs=2,3", "train.seed=range(5,0)"], "grid: -S 'train.seed=range(5,0)' expands to no value"),
+        # a key given twice: Hydra keeps the last (1 experiment, exit 0), whatever the spelling DVC accepts
+        (["train.epochs=1,2", "train.epochs=3"], "-S 'train.epochs=1,2' and -S 'train.epochs=3' both set train.epochs"),
+        (["params.yaml:train.epochs=1,2", "train.epochs=3"], "and -S 'train.epochs=3' both set train.epochs"),
+        (["train.epochs=1,2", "+train.epochs=3"], "and -S '+train.epochs=3' both set train.epochs"),
+        (["train.epochs=1,2", "++train.epochs=3,4"], "and -S '++train.epochs=3,4' both set train.epochs"),
+        (["train.seed=1", "train.epochs=2", "~train.seed"], "-S 'train.seed=1' and -S '~train.seed' both set train."),
+        (["train.epochs=1,2", "train={epochs: 3}"], "overlap (train holds train.epochs;"),
     ],
 )
 def test_bad_grids_are_refused_in_one_line(raw_params: dict[str, Any], grid: list[str], message: str) -> None:

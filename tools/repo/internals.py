@@ -244,6 +244,21 @@ def override_problem(override: str) -> str | None:
     return kinds.get(parsed.value_type)
 
 
+def override_key(override: str) -> str:
+    """The params key one `-S` override sets, as Hydra's grammar reads it (what `dvc exp run -S` applies it to):
+    'train.epochs' for 'train.epochs=1', '+train.epochs=1', '++train.epochs=1' and '~train.epochs'. One that does
+    not parse raises ValueError with Hydra's first line. Hydra 1.3 via DVC 3.67.1: dvc.utils.hydra.to_hydra_overrides,
+    Override.key_or_group (the key Hydra's _apply_overrides_to_config updates)."""
+    from dvc.utils.hydra import to_hydra_overrides
+    from hydra.errors import OverrideParseException
+
+    try:
+        (parsed,) = to_hydra_overrides([override])
+    except OverrideParseException as exc:
+        raise ValueError(str(exc).strip().splitlines()[0]) from None
+    return str(parsed.key_or_group)
+
+
 def hydra_sweeps(params_file: str, overrides: Sequence[str]) -> list[list[str]]:
     """Each point of the product of ``overrides`` as single-valued overrides, as `dvc exp run --queue -S` expands
     them; a Hydra error raises ValueError with its first line. DVC 3.67.1: dvc.utils.hydra.get_hydra_sweeps
@@ -269,6 +284,6 @@ def modify_yaml(path: Path) -> Iterator[Any]:
 __all__ = [
     "EXEC_INFO_DIRS", "EXEC_RUNNING", "EXEC_WORKSPACE", "EXP_DATA", "apply_overrides", "cache_path", "copy_into_cache",
     "dvc_cli", "dvc_config", "exp_data_command", "exp_ref_prefix", "exp_stages_started", "hydra_sweeps",
-    "metrics_and_params", "modify_yaml", "override_problem", "push_run_cache_outputs", "queue_worker_pids",
-    "remove_from_cache", "save_run_cache",
+    "metrics_and_params", "modify_yaml", "override_key", "override_problem", "push_run_cache_outputs",
+    "queue_worker_pids", "remove_from_cache", "save_run_cache",
 ]  # fmt: skip

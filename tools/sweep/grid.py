@@ -57,6 +57,7 @@ def expand_grid(grid: Sequence[str]) -> list[tuple[str, ...]]:
             raise PipelineError(f"grid: cannot parse -S {item!r} ({exc}); expected {expected}") from None
         if kind:
             raise PipelineError(f"grid: -S {item!r}: {kind} is not a list of values; use A,B,C, range() or choice()")
+    refuse_repeated_keys(grid, [internals.override_key(item) for item in overrides])
     try:
         sweeps = internals.hydra_sweeps(PARAMS_FILE.name, overrides)
     except ValueError as exc:
@@ -68,6 +69,25 @@ def expand_grid(grid: Sequence[str]) -> list[tuple[str, ...]]:
             "give at least one value (range(START, STOP) counts up from START: range(0,5) is 0 to 4)"
         )
     return [tuple(sweep) for sweep in sweeps]
+
+
+def refuse_repeated_keys(grid: Sequence[str], keys: Sequence[str]) -> None:
+    """A key set by two -S options (whatever their spelling: `params.yaml:train.epochs`, `+train.epochs`), or a
+    section and a key inside it, is refused: Hydra applies the options in order, so the later one silently
+    replaces the earlier (`train.epochs=1,2 train.epochs=3` is one experiment, epochs 3)."""
+    for later, key in enumerate(keys):
+        for earlier, other in enumerate(keys[:later]):
+            if key == other:
+                raise PipelineError(
+                    f"grid: -S {grid[earlier]!r} and -S {grid[later]!r} both set {key} (only the last would count); "
+                    f"give all its values in one -S, e.g. -S '{key}=A,B,C'"
+                )
+            if key.startswith(f"{other}.") or other.startswith(f"{key}."):
+                section, inner = sorted((key, other), key=len)
+                raise PipelineError(
+                    f"grid: -S {grid[earlier]!r} and -S {grid[later]!r} overlap ({section} holds {inner}; the later "
+                    "would replace what they share); set each key in one -S only"
+                )
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
