@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from penguins.errors import PipelineError
+from tools.repo.output import last_error
 
 
 def save_run_cache(root: Path) -> list[str]:
@@ -222,8 +223,8 @@ def metrics_and_params(root: Path, revs: Sequence[str]) -> dict[str, dict[str, A
         for kind, show in (("metrics", repo.metrics.show), ("params", repo.params.show)):
             try:
                 shown[kind] = show(revs=list(revs), on_error="return")
-            except Exception as exc:  # unknown revision, broken dvc.yaml: DVC raises many types
-                raise PipelineError(f"cannot read {kind}: {exc}") from None
+            except Exception as exc:  # unknown revision, broken dvc.yaml, a held lock: DVC raises many types
+                raise PipelineError(f"cannot read {kind}: {last_error(str(exc), bare=True, repo=root)}") from None
     return shown
 
 

@@ -21,7 +21,7 @@ from penguins.errors import PipelineError
 from penguins.paths import ROOT
 from tools.repo.output import last_error
 
-__all__ = ["BIN", "ENV", "ROOT", "dvc", "git", "kill_running", "last_error", "run"]
+__all__ = ["BIN", "ENV", "ROOT", "CommandFailed", "dvc", "git", "kill_running", "last_error", "run"]
 
 BIN = Path(sys.executable).parent  # the virtualenv running us: its dvc and python
 # No prompt may wait for an answer nobody gives (CI, a batch job): git fails instead of asking.
@@ -83,10 +83,20 @@ def run(
             out.close()
     done = subprocess.CompletedProcess(list(cmd), proc.returncode, stdout or "", stderr or "")
     if check and done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-        )
+        raise CommandFailed(done, cwd)
     return done
+
+
+class CommandFailed(RuntimeError):
+    """A command `run` ran with check=True exited non-zero: the message holds both streams whole (for a log or a
+    report), ``line`` the one line a user is shown: `dvc status` failed: <its error, as last_error reads it>."""
+
+    def __init__(self, done: subprocess.CompletedProcess[str], cwd: Path) -> None:
+        cmd = [Path(done.args[0]).name, *done.args[1:]]
+        super().__init__(
+            f"{' '.join(done.args)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+        )
+        self.line = f"`{' '.join(cmd)}` failed: {last_error(done.stderr + done.stdout, bare=True, repo=cwd)}"
 
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:

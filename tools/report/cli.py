@@ -29,6 +29,7 @@ from penguins.errors import PipelineError
 from penguins.io import write_bytes
 from penguins.paths import ROOT, resolve
 from tools.repo import internals
+from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
 from tools.repo.run import dvc
 from tools.report.page import Values, headlines, report_html
@@ -46,9 +47,9 @@ def dvc_json(*args: str, quiet_args: Sequence[str] = ()) -> Any:
     """Run `dvc ARGS --json QUIET_ARGS` at the repository root and parse what it prints (errors name ARGS)."""
     proc = dvc(*args, "--json", *quiet_args, cwd=ROOT, check=False)
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        reason = lines[-1].removeprefix("ERROR: ") if lines else f"exit status {proc.returncode}"
-        raise PipelineError(f"`dvc {' '.join(args)}` failed: {reason}")
+        raise PipelineError(
+            f"`dvc {' '.join(args)}` failed: {last_error(proc.stderr + proc.stdout, bare=True, repo=ROOT)}"
+        )
     return json.loads(proc.stdout)
 
 
