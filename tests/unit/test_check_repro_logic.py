@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tools.check_repro.cli import check_lock_in_step, missing_lock
+from penguins.yamlio import read_yaml
+from tests.conftest import ROOT
+from tools.check_repro.cli import check_lock_in_step, default_base, diff_against_base, missing_lock, unknown_base
 from tools.check_repro.cli import main as check_repro_main
 from tools.check_repro.verdicts import (
     DERIVED,
@@ -26,6 +29,7 @@ from tools.check_repro.verdicts import (
     output_verdicts,
 )
 from tools.repo.pipeline import lock_outputs, produced_paths, stage_order
+from tools.repo.run import BIN
 
 PIPELINE = {
     "stages": {
@@ -208,3 +212,86 @@ def test_a_mistyped_base_is_refused_before_any_work(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err.strip()
     assert err == f"error: --base mian names no commit in {tmp_path}: did you mean main? (nothing was checked)"
     assert not (tmp_path / "reports").exists()
+
+
+def commits(repo: Path, count: int) -> None:
+    """A git repository on main with ``count`` empty commits."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    for n in range(count):
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"c{n}"], cwd=repo, check=True)
+
+
+def test_a_shallow_clone_fails_step_3_saying_how_to_deepen_it(tmp_path: Path) -> None:
+    """`git clone --depth 1` (actions/checkout's default) has main checked out but not its parent: the check used to
+    pass saying "no `main` branch and no parent commit"."""
+    (origin := tmp_path / "origin").mkdir()
+    commits(origin, 2)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(clone)], check=True)
+    assert default_base(clone) is None
+    report = Report()
+    diff_against_base(clone, None, report)
+    deepen = "deepen it with `git fetch --unshallow` (actions/checkout: `fetch-depth: 0`) and run the check again"
+    assert report.failures == [
+        "this clone is shallow (`git clone --depth 1`, actions/checkout's default), so it holds neither `main` nor "
+        f"HEAD's parent to diff params and metrics against: {deepen}"
+    ]
+    assert report.markdown().startswith("## Reproducibility check\n\n**Result: FAIL**")
+    assert unknown_base(clone, "HEAD~1").endswith(
+        f"HEAD~1 may be in the history it lacks: {deepen} (nothing was checked)"
+    )
+    subprocess.run(["git", "fetch", "-q", "--unshallow"], cwd=clone, check=True)
+    assert default_base(clone) == "HEAD~1"
+
+
+def test_no_base_at_all_passes_only_in_a_full_clone(tmp_path: Path) -> None:
+    commits(tmp_path, 1)  # a first commit: nothing to compare with, and nothing missing
+    report = Report()
+    diff_against_base(tmp_path, default_base(tmp_path), report)
+    assert report.failures == []
+    assert "No base revision (no `main` branch and no parent commit)." in report.markdown()
+
+
+def test_a_comparison_dvc_cannot_make_fails_in_one_line(tmp_path: Path) -> None:
+    commits(tmp_path, 2)
+    subprocess.run([str(BIN / "dvc"), "init", "-q"], cwd=tmp_path, check=True)
+    shutil.rmtree(tmp_path / ".dvc" / "tmp", ignore_errors=True)
+    (tmp_path / ".dvc" / "tmp").write_text("")  # every dvc command now fails: "unexpected error - [Errno 17] ..."
+    report = Report()
+    diff_against_base(tmp_path, "HEAD~1", report)
+    assert report.failures == [
+        "params and metrics could not be compared with HEAD~1: `dvc params diff HEAD~1 --md` failed: "
+        f"[Errno 17] File exists: '{tmp_path / '.dvc' / 'tmp'}'"
+    ]
+
+
+def test_a_dvc_command_the_check_needs_failing_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commits(tmp_path, 1)
+    for name in ("params.yaml", "dvc.yaml", "dvc.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "p"], cwd=tmp_path, check=True)
+    assert check_repro_main(["--repo", str(tmp_path)]) == 1  # no .dvc: `dvc status` fails
+    err = capsys.readouterr().err
+    assert err.startswith("error: `dvc status --json` failed: you are not inside of a DVC repository")
+    assert err.endswith("(the check stopped; no report written)\n") and err.count("\n") == 1
+    assert not (tmp_path / "reports").exists()
+
+
+def test_every_workflow_job_that_compares_revisions_checks_out_full_history() -> None:
+    """make check-repro diffs against the base branch or HEAD~1, and a sweep worker records no experiment in a
+    shallow clone: every job running either must check out with fetch-depth: 0 (actions/checkout's default is 1)."""
+    needs_history = ("check-repro", "tools.check_repro", "sweep-worker", "tools.sweep worker")
+    checked = 0
+    for workflow in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for name, job in read_yaml(workflow)["jobs"].items():
+            steps = job.get("steps", [])
+            if not any(word in str(step.get("run", "")) for step in steps for word in needs_history):
+                continue
+            checkouts = [step for step in steps if str(step.get("uses", "")).startswith("actions/checkout")]
+            assert checkouts, f"{workflow.name}: job {name} runs no actions/checkout"
+            for step in checkouts:
+                assert step.get("with", {}).get("fetch-depth") == 0, f"{workflow.name}: job {name}: fetch-depth 0"
+            checked += 1
+    assert checked >= 2  # pipeline.yml's test-and-check and sweep.yml's worker

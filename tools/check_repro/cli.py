@@ -18,7 +18,9 @@
    report: it is not a pipeline output, so it never makes dvc.lock differ between machines. A missing dvc.lock
    is reported in one line.
 3. Changes against a base revision (default: `main` when HEAD is not main, else HEAD~1):
-   `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment.
+   `dvc params diff` and `dvc metrics diff` as Markdown, for a pull-request comment. A comparison that cannot be
+   made fails the check: in a shallow clone (`git clone --depth 1`, actions/checkout's default) with neither
+   revision, deepen it first (`git fetch --unshallow`; actions/checkout: `fetch-depth: 0`).
 
 The Markdown report goes to stdout and to --report (default reports/check-repro.md). Exit status 1 on failure.
 """
@@ -56,8 +58,9 @@ from tools.check_repro.verdicts import (
     rederived_rows,
 )
 from tools.repo import internals
+from tools.repo.output import last_error
 from tools.repo.pipeline import Locked, lock_outputs, produced_paths, read_lock, read_pipeline, stage_order
-from tools.repo.run import dvc, run
+from tools.repo.run import CommandFailed, dvc, run
 
 # ---- steps -------------------------------------------------------------------------------------
 
@@ -146,7 +149,8 @@ def check_rerun(repo: Path, pipeline: Mapping[str, Any], tolerance: float, repor
         committed_metrics = read_metrics(clone, metric_files)
         repro = dvc("repro", cwd=clone, check=False)
         if repro.returncode != 0:
-            report.failures.append(f"`dvc repro` failed in a clean clone of {head}")
+            cause = last_error(repro.stderr + repro.stdout, bare=True, repo=clone)
+            report.failures.append(f"`dvc repro` failed in a clean clone of {head}: {cause}")
             output = (repro.stdout + repro.stderr)[-3000:]
             report.sections.append(f"### 2. Re-run from a clean clone of {head}\n\n```\n{output}\n```")
             return
@@ -231,22 +235,49 @@ def commit_exists(repo: Path, rev: str) -> bool:
     return run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo, check=False).returncode == 0
 
 
+def is_shallow(repo: Path) -> bool:
+    """A clone made with --depth (actions/checkout's default): its history stops at a grafted commit."""
+    return run(["git", "rev-parse", "--is-shallow-repository"], cwd=repo).stdout.strip() == "true"
+
+
+def shallow(what: str) -> str:
+    return (
+        f"this clone is shallow (`git clone --depth 1`, actions/checkout's default), so {what}: deepen it with "
+        "`git fetch --unshallow` (actions/checkout: `fetch-depth: 0`) and run the check again"
+    )
+
+
 def unknown_base(repo: Path, rev: str) -> str:
     """The one line for a --base that names no commit, with the nearest branch or tag names as a hint."""
     refs = run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags"], cwd=repo).stdout.split()
     near = difflib.get_close_matches(rev, refs, n=3)
     hint = f"did you mean {' or '.join(near)}?" if near else "give a branch, tag or commit, e.g. --base HEAD~1"
+    if is_shallow(repo):
+        hint = shallow(f"{rev} may be in the history it lacks")
     return f"--base {rev} names no commit in {repo}: {hint} (nothing was checked)"
 
 
 def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
+    """Step 3; a comparison that could not be made is a failure (never a pass that compared nothing), except in
+    a full clone that has no base to compare with (a first commit off any `main`)."""
     if base is None:
+        if is_shallow(repo):
+            line = shallow("it holds neither `main` nor HEAD's parent to diff params and metrics against")
+            report.failures.append(line)
+            report.sections.append(f"### 3. Changes against a base revision\n\n- ❌ {line}")
+            return
         report.sections.append(
             "### 3. Changes against a base revision\n\nNo base revision (no `main` branch and no parent commit)."
         )
         return
-    params = markdown_table_or(dvc("params", "diff", base, "--md", cwd=repo).stdout, "No param changes.")
-    metrics = markdown_table_or(dvc("metrics", "diff", base, "--md", cwd=repo).stdout, "No metric changes.")
+    try:
+        params = markdown_table_or(dvc("params", "diff", base, "--md", cwd=repo).stdout, "No param changes.")
+        metrics = markdown_table_or(dvc("metrics", "diff", base, "--md", cwd=repo).stdout, "No metric changes.")
+    except CommandFailed as exc:
+        line = f"params and metrics could not be compared with {base}: {exc.line}"
+        report.failures.append(line)
+        report.sections.append(f"### 3. Changes against `{base}`\n\n- ❌ {line}")
+        return
     report.sections.append(f"### 3. Changes against `{base}`\n\n#### Params\n\n{params}\n\n#### Metrics\n\n{metrics}")
 
 
@@ -274,10 +305,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     pipeline = read_pipeline(repo)
     report = Report()
-    check_lock_in_step(repo, pipeline, report)
-    if not report.failures:
-        check_rerun(repo, pipeline, tolerance, report)
-    diff_against_base(repo, args.base or default_base(repo), report)
+    try:
+        check_lock_in_step(repo, pipeline, report)
+        if not report.failures:
+            check_rerun(repo, pipeline, tolerance, report)
+        diff_against_base(repo, args.base or default_base(repo), report)
+    except CommandFailed as exc:  # a git or dvc command the check cannot go on without (a held lock, a full disk)
+        print(f"error: {exc.line} (the check stopped; no report written)", file=sys.stderr)
+        return 1
 
     text = report.markdown()
     write_bytes(args.report if args.report.is_absolute() else repo / args.report, text.encode())
