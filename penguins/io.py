@@ -32,12 +32,17 @@ def atomic_path(path: Path, suffix: str | None = None) -> Iterator[Path]:
     A process killed in the block (SIGKILL) leaves the temporary behind: the next stage to start removes it
     (penguins.paths.remove_stale_temporaries, called by penguins.cli.run_cli)."""
     shown, path = path, resolve(path)
+    if problem := output_problem(path, suffix=suffix):
+        raise PipelineError(f"{abbreviated(shown)}: cannot write it: {problem}; nothing was written")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=suffix or path.suffix)
         os.close(fd)
-    except OSError as exc:
-        raise disk_full(shown, exc) or exc from None
+    except OSError as exc:  # found only by trying (a race, an ACL, a quota): still one line
+        raise disk_full(shown, exc) or PipelineError(
+            f"{abbreviated(shown)}: cannot write it in {abbreviated(path.parent)}: {exc.strerror or exc}; "
+            "nothing was written: choose another path"
+        ) from None
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -47,6 +52,74 @@ def atomic_path(path: Path, suffix: str | None = None) -> Iterator[Path]:
         raise disk_full(shown, exc) or exc from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def output_problem(path: Path, *, directory: bool = False, suffix: str | None = None) -> str | None:
+    """Why no file (``directory``: no directory) can be written at ``path``, found before writing anything: a
+    file or a dangling symlink where a directory is needed, a directory where the file goes, a name too long,
+    a directory that may not be written (permissions, a read-only file system). None: it can be tried (a full
+    disk shows only then). Tools call it before their work, atomic_path before every write."""
+    path = Path(path).absolute()
+    nearest = Path(path.anchor)  # the deepest directory that exists: where the new file or directories go
+    problem = too_long(path, directory=directory, suffix=suffix)
+    for node in [*reversed(path.parents), path][1:]:
+        if problem:
+            break
+        try:
+            if node.is_symlink() and not node.exists():
+                what = "is part of a loop of symlinks" if symlink_loop(node) else "does not exist"
+                problem = f"{node} is a symlink to {node.readlink()}, which {what}: fix or remove the link"
+            elif not node.exists():
+                break
+            elif node.is_dir():
+                nearest = node
+            elif node != path or directory:
+                problem = f"{node} is a file, not a directory: choose another path"
+        except OSError as exc:  # a symlink loop, a directory that may not be searched
+            problem = f"{node}: {exc.strerror or exc}: choose another path"
+    if not problem and not directory and path.is_dir():
+        problem = f"{path} is a directory: give a file path"
+    return problem or not_writable(nearest)
+
+
+def symlink_loop(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def not_writable(directory: Path) -> str | None:
+    if os.access(directory, os.W_OK | os.X_OK):
+        return None
+    read_only = hasattr(os, "statvfs") and bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    why = "is on a read-only file system" if read_only else "may not be written by this user (permissions)"
+    return f"{directory} {why}: write somewhere else"
+
+
+def abbreviated(path: Path | str, keep: int = 100) -> str:
+    """A path as said in a message, its middle left out when longer than ``keep`` characters."""
+    text = str(path)
+    return text if len(text) <= keep else f"{text[: keep // 2]}...{text[-(keep // 2) :]}"
+
+
+def too_long(path: Path, *, directory: bool, suffix: str | None) -> str | None:
+    """A name or path longer than the file system takes, counting the temporary that atomic_path writes first
+    (.NAME.PID.RANDOM.SUFFIX, ~20 characters more than NAME)."""
+    try:
+        name_max, path_max = os.pathconf(path.anchor, "PC_NAME_MAX"), os.pathconf(path.anchor, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # Windows has no pathconf
+        name_max, path_max = 255, 4096
+    extra = 0 if directory else len(temporary_prefix(path)) - len(path.name) + 8 + len(suffix or path.suffix)
+    if len(str(path).encode()) + extra >= path_max:
+        return f"the path is {len(str(path))} characters long, more than this system takes ({path_max}): shorten it"
+    for part in path.parts:
+        longest = name_max - (extra if part == path.name else 0)
+        if len(part.encode()) > longest:
+            shown = abbreviated(part, 30)
+            return f"the name {shown!r} is {len(part.encode())} bytes long, at most {longest} fit here: shorten it"
+    return None
 
 
 def disk_full(path: Path, exc: BaseException) -> PipelineError | None:

@@ -34,7 +34,7 @@ import psutil
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.io import write_bytes
+from penguins.io import output_problem, write_bytes
 
 DEFAULT_DIR = Path(".slurm")  # git-ignored; not /tmp, where anyone could have made it first
 PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
@@ -225,6 +225,8 @@ def up(state: Path = DEFAULT_DIR, say: Callable[[str], None] = print, cpus: int 
 
     ``cpus``: CPUs the node offers (default: those this process may run on, as nproc counts them). More than
     that lets jobs that use no CPU, such as the test suite's job frozen with SIGSTOP, hold none of the real ones."""
+    if problem := output_problem(state, directory=True):
+        raise PipelineError(f"--dir {state}: cannot hold the cluster's state: {problem}")
     install()
     if running(state):
         raise PipelineError(

@@ -77,7 +77,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="directory for the model (and pictures); default: a temporary one")
     args = parser.parse_args()
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
+        try:  # no project import here (it is timed as the lesson alone): the OS says what is wrong, in one line
+            args.out.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=args.out).close()
+        except OSError as exc:
+            raise SystemExit(
+                f"error: --out {args.out}: not a directory it can write in ({exc.strerror or exc})"
+            ) from None
         print(f"test accuracy {lesson(args.out, args.pictures):.3f}")
     else:
         with tempfile.TemporaryDirectory(prefix="penguins-lesson-") as tmp:

@@ -38,7 +38,7 @@ from typing import Any
 
 from penguins.environment import environment_record
 from penguins.errors import PipelineError
-from penguins.io import write_bytes
+from penguins.io import output_problem, write_bytes
 from penguins.params import load_params
 from penguins.paths import PARAMS_FILE
 from penguins.text_table import render
@@ -295,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=args.repo).stdout.strip())
+    output = args.report if args.report.is_absolute() else repo / args.report
+    if problem := output_problem(output):  # before the minutes of re-running
+        print(f"error: --report {args.report}: cannot write it: {problem} (nothing was checked)", file=sys.stderr)
+        return 1
     if args.base is not None and not commit_exists(repo, args.base):  # before the minutes of re-running
         print(f"error: {unknown_base(repo, args.base)}", file=sys.stderr)
         return 1
@@ -315,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     text = report.markdown()
-    write_bytes(args.report if args.report.is_absolute() else repo / args.report, text.encode())
     sys.stdout.write(text)
+    try:
+        write_bytes(output, text.encode())
+    except PipelineError as exc:  # found only when writing: a full disk, a path changed meanwhile
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 1 if report.failures else 0
 
 

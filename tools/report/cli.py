@@ -26,7 +26,7 @@ from typing import Any
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
-from penguins.io import write_bytes
+from penguins.io import output_problem, write_bytes
 from penguins.paths import ROOT, resolve
 from tools.repo import internals
 from tools.repo.output import last_error
@@ -129,9 +129,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"HTML file, or a directory (existing, or written DIR/) for its index.html (default: {REPORT})",
     )
     args = parser.parse_args(argv)
-    output = Path(args.output).resolve() if args.output else resolve(REPORT)
+    output = Path(args.output).absolute() if args.output else resolve(REPORT)  # a symlink is not followed
     if output.is_dir() or (args.output or "").endswith(("/", os.sep)):  # `-o reports`: its index.html
         output = output / REPORT.name
+    if problem := output_problem(output):  # before DVC's work: a parent that is a file, no permission, ...
+        given = f"-o {args.output}" if args.output else str(output)
+        raise PipelineError(f"{given}: cannot write the report: {problem}; nothing was written")
     page, n_plots, problems = build_report(args.revs)
     write_bytes(output, page.encode())
     for problem in problems:
