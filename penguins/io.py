@@ -114,8 +114,8 @@ def too_long(path: Path, *, directory: bool, suffix: str | None) -> str | None:
     extra = 0 if directory else len(temporary_prefix(path)) - len(path.name) + 8 + len(suffix or path.suffix)
     if len(str(path).encode()) + extra >= path_max:
         return f"the path is {len(str(path))} characters long, more than this system takes ({path_max}): shorten it"
-    for part in path.parts:
-        longest = name_max - (extra if part == path.name else 0)
+    for place, part in enumerate(path.parts, start=1):
+        longest = name_max - (extra if place == len(path.parts) else 0)
         if len(part.encode()) > longest:
             shown = abbreviated(part, 30)
             return f"the name {shown!r} is {len(part.encode())} bytes long, at most {longest} fit here: shorten it"
