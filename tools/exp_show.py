@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     listed = dvc("exp", "show", "--json", cwd=Path.cwd(), check=False)
     if listed.returncode != 0:
-        raise PipelineError(f"dvc exp show --json failed: {last_error(listed.stderr + listed.stdout)}")
+        raise PipelineError(f"dvc exp show --json failed: {last_error(listed.stderr + listed.stdout, repo=Path.cwd())}")
     shown = json.loads(listed.stdout or "[]")
     states = unfinished(shown)
     if states.get("running"):

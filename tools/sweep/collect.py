@@ -265,7 +265,7 @@ def fetch_experiments(repo: Path, git_remote: str, baseline: str, names: Sequenc
 def dvc_or_fail(repo: Path, *args: str) -> str:
     proc = run(dvc_cmd(*args), check=False, cwd=repo)
     if proc.returncode != 0:
-        raise PipelineError(f"dvc {' '.join(args)}: {last_error(proc.stderr + proc.stdout)}")
+        raise PipelineError(f"dvc {' '.join(args)}: {last_error(proc.stderr + proc.stdout, repo=repo)}")
     return proc.stdout
 
 
