@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,9 +78,26 @@ def output_problem(path: Path, *, directory: bool = False, suffix: str | None = 
                 problem = f"{node} is a file, not a directory: choose another path"
         except OSError as exc:  # a symlink loop, a directory that may not be searched
             problem = f"{node}: {exc.strerror or exc}: choose another path"
-    if not problem and not directory and path.is_dir():
-        problem = f"{path} is a directory: give a file path"
+    if not problem and not directory and (kind := not_a_file(path)):
+        problem = f"{path} is {kind}, not a file: give a file path"
     return problem or not_writable(nearest)
+
+
+def not_a_file(path: Path) -> str | None:
+    """What an existing ``path`` is when it is not a regular file (the rename would replace a device, a pipe)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else ("a socket" if stat.S_ISSOCK(mode) else "a device")
+    )
 
 
 def symlink_loop(path: Path) -> bool:

@@ -295,3 +295,10 @@ def test_every_workflow_job_that_compares_revisions_checks_out_full_history() ->
                 assert step.get("with", {}).get("fetch-depth") == 0, f"{workflow.name}: job {name}: fetch-depth 0"
             checked += 1
     assert checked >= 2  # pipeline.yml's test-and-check and sweep.yml's worker
+
+
+def test_a_repo_that_is_no_git_checkout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for repo in (tmp_path, tmp_path / "missing"):
+        assert check_repro_main(["--repo", str(repo)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --repo {repo}: not a git checkout (") and err.count("\n") == 1

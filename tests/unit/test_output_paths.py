@@ -29,6 +29,7 @@ def place(tmp_path: Path) -> Path:
     (tmp_path / "dangling").symlink_to(tmp_path / "gone" / "x")
     (tmp_path / "loop1").symlink_to("loop2")
     (tmp_path / "loop2").symlink_to("loop1")
+    os.mkfifo(tmp_path / "fifo")
     return tmp_path
 
 
@@ -36,10 +37,15 @@ def snapshot(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() if p.is_file() else "" for p in sorted(root.rglob("*"))}
 
 
+def test_a_device_is_never_replaced() -> None:
+    assert output_problem(Path("/dev/null")) == "/dev/null is a device, not a file: give a file path"
+
+
 CLASSES: list[tuple[str, str]] = [
     ("file/out.html", "{place}/file is a file, not a directory: choose another path"),  # the example
     ("file/sub/out.html", "{place}/file is a file, not a directory: choose another path"),
-    ("dir", "{place}/dir is a directory: give a file path"),
+    ("dir", "{place}/dir is a directory, not a file: give a file path"),
+    ("fifo", "{place}/fifo is a named pipe (FIFO), not a file: give a file path"),  # never replaced by the rename
     ("dangling", "{place}/dangling is a symlink to {place}/gone/x, which does not exist: fix or remove the link"),
     ("dangling/out.html", "{place}/dangling is a symlink to {place}/gone/x, which does not exist"),
     ("loop1/out.html", "{place}/loop1 is a symlink to loop2, which is part of a loop of symlinks: fix or remove"),

@@ -281,6 +281,22 @@ def diff_against_base(repo: Path, base: str | None, report: Report) -> None:
     report.sections.append(f"### 3. Changes against `{base}`\n\n#### Params\n\n{params}\n\n#### Metrics\n\n{metrics}")
 
 
+def preflight(repo_arg: Path, report_arg: Path, base: str | None) -> tuple[Path, Path, float, dict[str, Any]]:
+    """The repository's top, where the report goes, the metric tolerance and dvc.yaml, checked before the minutes
+    of re-running: a PipelineError names what is wrong (nothing was checked)."""
+    try:
+        repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=repo_arg).stdout.strip())
+    except (CommandFailed, OSError) as exc:  # no such directory, or not in a git repository
+        why = exc.line if isinstance(exc, CommandFailed) else exc.strerror or exc
+        raise PipelineError(f"--repo {repo_arg}: not a git checkout ({why}) (nothing was checked)") from None
+    output = report_arg if report_arg.is_absolute() else repo / report_arg
+    if problem := output_problem(output):
+        raise PipelineError(f"--report {report_arg}: cannot write it: {problem} (nothing was checked)")
+    if base is not None and not commit_exists(repo, base):
+        raise PipelineError(unknown_base(repo, base))
+    return repo, output, load_params(repo / PARAMS_FILE.name).check.metric_tolerance, read_pipeline(repo)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.check_repro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -293,21 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         "--report", type=Path, default=Path("reports/check-repro.md"), help="where to write the Markdown report"
     )
     args = parser.parse_args(argv)
-
-    repo = Path(run(["git", "rev-parse", "--show-toplevel"], cwd=args.repo).stdout.strip())
-    output = args.report if args.report.is_absolute() else repo / args.report
-    if problem := output_problem(output):  # before the minutes of re-running
-        print(f"error: --report {args.report}: cannot write it: {problem} (nothing was checked)", file=sys.stderr)
-        return 1
-    if args.base is not None and not commit_exists(repo, args.base):  # before the minutes of re-running
-        print(f"error: {unknown_base(repo, args.base)}", file=sys.stderr)
-        return 1
     try:
-        tolerance = load_params(repo / PARAMS_FILE.name).check.metric_tolerance
+        repo, output, tolerance, pipeline = preflight(args.repo, args.report, args.base)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    pipeline = read_pipeline(repo)
     report = Report()
     try:
         check_lock_in_step(repo, pipeline, report)
