@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from penguins import light
+from penguins import light, predict_input
 from penguins.card import ModelCard, check_card_belongs
 from penguins.cli import run_cli
 from penguins.errors import PipelineError
@@ -26,7 +26,7 @@ from penguins.io import write_json
 from penguins.params import Activation, load_params
 from penguins.paths import ROOT
 from penguins.predict import main
-from penguins.predict_input import BoundedText, read_input, values_from_options
+from penguins.predict_input import BoundedText, near_constant, read_input, span, values_from_options
 from penguins.predict_output import render_csv, result_table
 from penguins.sources import read_package_csv
 from tools.repo.run import ENV
@@ -449,6 +449,23 @@ def test_a_feature_that_never_varied_admits_that_value_only() -> None:
     )
 
 
+def test_a_feature_whose_spread_the_model_cannot_resolve_admits_the_values_seen_only() -> None:
+    """(5.0, 5.000001) with --const 5.5 only warned ("outside 5 to 5") and gave a confident answer."""
+    ranges = {"bill_length_mm": (32.1, 59.6), "const": (5.0, 5.000001)}
+    card = ModelCard(features=("bill_length_mm", "const"), target="species", classes=CLASSES, ranges=ranges)
+    options = {"bill_length_mm": "--bill-length-mm", "const": "--const"}
+    assert values_from_options({"bill_length_mm": 39.1, "const": 5.0000005}, card, options)[1] == []
+    with pytest.raises(PipelineError) as err:
+        values_from_options({"bill_length_mm": 39.1, "const": 5.5}, card, options)
+    assert str(err.value).startswith(
+        "--const value 5.5 cannot be predicted: const spans only 5 to 5.000001 in the model's training rows, too "
+        "little for the model to resolve, so it tells the model nothing"
+    )
+    # A spread the model resolves (Palmer's year: 2007 to 2009, 1e-3 of its size) is an ordinary feature.
+    assert not near_constant(2007.0, 2009.0) and near_constant(2007.0, 2007.5) and near_constant(0.0, 0.0)
+    assert span(5.0, 5.000001) == "5 to 5.000001" and span(32.1, 59.6) == "32.1 to 59.6"
+
+
 def test_csv_output_is_what_pandas_wrote() -> None:
     """The CSV renderer (no pandas on the light path) writes what pandas' to_csv wrote, cell for cell."""
     values = np.array([[39.1, 1e-05, 1e16, 3750.0], [0.1, 123456789.125, -0.0, 2.5e-300]])
@@ -500,3 +517,19 @@ def test_a_pipe_given_as_csv_is_read_as_a_stream(tmp_path: Path) -> None:
     finally:
         os.close(read_end)
     assert (len(frame), source) == (1, f"/dev/fd/{read_end}")
+
+
+def test_a_named_pipe_nobody_writes_to_is_one_line_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--csv FIFO` with no writer waited forever; a writer that comes is read."""
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(predict_input, "PIPE_WAIT", 0.2)
+    with pytest.raises(PipelineError, match=r"in.csv: a named pipe nobody wrote to in 0.2 s; start its writer first"):
+        read_input(str(fifo), io.StringIO())
+    writer = subprocess.Popen(["sh", "-c", f"printf '{','.join(FEATURES)}\\n39.1,18.7,181,3750\\n' > '{fifo}'"])
+    try:
+        monkeypatch.setattr(predict_input, "PIPE_WAIT", 30.0)
+        frame, _ = read_input(str(fifo), io.StringIO())
+    finally:
+        writer.wait(timeout=30)
+    assert frame.to_numpy().tolist() == [[39.1, 18.7, 181, 3750]]
