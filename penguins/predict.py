@@ -119,9 +119,24 @@ def predict_light(light_path: Path, values: np.ndarray, card: ModelCard, card_so
     return model.predict(values)
 
 
+def check_finite_probabilities(probabilities: np.ndarray, model: Path, from_csv: bool) -> None:
+    """As evaluate: a row whose probabilities are not all finite (an overflow inside the network, e.g. an
+    `exponential` activation far from the training rows) is refused in one line naming it, never answered."""
+    bad = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    if bad.size:
+        where = f"row {bad[0] + 1} (line {bad[0] + 2} of the CSV)" if from_csv else "the penguin given"
+        more = f", and {bad.size - 1} more rows" if bad.size > 1 else ""
+        raise PipelineError(
+            f"{model}: outputs non-finite probabilities for {where}{more}: the network overflows on this input "
+            "(check the values, or retrain, e.g. without an exponential activation)"
+        )
+
+
 def choose_light(args: Any, card: ModelCard, card_path: Path) -> tuple[Path | None, str | None]:
     """The light model to predict with, or None and the one-line warning saying why Keras is used instead."""
     if args.keras:
+        if args.light is not None:
+            raise PipelineError("give --light PATH or --keras, not both: --keras predicts with the Keras model itself")
         return None, None
     light = args.light or light_path_for(args.model)
     kind = file_problem(light)
@@ -248,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         probabilities = predict_light(light, values, card, str(card_path))
     else:
         probabilities = predict_keras(args.model, values, card, str(card_path))
+    check_finite_probabilities(probabilities, light or args.model, args.csv is not None)
     for warning in ([fallback] if fallback else []) + warnings:
         print(f"warning: {warning}", file=sys.stderr)
     emit(render(result_table(values, probabilities, card.classes), args.format, card, str(args.model)))

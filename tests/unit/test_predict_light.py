@@ -533,3 +533,39 @@ def test_a_named_pipe_nobody_writes_to_is_one_line_not_a_hang(tmp_path: Path, mo
     finally:
         writer.wait(timeout=30)
     assert frame.to_numpy().tolist() == [[39.1, 18.7, 181, 3750]]
+
+
+def test_non_finite_probabilities_are_refused_on_both_paths(
+    modeling: Any, palmer: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An `exponential` hidden layer that overflows gave NaN probabilities as an answer, exit 0."""
+    x, _ = palmer
+    model = network(modeling, x, activation="exponential")
+    hidden = next(layer for layer in model.layers if type(layer).__name__ == "Dense")
+    kernel, bias = hidden.get_weights()
+    hidden.set_weights([kernel * 1e3, bias])  # exp(thousands): inf, then inf - inf in the softmax
+    path = tmp_path / "model.keras"
+    modeling.save_model(model, path)
+    light_path = light.light_path_for(path)
+    light_path.write_bytes(light.to_bytes(light.layers_of(model)))
+    ranges = {f: (float(x[:, i].min()), float(x[:, i].max())) for i, f in enumerate(FEATURES)}
+    card = ModelCard(features=FEATURES, target="species", classes=CLASSES, ranges=ranges)
+    write_json(path.with_suffix(".json"), card.for_model(path, light_path).as_json())
+    text = ",".join(FEATURES) + "\n39.1,18.7,181,3750\n50,15.2,218,5700\n"
+    for extra, shown in (([], light_path), (["--keras"], path)):
+        status, out, err = cli(["--model", str(path), "--csv", "-", "--json", *extra], capsys, monkeypatch, text)
+        assert (status, out) == (1, ""), err
+        assert err.startswith(f"error: {shown}: outputs non-finite probabilities for row 1 (line 2 of the CSV)"), err
+        assert err.count("\n") == 1
+
+
+def test_light_and_keras_together_are_refused(
+    trained: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--keras silently ignored --light."""
+    light_path = light.light_path_for(trained)
+    status, out, err = cli(
+        ["--model", str(trained), "--light", str(light_path), "--keras", *PENGUIN], capsys, monkeypatch
+    )
+    assert (status, out) == (1, "")
+    assert err == "error: give --light PATH or --keras, not both: --keras predicts with the Keras model itself\n"
