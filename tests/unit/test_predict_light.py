@@ -20,15 +20,14 @@ import pytest
 
 from penguins import light, predict_input
 from penguins.card import ModelCard, check_card_belongs
-from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.io import write_json
 from penguins.params import Activation, load_params
 from penguins.paths import ROOT
-from penguins.predict import main
 from penguins.predict_input import BoundedText, near_constant, read_input, span, values_from_options
 from penguins.predict_output import render_csv, result_table
 from penguins.sources import read_package_csv
+from tests.helpers.predict import cli
 from tools.repo.run import ENV
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
@@ -290,17 +289,6 @@ def test_a_file_too_large_is_refused_before_it_is_read(tmp_path: Path, monkeypat
 
 
 # ---- predict: the light path, bound to its card -------------------------------------------------------
-
-
-def cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> Any:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        run_cli(main, argv)
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")
