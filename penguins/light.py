@@ -21,11 +21,12 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from penguins.errors import PipelineError
+from penguins.params import CLASSES_MAX, LAYERS_MAX, UNITS_MAX, Activation
 from penguins.paths import resolve
 
 FORMAT = "penguins-light"
@@ -35,6 +36,9 @@ AGREEMENT = 1e-5  # largest |probability difference| from the Keras model that e
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Normalization divides by max(sqrt(variance), this)
 MAX_BYTES = 256 * 2**20  # the largest network params.yaml allows (8 x 1024 units) is ~34 MB of float32
 MAX_HEADER = 2**20
+MAX_LAYERS = 1 + LAYERS_MAX + 1  # what params.yaml builds: a Normalization, the hidden layers, the output
+HIDDEN_ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+TENSORS = {"Normalization": ("mean", "variance"), "Dense": ("kernel", "bias")}  # a Dense layer's bias is optional
 ROWS_PER_STEP = 2**22  # rows x widest layer per step of the forward pass: bounded memory for any input size
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -48,16 +52,21 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # exact and vectorized (np.vectorize(math.erf): 95 s for 100k rows); ~0.4 s import
 
-# Keras 3's definitions (keras.activations), in the input's float type; tests/unit/test_light.py checks each on Keras.
+    return 0.5 * x * (1.0 + erf(x / np.float32(math.sqrt(2.0))))
+
+
+# Keras 3's definitions (keras.activations), in the input's float type; tests/unit/test_predict_light.py checks
+# each on Keras.
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda x: np.maximum(x, 0.0),
     "relu6": lambda x: np.clip(x, 0.0, 6.0),
     "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),  # Keras' default negative_slope
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
     "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
-    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),  # exact (approximate=False), as Keras
+    "gelu": _gelu,  # exact (approximate=False), as Keras
     "silu": lambda x: x * _sigmoid(x),
     "swish": lambda x: x * _sigmoid(x),
     "mish": lambda x: x * np.tanh(_softplus(x)),
@@ -184,8 +193,17 @@ def light_path_for(model: Path) -> Path:
     return model.with_suffix(SUFFIX)
 
 
+def quoted(value: Any, limit: int = 60) -> str:
+    """Text from the file, for a one-line message: repr (a newline or an escape code is shown, not obeyed), cut."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def from_bytes(raw: bytes) -> LightModel:
-    """Parse the file's bytes; ValueError (its one-line reason) for anything that is not a light model."""
+    """Parse the file's bytes; ValueError (its one-line reason) for anything that is not a light model.
+
+    Every count, shape and offset is checked on the header before any tensor is made, and the tensors are views
+    of ``raw`` (no copy where float32 is little-endian): memory stays within the file's size whatever it says."""
     if len(raw) < 8:
         raise ValueError(f"{len(raw)} bytes, too short for a safetensors file")
     (size,) = struct.unpack("<Q", raw[:8])
@@ -198,48 +216,115 @@ def from_bytes(raw: bytes) -> LightModel:
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: [[[[...]]]]
         raise ValueError("its header is not a light model's (JSON with __metadata__.format penguins-light)") from None
     if spec is None or meta.get("version") != VERSION:
-        raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}, not {FORMAT} {VERSION}")
+        raise ValueError(
+            f"format {quoted(meta.get('format'))} version {quoted(meta.get('version'))}, not {FORMAT} {VERSION}"
+        )
+    layers = _layers(spec)
+    shapes = _shapes(layers, header)
     data = memoryview(raw)[8 + size :]
-    tensors = {name: _tensor(name, entry, data) for name, entry in header.items()}
-    layers = tuple(_layer(entry, tensors) for entry in spec) if isinstance(spec, list) else ()
-    if not layers or layers[-1].kind != "Dense":
-        raise ValueError("no Dense output layer")
-    width = layers[0].tensors["mean" if layers[0].kind == "Normalization" else "kernel"].shape[0]
-    for layer in layers:  # each layer takes what the one before gives
-        t = layer.tensors
-        shapes = [t[k].shape for k in ("mean", "variance")] if layer.kind == "Normalization" else [t["kernel"].shape]
-        if any(shape[0] != width for shape in shapes) or ("bias" in t and t["bias"].shape != t["kernel"].shape[1:]):
-            raise ValueError(f"layer {layer.name}: shapes {list(shapes)} do not follow a width of {width}")
-        width = t["kernel"].shape[1] if layer.kind == "Dense" else width
-    return LightModel(layers)
+    begins = _offsets(header, shapes, len(data))
+    tensors = {
+        name: np.frombuffer(data, dtype="<f4", count=math.prod(shape), offset=begins[name])
+        .reshape(shape)
+        .astype(np.float32, copy=False)  # a no-op where float32 is little-endian
+        for name, shape in shapes.items()
+    }
+    return LightModel(
+        tuple(
+            Layer(kind, name, {k: t for k in TENSORS[kind] if (t := tensors.get(f"{name}.{k}")) is not None}, act)
+            for kind, name, act in layers
+        )
+    )
 
 
-def _tensor(name: str, entry: Any, data: memoryview) -> np.ndarray:
-    try:
-        shape, (begin, end) = tuple(int(n) for n in entry["shape"]), entry["data_offsets"]
-        ok = entry["dtype"] == "F32" and len(shape) in (1, 2) and all(n >= 1 for n in shape)
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"tensor {name!r}: not a safetensors entry (dtype, shape, data_offsets)") from None
-    if not ok or not (isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= len(data)):
-        raise ValueError(f"tensor {name!r}: {entry} is not a float32 matrix inside the file")
-    if end - begin != 4 * math.prod(shape):
-        raise ValueError(f"tensor {name!r}: {end - begin} bytes for shape {list(shape)}")
-    return np.frombuffer(data[begin:end], dtype="<f4").reshape(shape).astype(np.float32)
+def _layers(spec: Any) -> list[tuple[str, str, str]]:
+    """The layer list, checked: an optional Normalization first, at most LAYERS_MAX hidden Dense layers with an
+    activation params.yaml allows, a softmax Dense output; each layer named once."""
+    if not isinstance(spec, list) or not 1 <= len(spec) <= MAX_LAYERS:
+        raise ValueError(f"{len(spec) if isinstance(spec, list) else 'no list of'} layers; a light model has 1 to "
+                         f"{MAX_LAYERS} (a Normalization, {LAYERS_MAX} hidden layers, the output)")  # fmt: skip
+    layers: list[tuple[str, str, str]] = []
+    for i, entry in enumerate(spec):
+        kind, name, activation = (
+            (entry.get(k) for k in ("kind", "name", "activation")) if isinstance(entry, dict) else (None, None, None)
+        )
+        if (
+            not isinstance(kind, str)
+            or kind not in TENSORS
+            or not isinstance(name, str)
+            or name in (n for _, n, _ in layers)
+        ):
+            raise ValueError(
+                f"layer {quoted(entry)}: only Normalization and Dense layers, each named once, are computed"
+            )
+        last = i == len(spec) - 1
+        allowed = ("linear",) if kind == "Normalization" else ("softmax",) if last else HIDDEN_ACTIVATIONS
+        if not isinstance(activation, str) or activation not in allowed:
+            raise ValueError(
+                f"layer {quoted(name)}: activation {quoted(activation)}; this layer takes {'/'.join(allowed)}"
+            )
+        if (kind == "Normalization" and i != 0) or (kind != "Dense" and last):
+            raise ValueError(f"layer {quoted(name)}: a Normalization can only come first, and the output is Dense")
+        layers.append((kind, name, activation))
+    return layers
 
 
-def _layer(entry: Any, tensors: dict[str, np.ndarray]) -> Layer:
-    if not isinstance(entry, dict) or entry.get("kind") not in ("Normalization", "Dense"):
-        raise ValueError(f"layer {entry!r}: only Normalization and Dense layers are computed")
-    name, activation = str(entry.get("name")), entry.get("activation", "linear")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"layer {name}: unknown activation {activation!r}")
-    keys = ("mean", "variance") if entry["kind"] == "Normalization" else ("kernel", "bias")
-    found = {k: tensors[f"{name}.{k}"] for k in keys if f"{name}.{k}" in tensors}
-    if not all(k in found for k in keys[: 1 if entry["kind"] == "Dense" else 2]):
-        raise ValueError(f"layer {name}: missing tensors ({', '.join(f'{name}.{k}' for k in keys)})")
-    if entry["kind"] == "Dense" and found["kernel"].ndim != 2:
-        raise ValueError(f"layer {name}: the kernel is not a matrix")
-    return Layer(entry["kind"], name, found, activation)
+def _shapes(layers: list[tuple[str, str, str]], header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Each tensor the layers use and its shape, checked: float32; mean, variance, bias vectors and kernel matrices;
+    each layer taking the width the one before gives; hidden layers within params.yaml's bounds."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    width = None
+    for i, (kind, name, _) in enumerate(layers):
+        for key in TENSORS[kind]:
+            entry = header.get(f"{name}.{key}")
+            if entry is None and key == "bias":
+                continue
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if not (isinstance(shape, list) and all(type(n) is int and n >= 1 for n in shape)):  # no bool, no float
+                raise ValueError(f"layer {quoted(name)}: tensor {quoted(f'{name}.{key}')} missing or not a safetensors "
+                                 "entry (dtype, shape of positive integers, data_offsets)")  # fmt: skip
+            if entry.get("dtype") != "F32":
+                raise ValueError(f"tensor {quoted(f'{name}.{key}')}: dtype {quoted(entry.get('dtype'))}, not F32")
+            shapes[f"{name}.{key}"] = tuple(shape)
+        found = [shapes.get(f"{name}.{key}") for key in TENSORS[kind]]
+        width = width if width is not None else found[0][0] if found[0] else None  # type: ignore[index]
+        if kind == "Normalization":
+            expected: list[tuple[int, ...] | None] = [(width,), (width,)]  # type: ignore[list-item]
+        else:
+            out = found[0][-1] if found[0] else 0
+            expected = [(width, out), (out,) if found[1] is not None else None]  # type: ignore[list-item]
+            limit = UNITS_MAX if i < len(layers) - 1 else CLASSES_MAX
+            if not 1 <= out <= limit:
+                raise ValueError(f"layer {quoted(name)}: {out} units, at most {limit} accepted")
+            width = out
+        if found != expected:
+            shown_shapes = ", ".join(str(list(s)) for s in found if s is not None)
+            raise ValueError(f"layer {quoted(name)}: shapes {shown_shapes} do not follow a width of {expected[0][0]}")  # type: ignore[index]
+    return shapes
+
+
+def _offsets(header: dict[str, Any], shapes: dict[str, tuple[int, ...]], size: int) -> dict[str, int]:
+    """Each tensor's first byte, checked by safetensors' rule: the header names exactly the tensors used, their
+    byte ranges fit their shapes and, sorted, follow each other from 0 to the end of the data (no alias, no gap)."""
+    unused = sorted(set(header) - set(shapes))
+    if unused:
+        raise ValueError(f"tensor {quoted(unused[0])}: not used by any layer ({len(unused)} such)")
+    spans = []
+    for name, shape in shapes.items():
+        offsets = header[name].get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(n) is int for n in offsets)):
+            raise ValueError(f"tensor {quoted(name)}: data_offsets {quoted(offsets)}, not [begin, end]")
+        if offsets[1] - offsets[0] != 4 * math.prod(shape):
+            raise ValueError(f"tensor {quoted(name)}: {offsets[1] - offsets[0]} bytes for shape {list(shape)}")
+        spans.append((offsets[0], offsets[1], name))
+    end = 0
+    for begin, stop, name in sorted(spans):
+        if begin != end:
+            raise ValueError(f"tensor {quoted(name)}: begins at byte {begin} of the data, not {end} (overlap or gap)")
+        end = stop
+    if end != size:
+        raise ValueError(f"the tensors cover {end} bytes of data, the file has {size}")
+    return {name: begin for begin, _, name in spans}
 
 
 def read_light(path: Path, shown: str, regenerate: str) -> LightModel:
@@ -258,6 +343,10 @@ def read_light(path: Path, shown: str, regenerate: str) -> LightModel:
         return from_bytes(path.read_bytes())
     except ValueError as exc:
         raise PipelineError(f"{shown}: not a light model ({exc}); {regenerate}") from None
+    except (TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:  # a check missed
+        raise PipelineError(
+            f"{shown}: not a light model (malformed header: {type(exc).__name__}); {regenerate}"
+        ) from None
 
 
 def check_agreement(keras: np.ndarray, x: np.ndarray, light: Path, model: Path, rows: str) -> None:

@@ -17,6 +17,7 @@ Model:  --model PATH is relative to the working directory, as every path you typ
         they were written) predicts with Keras, with a warning.
 Input:  --csv FILE (or - for stdin): a header naming the card's features (any order; any other column is
         an error unless --ignore-extra), one penguin per row. Or every one-penguin option, for one penguin.
+        A named pipe is read as a stream; one that sends nothing in 60 s is refused (no writer).
 Checks: refused with the line and column: a missing column, a non-number, an empty (NA) or infinite
         value and, for every feature, a value outside its plausible range, derived from the feature's
         smallest and largest value in the rows the model was fitted on (the card's ranges): half the
@@ -24,7 +25,8 @@ Checks: refused with the line and column: a missing column, a non-number, an emp
         sizes and wrong units), else that range widened by its own width on each side. Accepted with a
         warning on stderr: a value inside the plausible range but outside the training rows' own (the
         prediction is an extrapolation). A card without ranges (written before they were recorded)
-        gets a warning and no range checks. A feature that never varied in those rows admits that value only.
+        gets a warning and no range checks. A feature that never varied in those rows
+        (or by less than ~3.5e-4 of its size: too little for the model) admits the values seen only.
         Input is read whole before answering: at most 128 MiB.
 Output: table (default)   row, predicted class and one probability per class (3 decimals)
         --format csv      row, the features, predicted, prob_<class> (full precision; evaluate's file rounds to 4)
@@ -55,6 +57,7 @@ from penguins.predict_input import (
     feature_options,
     finite_number,
     read_input,
+    span,
     user_path,
     values_from_csv,
     values_from_options,
@@ -116,9 +119,24 @@ def predict_light(light_path: Path, values: np.ndarray, card: ModelCard, card_so
     return model.predict(values)
 
 
+def check_finite_probabilities(probabilities: np.ndarray, model: Path, from_csv: bool) -> None:
+    """As evaluate: a row whose probabilities are not all finite (an overflow inside the network, e.g. an
+    `exponential` activation far from the training rows) is refused in one line naming it, never answered."""
+    bad = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    if bad.size:
+        where = f"row {bad[0] + 1} (line {bad[0] + 2} of the CSV)" if from_csv else "the penguin given"
+        more = f", and {bad.size - 1} more rows" if bad.size > 1 else ""
+        raise PipelineError(
+            f"{model}: outputs non-finite probabilities for {where}{more}: the network overflows on this input "
+            "(check the values, or retrain, e.g. without an exponential activation)"
+        )
+
+
 def choose_light(args: Any, card: ModelCard, card_path: Path) -> tuple[Path | None, str | None]:
     """The light model to predict with, or None and the one-line warning saying why Keras is used instead."""
     if args.keras:
+        if args.light is not None:
+            raise PipelineError("give --light PATH or --keras, not both: --keras predicts with the Keras model itself")
         return None, None
     light = args.light or light_path_for(args.model)
     kind = file_problem(light)
@@ -178,7 +196,7 @@ def build_parser(card: ModelCard | None, options: Mapping[str, str], card_proble
     for feature, option in options.items():
         bounds = card.ranges.get(feature) if card and card.ranges else None
         unit = (split_unit(feature)[1] or "value").upper()
-        seen = f" (training rows: {bounds[0]:g} to {bounds[1]:g})" if bounds else ""
+        seen = f" (training rows: {span(*bounds)})" if bounds else ""
         source.add_argument(
             option, dest=f"feature {feature}", metavar=unit, type=finite_number, help=f"{feature}{seen}"
         )
@@ -245,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         probabilities = predict_light(light, values, card, str(card_path))
     else:
         probabilities = predict_keras(args.model, values, card, str(card_path))
+    check_finite_probabilities(probabilities, light or args.model, args.csv is not None)
     for warning in ([fallback] if fallback else []) + warnings:
         print(f"warning: {warning}", file=sys.stderr)
     emit(render(result_table(values, probabilities, card.classes), args.format, card, str(args.model)))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
+import select
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +42,18 @@ OWN_OPTIONS = (
 # predict reads its whole input before answering (a table's columns are aligned over every row): at most this much
 # text, ~5 million rows of the lesson's four measurements. `yes 39.1,18.7,181,3750` grew to 16.9 GB without it.
 MAX_INPUT_CHARS = 128 * 2**20
+PIPE_WAIT = 60.0  # seconds a named pipe given as --csv may stay silent before its first byte (no writer: no hang)
 
 # A feature's range in the training rows comes from the model card (ModelCard.ranges). A value outside it is an
 # extrapolation: accepted with a warning. Outside the plausible range derived from it, refused.
 Ranges = Mapping[str, tuple[float, float]]
 PLAUSIBLE_FACTOR = 2.0  # positive features: plausible = [smallest / 2, largest * 2] (a typo or a wrong unit)
+# A feature whose training values span less than this fraction of their magnitude tells the model nothing it can
+# use: the model sees float32 inputs (rounded by up to 2**-24 of their magnitude) and its Normalization divides by
+# their spread, so below sqrt(float32 epsilon) = 2**-11.5 (~3.5e-4) the inputs' rounding alone moves a scaled value
+# by more than ~3.5e-4 of its own size (the table's third decimal), growing without bound as the spread shrinks:
+# (5, 5.000001) was a spread of 2 float32 steps, and 5.5 a "confident" answer 500,000 spreads away.
+NEAR_CONSTANT = float(np.finfo(np.float32).eps) ** 0.5
 NO_RANGES = (
     "the model card has no feature ranges (written before they were recorded), so values are not checked for "
     "plausibility; re-run `dvc repro train` to record them"
@@ -92,6 +101,22 @@ def finite_number(text: str) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+def near_constant(low: float, high: float) -> bool:
+    """A feature's training values (smallest, largest) that never varied, or by less than the model resolves."""
+    return high - low <= NEAR_CONSTANT * max(abs(low), abs(high))
+
+
+def number(x: float) -> str:
+    """Short (%g) where that is exact, else the digits that read back to ``x``."""
+    return f"{x:g}" if float(f"{x:g}") == x else repr(x)
+
+
+def span(low: float, high: float) -> str:
+    """ "low to high" with as many digits as it takes to tell them apart (5 to 5.000001, not 5 to 5)."""
+    digits = next((d for d in range(6, 17) if f"{low:.{d}g}" != f"{high:.{d}g}"), 17)
+    return f"{low:.{digits}g} to {high:.{digits}g}"
+
+
 def plausible_range(low: float, high: float) -> tuple[float, float]:
     """The range outside which a value is refused, from a feature's smallest and largest training value.
 
@@ -99,8 +124,9 @@ def plausible_range(low: float, high: float) -> tuple[float, float]:
     unit (kilograms for grams, cm for mm) is refused. Otherwise, where ratios mean nothing (a temperature, a
     standardised score): the range widened by its own width on each side. A feature that never varied (low ==
     high) admits that value only: the model divides by its zero spread, so any other value gives a confident
-    answer that means nothing."""
-    if low == high:
+    answer that means nothing. So does one whose spread is too small for the model (near_constant): it admits
+    the values seen only."""
+    if near_constant(low, high):
         return low, high
     if low > 0:
         return low / PLAUSIBLE_FACTOR, high * PLAUSIBLE_FACTOR
@@ -118,13 +144,13 @@ def problem(feature: str, value: float, ranges: Ranges | None) -> str | None:
     bounds = plausible_range(low, high)
     if bounds[0] <= value <= bounds[1]:
         return None
-    if low == high:
-        return never_varied(feature, value, low)
+    if near_constant(low, high):
+        return never_varied(feature, value, low, high)
     if value < 0 and low > 0:
-        return f"is negative ({value:g}); the model's training rows have {low:g} to {high:g}, all positive"
+        return f"is negative ({value:g}); the model's training rows have {span(low, high)}, all positive"
     return (
-        f"value {value:g} is not plausible: the model's training rows have {low:g} to {high:g}, "
-        f"predict accepts {bounds[0]:g} to {bounds[1]:g}; check the unit"
+        f"value {value:g} is not plausible: the model's training rows have {span(low, high)}, "
+        f"predict accepts {span(*bounds)}; check the unit"
     )
 
 
@@ -146,11 +172,16 @@ def first_problem(values: np.ndarray, features: Sequence[str], ranges: Ranges | 
     return row, features[column], str(problem(features[column], float(values[row, column]), ranges))
 
 
-def never_varied(feature: str, value: float, constant: float) -> str:
+def never_varied(feature: str, value: float, low: float, high: float) -> str:
+    if low == high:
+        seen, give = f"is {number(low)} in every training row of the model", number(low)
+    else:
+        seen = f"spans only {span(low, high)} in the model's training rows, too little for the model to resolve"
+        give = f"a value from {span(low, high)}"
     return (
-        f"value {value:g} cannot be predicted: {feature} is {constant:g} in every training row of the model, so it "
-        f"tells the model nothing and any other value gives an answer that means nothing; give {constant:g}, or "
-        f"retrain without {feature} (data.features in params.yaml)"
+        f"value {number(value)} cannot be predicted: {feature} {seen}, so it tells the model nothing and any other "
+        f"value gives an answer that means nothing; give {give}, or retrain without {feature} (data.features in "
+        "params.yaml)"
     )
 
 
@@ -197,7 +228,7 @@ def check_values(values: np.ndarray, features: Sequence[str], locate: Locate, ra
         raise PipelineError(f"{locate(row, column)} {reason}")
     return ([NO_RANGES] if ranges is None else []) + [
         f"{locate(e.first_row, e.column)} value {e.first_value:g} "
-        f"is outside the model's training rows' {e.low:g} to {e.high:g}"
+        f"is outside the model's training rows' {span(e.low, e.high)}"
         + ("" if e.count == 1 else " (as is 1 more row)" if e.count == 2 else f" (as are {e.count - 1} more rows)")
         + "; the prediction is an extrapolation"
         for e in extrapolations(values, features, ranges)
@@ -270,6 +301,28 @@ class BoundedText:
         return text
 
 
+def open_stream(path: Path, kind: str) -> IO[str]:
+    """A pipe or device opened for reading as text. A named pipe is opened without waiting for a writer (a plain
+    open blocks until one comes), then given PIPE_WAIT seconds for its first byte or its writer's end: a FIFO
+    nobody writes to is one line, not a hang. `<(...)`'s writer is already there."""
+    if not kind.startswith("a named pipe"):
+        return resolve(path).open(encoding="utf-8", errors="surrogateescape", newline="")
+    fd = os.open(resolve(path), os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(PIPE_WAIT * 1000):
+            raise PipelineError(
+                f"{path}: a named pipe nobody wrote to in {PIPE_WAIT:g} s; start its writer first, or pipe the "
+                "writer into predict (`writer | penguins-predict --csv -`), which waits as long as it takes"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, encoding="utf-8", errors="surrogateescape", newline="")  # the caller closes it
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_input(arg: str, stdin: IO[str], limit: int = MAX_INPUT_CHARS) -> tuple[pd.DataFrame, str]:
     """The CSV named by --csv (relative to the working directory; a file, or a pipe such as <(...)), or stdin for -;
     at most ``limit`` characters."""
@@ -290,7 +343,7 @@ def read_input(arg: str, stdin: IO[str], limit: int = MAX_INPUT_CHARS) -> tuple[
             )
         return parse_csv(resolve(path), str(path)), str(path)
     if kind.startswith("a named pipe") or kind == "a device":  # process substitution, /dev/stdin: read as a stream
-        with resolve(path).open(encoding="utf-8", errors="surrogateescape", newline="") as stream:
+        with open_stream(path, kind) as stream:
             return parse_csv(BoundedText(stream, str(path), limit), str(path)), str(path)  # type: ignore[arg-type]
     if kind.startswith("unreadable"):
         raise PipelineError(f"{path}: {kind}")

@@ -165,7 +165,7 @@ def explain(output: str, remote: Remote | None, command: str) -> str:  # noqa: P
 
 
 def last_error(output: str) -> str:
-    """DVC's error line without its `ERROR:` prefix and wrapping phrase (tools.repo.run.last_error, bare)."""
+    """DVC's error line without its `ERROR:` prefix and wrapping phrase (tools.repo.output.last_error, bare)."""
     return run_last_error(output, bare=True)
 
 

@@ -24,12 +24,11 @@ import pytest
 
 from penguins import predict
 from penguins.card import ModelCard
-from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.io import parse_csv, write_json
 from penguins.light import layers_of, light_path_for, to_bytes
 from penguins.paths import ROOT
-from penguins.predict import check_model_fits_card, main
+from penguins.predict import check_model_fits_card
 from penguins.predict_input import (
     NO_RANGES,
     check_values,
@@ -44,6 +43,7 @@ from penguins.predict_input import (
 )
 from penguins.predict_output import Result, render_csv, render_json, render_table, result_table
 from penguins.sources import read_package_csv
+from tests.helpers.predict import cli
 from tools.repo.run import BIN, ENV
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
@@ -314,20 +314,6 @@ def test_outputs() -> None:
 
 
 # ---- the CLI, in-process ----------------------------------------------------------------------
-
-
-def cli(
-    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str = ""
-) -> tuple[int, str, str]:
-    """Run predict as `python -m penguins.predict` would: (exit status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        run_cli(main, argv)
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture

@@ -18,17 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from penguins import light
+from penguins import light, predict_input
 from penguins.card import ModelCard, check_card_belongs
-from penguins.cli import run_cli
 from penguins.errors import PipelineError
 from penguins.io import write_json
 from penguins.params import Activation, load_params
 from penguins.paths import ROOT
-from penguins.predict import main
-from penguins.predict_input import BoundedText, read_input, values_from_options
+from penguins.predict_input import BoundedText, near_constant, read_input, span, values_from_options
 from penguins.predict_output import render_csv, result_table
 from penguins.sources import read_package_csv
+from tests.helpers.predict import cli
 from tools.repo.run import ENV
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
@@ -174,13 +173,33 @@ RAW = light.to_bytes(tiny_layers())
         (struct.pack("<Q", 200_000) + b"[" * 200_000, "its header is not a light model's"),  # nested too deep
         (header_edit(RAW, lambda h: h["__metadata__"].update(format="other")), "format 'other' version '1', not"),
         (header_edit(RAW, lambda h: h["__metadata__"].update(version="9")), "version '9'"),
-        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(dtype="F64")), "tensor 'hidden_1.kernel': {"),
+        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(dtype="F64")), "'hidden_1.kernel': dtype 'F64', not"),
         (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(data_offsets=[0, 10**9])), "tensor 'hidden_1.kernel'"),
-        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(shape=[3, 3])), "24 bytes for shape [3, 3]"),
-        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(activation="evil"))), "unknown activation"),
+        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(data_offsets=[0, 24])), "overlap or gap"),  # aliasing
+        (header_edit(RAW, lambda h: h.update(spare=h["hidden_1.kernel"])), "tensor 'spare': not used by any layer"),
+        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(shape=[float("inf"), 3])), "shape of positive int"),
+        (header_edit(RAW, lambda h: h["hidden_1.kernel"].update(shape=[True, 3])), "shape of positive integers"),
+        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(activation=["relu"]))), "activation ['relu']"),
+        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(activation={}))), "activation {}"),
+        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[2].update(activation="relu"))), "takes softmax"),
+        (
+            header_edit(RAW, lambda h: layers_meta(h, lambda s: s.extend(s[:1] * 8))),
+            "11 layers; a light model has 1 to 10",
+        ),
+        (
+            header_edit(RAW, lambda h: layers_meta(h, lambda s: s.insert(2, s[0] | {"name": "n2"}))),
+            "can only come first",
+        ),
+        (RAW[:-4], "the tensors cover 84 bytes of data, the file has 80"),
+        (
+            header_edit(RAW, lambda h: h["hidden_1.kernel"].update(shape=[3, 3])),
+            "shapes [3, 3], [3] do not follow a width of 2",
+        ),
+        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(activation="evil"))), "activation 'evil';"),
         (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(kind="Lambda"))), "only Normalization and"),
+        (header_edit(RAW, lambda h: layers_meta(h, lambda s: s[1].update(name="a\n\x1b[31mb"))), "'a\\n\\x1b[31mb'"),
         (header_edit(RAW, lambda h: layers_meta(h, lambda s: s.pop(1))), "do not follow a width of 2"),
-        (header_edit(RAW, lambda h: h.pop("hidden_1.kernel")), "layer hidden_1: missing tensors"),
+        (header_edit(RAW, lambda h: h.pop("hidden_1.kernel")), "layer 'hidden_1': tensor 'hidden_1.kernel' missing"),
     ],
 )
 def test_a_damaged_or_foreign_file_is_one_line(raw: bytes, reason: str, tmp_path: Path) -> None:
@@ -192,6 +211,66 @@ def test_a_damaged_or_foreign_file_is_one_line(raw: bytes, reason: str, tmp_path
     assert message.startswith("m.safetensors: not a light model (") and message.endswith("; regenerate it")
     assert reason in message, message
     assert "\n" not in message
+
+
+def test_normalization_tensors_are_vectors_and_tensors_are_views_of_the_file() -> None:
+    """A 2-D mean and variance turned one input row into two output rows; and every tensor was a copy (with 200
+    header entries aliasing the same bytes, a 4.2 MB file took 859 MB)."""
+    layers = tiny_layers()
+    layers[0] = light.Layer("Normalization", "normalize", {k: np.ones((2, 2), "float32") for k in ("mean", "variance")})
+    with pytest.raises(ValueError, match=r"^layer 'normalize': shapes \[2, 2\], \[2, 2\] do not follow a width of 2$"):
+        light.from_bytes(light.to_bytes(layers))
+    raw = light.to_bytes(tiny_layers())
+    model = light.from_bytes(raw)
+    for layer in model.layers:
+        for tensor in layer.tensors.values():
+            assert (
+                tensor.dtype == np.float32
+                and not tensor.flags.owndata
+                and np.shares_memory(tensor, np.frombuffer(raw, "u1"))
+            )
+
+
+def mutations(header: dict[str, Any]) -> list[tuple[list[Any], Any]]:
+    """(path, new value) for every value in the header and its layer list: what a damaged file might hold."""
+    odd = [None, True, -1, 0, 2**70, 1.5, float("inf"), "x", [], {}, [1, "a"], {"a": 1}, [[2, 3]], ["relu"]]
+    found: list[tuple[list[Any], Any]] = []
+
+    def walk(node: Any, path: list[Any]) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+        for key, value in items:
+            found.extend(([*path, key], v) for v in odd)
+            walk(value, [*path, key])
+
+    walk(header, [])
+    return found
+
+
+def test_any_damaged_header_value_is_one_line_or_a_model() -> None:
+    """Fuzz-style: every value of the header (and of its layer list) replaced by odd JSON: a model, or ValueError
+    (read_light's one line); never TypeError, OverflowError or another traceback."""
+    (size,) = struct.unpack("<Q", RAW[:8])
+    header = json.loads(RAW[8 : 8 + size])
+    header["__metadata__"]["layers"] = json.loads(header["__metadata__"]["layers"])
+    outcomes, reasons = set(), []
+    for path, value in mutations(header):
+        edited = json.loads(json.dumps(header))
+        node = edited
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        meta = edited.get("__metadata__")
+        if isinstance(meta, dict) and "layers" in meta and not isinstance(meta["layers"], str):
+            meta["layers"] = json.dumps(meta["layers"])
+        text = json.dumps(edited).encode()
+        try:
+            light.from_bytes(struct.pack("<Q", len(text)) + text + RAW[8 + size :])
+            outcomes.add("model")
+        except ValueError as exc:
+            reasons.append(str(exc))
+            outcomes.add("refused")
+    assert outcomes == {"model", "refused"}
+    assert not [reason for reason in reasons if "\n" in reason or len(reason) > 400]
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
@@ -210,17 +289,6 @@ def test_a_file_too_large_is_refused_before_it_is_read(tmp_path: Path, monkeypat
 
 
 # ---- predict: the light path, bound to its card -------------------------------------------------------
-
-
-def cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> Any:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        run_cli(main, argv)
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")
@@ -369,6 +437,23 @@ def test_a_feature_that_never_varied_admits_that_value_only() -> None:
     )
 
 
+def test_a_feature_whose_spread_the_model_cannot_resolve_admits_the_values_seen_only() -> None:
+    """(5.0, 5.000001) with --const 5.5 only warned ("outside 5 to 5") and gave a confident answer."""
+    ranges = {"bill_length_mm": (32.1, 59.6), "const": (5.0, 5.000001)}
+    card = ModelCard(features=("bill_length_mm", "const"), target="species", classes=CLASSES, ranges=ranges)
+    options = {"bill_length_mm": "--bill-length-mm", "const": "--const"}
+    assert values_from_options({"bill_length_mm": 39.1, "const": 5.0000005}, card, options)[1] == []
+    with pytest.raises(PipelineError) as err:
+        values_from_options({"bill_length_mm": 39.1, "const": 5.5}, card, options)
+    assert str(err.value).startswith(
+        "--const value 5.5 cannot be predicted: const spans only 5 to 5.000001 in the model's training rows, too "
+        "little for the model to resolve, so it tells the model nothing"
+    )
+    # A spread the model resolves (Palmer's year: 2007 to 2009, 1e-3 of its size) is an ordinary feature.
+    assert not near_constant(2007.0, 2009.0) and near_constant(2007.0, 2007.5) and near_constant(0.0, 0.0)
+    assert span(5.0, 5.000001) == "5 to 5.000001" and span(32.1, 59.6) == "32.1 to 59.6"
+
+
 def test_csv_output_is_what_pandas_wrote() -> None:
     """The CSV renderer (no pandas on the light path) writes what pandas' to_csv wrote, cell for cell."""
     values = np.array([[39.1, 1e-05, 1e16, 3750.0], [0.1, 123456789.125, -0.0, 2.5e-300]])
@@ -420,3 +505,55 @@ def test_a_pipe_given_as_csv_is_read_as_a_stream(tmp_path: Path) -> None:
     finally:
         os.close(read_end)
     assert (len(frame), source) == (1, f"/dev/fd/{read_end}")
+
+
+def test_a_named_pipe_nobody_writes_to_is_one_line_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--csv FIFO` with no writer waited forever; a writer that comes is read."""
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(predict_input, "PIPE_WAIT", 0.2)
+    with pytest.raises(PipelineError, match=r"in.csv: a named pipe nobody wrote to in 0.2 s; start its writer first"):
+        read_input(str(fifo), io.StringIO())
+    writer = subprocess.Popen(["sh", "-c", f"printf '{','.join(FEATURES)}\\n39.1,18.7,181,3750\\n' > '{fifo}'"])
+    try:
+        monkeypatch.setattr(predict_input, "PIPE_WAIT", 30.0)
+        frame, _ = read_input(str(fifo), io.StringIO())
+    finally:
+        writer.wait(timeout=30)
+    assert frame.to_numpy().tolist() == [[39.1, 18.7, 181, 3750]]
+
+
+def test_non_finite_probabilities_are_refused_on_both_paths(
+    modeling: Any, palmer: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An `exponential` hidden layer that overflows gave NaN probabilities as an answer, exit 0."""
+    x, _ = palmer
+    model = network(modeling, x, activation="exponential")
+    hidden = next(layer for layer in model.layers if type(layer).__name__ == "Dense")
+    kernel, bias = hidden.get_weights()
+    hidden.set_weights([kernel * 1e3, bias])  # exp(thousands): inf, then inf - inf in the softmax
+    path = tmp_path / "model.keras"
+    modeling.save_model(model, path)
+    light_path = light.light_path_for(path)
+    light_path.write_bytes(light.to_bytes(light.layers_of(model)))
+    ranges = {f: (float(x[:, i].min()), float(x[:, i].max())) for i, f in enumerate(FEATURES)}
+    card = ModelCard(features=FEATURES, target="species", classes=CLASSES, ranges=ranges)
+    write_json(path.with_suffix(".json"), card.for_model(path, light_path).as_json())
+    text = ",".join(FEATURES) + "\n39.1,18.7,181,3750\n50,15.2,218,5700\n"
+    for extra, shown in (([], light_path), (["--keras"], path)):
+        status, out, err = cli(["--model", str(path), "--csv", "-", "--json", *extra], capsys, monkeypatch, text)
+        assert (status, out) == (1, ""), err
+        assert err.startswith(f"error: {shown}: outputs non-finite probabilities for row 1 (line 2 of the CSV)"), err
+        assert err.count("\n") == 1
+
+
+def test_light_and_keras_together_are_refused(
+    trained: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--keras silently ignored --light."""
+    light_path = light.light_path_for(trained)
+    status, out, err = cli(
+        ["--model", str(trained), "--light", str(light_path), "--keras", *PENGUIN], capsys, monkeypatch
+    )
+    assert (status, out) == (1, "")
+    assert err == "error: give --light PATH or --keras, not both: --keras predicts with the Keras model itself\n"

@@ -46,7 +46,7 @@ print(time.perf_counter() - t0, time.process_time() - c0, r.ru_maxrss)
 """
 
 
-def timed(command: Sequence[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, float]:
+def process_cost(command: Sequence[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, float]:
     """(wall s, CPU s, peak MB) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -84,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         runs: dict[str, list[tuple[float, float, float]]] = {}
         for _ in range(args.repeat):
             for name, extra in PATHS.items():
-                runs.setdefault(f"one penguin, {name}", []).append(timed([*predict, *PENGUIN, *extra]))
+                runs.setdefault(f"one penguin, {name}", []).append(process_cost([*predict, *PENGUIN, *extra]))
                 command = [*predict, "--csv", str(csv), "--format", "csv", *extra]
-                runs.setdefault(f"{args.rows:,} rows from CSV, {name}", []).append(timed(command))
+                runs.setdefault(f"{args.rows:,} rows from CSV, {name}", []).append(process_cost(command))
                 probe = PROBE.format(model=str(ROOT / Paths.MODEL), code=IN_PROCESS[name])
                 out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
                 wall, cpu, peak = map(float, out.split())
