@@ -7,6 +7,7 @@ penguins.modeling, ...); this module only connects them to Jupyter and to DVC (d
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -29,9 +30,11 @@ EXP_COLUMNS = ("Experiment", "rev", "Created", "accuracy", "f1_macro", "loss", "
 
 
 def one_line_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
-    """IPython's handler for PipelineError: the project's one `error: ...` line, as the stages print it, instead of
-    a traceback through the package (the error names what, where and what to do already)."""
-    return [f"error: {value}"]
+    """IPython's handler for PipelineError: the project's one `error: ...` line on stderr, as the stages print it,
+    instead of a traceback through the package (the error names what, where and what to do already). The cell still
+    fails (its reply says PipelineError), so "Run all" stops there; no traceback is handed on (an empty one)."""
+    print(f"error: {value}", file=sys.stderr, flush=True)
+    return []
 
 
 def start(shell: Any = None) -> None:
@@ -46,7 +49,8 @@ def start(shell: Any = None) -> None:
     shell.set_custom_exc((PipelineError,), one_line_error)
     # penguins.plotting selects matplotlib's Agg backend (same pixels everywhere); the inline backend, selected
     # first, has registered Jupyter's display of figures, so a cell ending with a figure shows it.
-    shell.run_line_magic("matplotlib", "inline")
+    with contextlib.suppress(NotImplementedError):  # a shell without a display (IPython, not a Jupyter kernel)
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def dvc_program() -> str:
