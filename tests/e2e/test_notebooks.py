@@ -4,14 +4,26 @@ the lesson reaches the pipeline's own result, the experiments are DVC's, and not
 from __future__ import annotations
 
 import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from penguins.io import file_md5
-from tests.conftest import ROOT, dvc, edit_params, run
+from tests.conftest import MAKE, ROOT, dvc, edit_params, run
 from tests.helpers.clones import clone_worktree
 from tests.helpers.notebooks import NotebookCellFailed, execute, images, outputs
+from tools.notebook import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +88,61 @@ def test_bad_params_is_one_line_in_the_cell(tmp_path: Path) -> None:
     assert failed.value.ename == "PipelineError"  # the cell failed, so "Run all" stopped there
     assert outputs(failed.value.cell) == "error: params.yaml: train.epochs must be greater than or equal to 1, got 0\n"
     assert [out.output_type for out in failed.value.cell.outputs] == ["stream"]  # no traceback
+
+
+def lines_of(proc: subprocess.Popen) -> queue.Queue[str]:
+    """The process's output, line by line, readable with a timeout."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    return lines
+
+
+def test_make_notebook_prints_the_url_of_jupyterlab_with_the_venv_as_kernel(tmp_path: Path) -> None:
+    repo = clone_worktree(tmp_path)
+    port = free_port(0)
+    started = time.monotonic()
+    command = [*MAKE, "-o", ".dvc/plots_page.html", "notebook", f"ARGS=--port {port}"]
+    proc = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        lines, seen, url, installed_at = lines_of(proc), [], None, None
+        while url is None and time.monotonic() - started < 180:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if "installing JupyterLab (first use)" in line:
+                installed_at = time.monotonic()  # the first use installs it: the 15 s count after that
+            if found := re.search(r"open (http://127\.0\.0\.1:\d+/\S+)", line):
+                url = found.group(1)
+        assert url, "".join(seen)
+        took = time.monotonic() - started
+        assert installed_at is not None or took < 15, f"the URL came after {took:.1f} s"
+        assert url.startswith(f"http://127.0.0.1:{port}/lab/tree/notebooks/01-lesson.ipynb?token=")
+        token = url.split("token=")[1]
+        api = f"http://127.0.0.1:{port}/api"
+
+        def get(path: str) -> dict:
+            headers = {"Authorization": f"token {token}"}
+            request = urllib.request.Request(f"{api}/{path}", headers=headers)  # noqa: S310 (http://127.0.0.1)
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return json.load(response)
+
+        specs = get("kernelspecs")
+        kernel = specs["kernelspecs"][specs["default"]]["spec"]
+        assert kernel["argv"][:3] == ["python", "-m", "ipykernel_launcher"]  # "python": the server's own Python
+        server = next(p for p in psutil.Process(proc.pid).children(recursive=True) if "jupyterlab" in p.cmdline())
+        assert server.cmdline()[0] == str(Path(sys.prefix) / "bin" / "python")  # the .venv
+        listed = {item["name"] for item in get("contents/notebooks")["content"]}
+        assert {"01-lesson.ipynb", "02-experiments.ipynb"} <= listed  # served from the repository
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        print(f"make notebook: the URL after {took:.1f} s" if url else "make notebook: no URL")
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0  # the server stopped with it
