@@ -40,6 +40,15 @@ def lab_installed() -> bool:
     return importlib.util.find_spec("jupyterlab") is not None
 
 
+def install_refusal(prefix: str = sys.prefix, base_prefix: str = sys.base_prefix) -> str | None:
+    """Why JupyterLab must not be installed into the Python running this, or None: only into a virtual environment
+    (the project's .venv), never into a system Python, which `python -m tools.notebook` run by hand could be."""
+    if prefix != base_prefix:
+        return None
+    return (f"{sys.executable} is not a virtual environment: JupyterLab is installed only into the project's .venv; "
+            "run `make notebook` (or `python tasks.py notebook`); nothing was installed")  # fmt: skip
+
+
 def install_command(python: str = sys.executable) -> list[str]:
     """JupyterLab from its lock into this environment: with the .venv's uv (as make install), else pip."""
     uv = Path(python).parent / ("uv.exe" if os.name == "nt" else "uv")
@@ -91,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port tried (default 8888)")
     args, extra = parser.parse_known_args(argv)
     if not lab_installed():
+        if refusal := install_refusal():
+            raise PipelineError(refusal)
         print(f"notebook: installing JupyterLab (first use) from {LOCK.name}", flush=True)
         if subprocess.run(install_command(), check=False).returncode != 0:
             raise PipelineError(

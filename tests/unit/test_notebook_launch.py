@@ -42,6 +42,12 @@ def test_jupyterlab_is_installed_from_its_lock_with_the_venvs_uv() -> None:
     assert Path(command[0]).name in ("uv", "uv.exe", Path(sys.executable).name)
 
 
+def test_jupyterlab_is_never_installed_outside_a_virtual_environment() -> None:
+    assert notebook.install_refusal("/work/.venv", "/usr") is None
+    refusal = notebook.install_refusal("/usr", "/usr")
+    assert refusal is not None and "not a virtual environment" in refusal and "nothing was installed" in refusal
+
+
 def broken_venv(tmp_path: Path) -> Path:
     """A .venv whose Python is gone (the system Python it linked to was upgraded away), stamped as installed."""
     venv = tmp_path / "venv"
