@@ -21,9 +21,9 @@ import pytest
 
 from penguins.io import file_md5
 from tests.conftest import MAKE, ROOT, dvc, edit_params, run
-from tests.helpers.clones import clone_worktree
 from tests.helpers.notebooks import NotebookCellFailed, execute, images, outputs
 from tools.notebook import free_port
+from tools.repo.clones import clone_worktree
 
 pytestmark = pytest.mark.e2e
 
