@@ -35,12 +35,12 @@ RUN := python -m tools.make_args
 
 .DEFAULT_GOAL := help
 .PHONY: help install run report test lint format browser exp-show check-repro bench lock clean-venv push pull bench-remote
-.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset bench-slurm
+.PHONY: sweep-plan sweep-worker sweep-collect bench-sweep reset bench-slurm notebook
 
 # `make help` lists the learner's targets first, then one group per heading; a target in no group is listed
 # under "Other" (so a new target shows up before it is placed here). Colour only on a terminal.
 HELP_GROUPS := \
-	"Start here:run test report exp-show reset" \
+	"Start here:run test report exp-show reset notebook" \
 	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
 	"Sharing (a DVC remote):push pull" \
 	"Checks:lint format check-repro" \
@@ -128,10 +128,16 @@ lint: install ## Check formatting and lint with ruff (settings in pyproject.toml
 	ruff check .
 	python -m tools.checks.stage_deps --check
 	python -m tools.checks.private_api
+	python -m tools.checks.notebooks
 
-format: install ## Format the code and apply ruff's safe fixes
+# Notebooks: jupytext --sync first (the newer of each notebook and its script wins, so an edit made in either is
+# kept), ruff on the scripts, sync again (script -> notebook), then nbstripout removes outputs and counts.
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+format: install ## Format the code and apply ruff's safe fixes; sync and strip the notebooks
+	$(if $(NOTEBOOKS),jupytext --quiet --sync $(NOTEBOOKS))
 	ruff format .
 	ruff check --fix .
+	$(if $(NOTEBOOKS),jupytext --quiet --sync $(NOTEBOOKS) && nbstripout $(NOTEBOOKS))
 
 # The report's browser test runs $(CHROMIUM), else the first of these it finds (GitHub's runners have
 # google-chrome). Run as root (CI, containers), this installs Debian's chromium when none is there;
@@ -146,6 +152,12 @@ browser: ## Install Chromium for the report's browser test if missing (Debian ap
 	apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null 2>&1 || \
 	{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; } || \
 	echo "make: could not install chromium; the browser test will be skipped (fails under CI=true)" >&2
+
+# JupyterLab (installed into .venv from requirements-notebook.txt on first use) with .venv as the kernel; the
+# one-line check first: a .venv whose Python is gone (an upgraded system Python) or lacks the kernel.
+notebook: install ## JupyterLab on notebooks/ with .venv as the kernel, offline (installed on first use); prints the URL
+	@"$(BIN)/python" -c "import ipykernel, penguins" >/dev/null 2>&1 || { echo "make notebook: error: $(VENV) cannot run the notebooks' kernel (its Python or packages are missing or broken); run: make clean-venv install" >&2; exit 1; }
+	$(RUN) python -m tools.notebook @ARGS
 
 # Metrics that matter, plus only the params that differ between the experiments shown (tools/exp_show.py);
 # failed and queued experiments are named after the table instead of shown with their baseline's metrics.
@@ -205,11 +217,14 @@ bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;
 # LOCK_ARGS="--upgrade-package dvc" (or --upgrade) moves them. uv writes the file atomically.
-lock: ## Re-lock requirements.txt from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
+lock: ## Re-lock requirements.txt (and requirements-notebook.txt) from pyproject.toml for every platform (LOCK_ARGS="--upgrade-package NAME")
 	test -x "$(BIN)/uv" || { "$(BIN)/python" -I -c '' 2>/dev/null || { "$(PYTHON)" -c '$(PYTHON_OK)' && \
 		"$(PYTHON)" -m venv --clear "$(VENV)"; }; $(PIP) $(UV_PIN); }
 	"$(BIN)/python" -m tools.make_args "$(BIN)/uv" pip compile pyproject.toml --extra dev --universal \
 		--python-version 3.11 --quiet --custom-compile-command "make lock" @LOCK_ARGS -o requirements.txt
+	"$(BIN)/python" -m tools.make_args "$(BIN)/uv" pip compile pyproject.toml --extra dev --extra notebook --universal \
+		--python-version 3.11 --quiet --custom-compile-command "make lock" -c requirements.txt @LOCK_ARGS \
+		-o requirements-notebook.txt
 
 clean-venv: ## Remove .venv (the next make target recreates it)
 	rm -rf "$(VENV)"

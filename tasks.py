@@ -5,6 +5,7 @@
     python tasks.py install                    only the set-up: .venv, the lock, the project       = make install
     python tasks.py lock [UV_COMPILE_ARGS...]  re-lock requirements.txt from pyproject.toml        = make lock
     python tasks.py reset                      back to HEAD after a failed experiment (git + dvc)  = make reset
+    python tasks.py notebook [ARGS...]         JupyterLab with .venv as the kernel; prints the URL  = make notebook
     python tasks.py next-steps                 what to look at after a run (how `make run` ends)
 
 Options go before the command: --venv DIR (default .venv, or $VENV), --installer uv|pip, --dry-run.
@@ -34,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 LOCK = "requirements.txt"
+NOTEBOOK_LOCK = "requirements-notebook.txt"  # JupyterLab's, installed by `notebook` on first use (tools/notebook.py)
 # Re-install when one of these is newer than the stamp (the Makefile's prerequisites of $(VENV)/.installed).
 STAMP_INPUTS = ("requirements.txt", "pyproject.toml", "penguins/__init__.py")
 STAMP = ".installed"
@@ -139,7 +141,28 @@ def task_command(task: str, venv: Path, args: Sequence[str], windows: bool = WIN
         return [program(venv, "uv", windows), *LOCK_COMPILE, *args, "-o", LOCK]
     if task == "reset":
         return [program(venv, "python", windows), "-m", "tools.reset", *args]
+    if task == "notebook":
+        return [program(venv, "python", windows), "-m", "tools.notebook", *args]
     raise ValueError(task)
+
+
+def notebook_lock_command(venv: Path, args: Sequence[str], windows: bool = WINDOWS) -> list[str]:
+    """make lock's second line: JupyterLab's lock, the notebook extra on top of requirements.txt's pins."""
+    compile_all = [*LOCK_COMPILE[:5], "--extra", "notebook", *LOCK_COMPILE[5:]]
+    return [program(venv, "uv", windows), *compile_all, "-c", LOCK, *args, "-o", NOTEBOOK_LOCK]
+
+
+def kernel_problem(venv: Path) -> str | None:
+    """Why the .venv cannot run the notebooks' kernel (a Python that is gone, packages missing), or None."""
+    check = [program(venv, "python"), "-c", "import ipykernel, penguins"]
+    try:
+        ok = subprocess.run(check, cwd=ROOT, capture_output=True, check=False).returncode == 0
+    except OSError:
+        ok = False
+    if ok:
+        return None
+    return (f"{venv} cannot run the notebooks' kernel (its Python or packages are missing or broken); "
+            f"delete {venv} and run `python tasks.py install`")  # fmt: skip
 
 
 NEXT_STEPS = """\
@@ -241,7 +264,7 @@ def ensure_uv(run: Runner) -> None:
     run(uv_bootstrap_command(run.venv, pin))
 
 
-TASKS = ("run", "test", "install", "lock", "reset", "next-steps")
+TASKS = ("run", "test", "install", "lock", "reset", "notebook", "next-steps")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -276,11 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TaskError(reason)
         if args.task == "lock":
             ensure_uv(run)
-            return run(task_command("lock", venv, args.args))
+            return run(task_command("lock", venv, args.args)) or run(notebook_lock_command(venv, args.args))
         install(run, args.installer, force=args.dry_run)
         plots_page(run, force=args.dry_run)
         if args.task == "install":
             return 0
+        if args.task == "notebook" and not args.dry_run and (problem := kernel_problem(venv)):
+            raise TaskError(problem)
         # run, as the Makefile: params.yaml checked first, since DVC reads it (aliases, a list) before any stage runs
         checked = (
             run([program(venv, "python"), "-m", "stages.validate_params", "--check"], check=False)

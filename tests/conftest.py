@@ -173,6 +173,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_tasks_fresh_venv.py",
     "tests/e2e/test_make_report.py",
     "tests/e2e/test_exp_show_running.py",
+    "tests/e2e/test_notebooks.py",
 )
 
 

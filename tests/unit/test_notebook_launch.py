@@ -1,0 +1,115 @@
+"""make notebook / python tasks.py notebook (tools/notebook.py): the command JupyterLab gets, a broken .venv in
+one line, the same commands from make and tasks.py, and JupyterLab's lock in step with requirements.txt."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tasks
+from tests.conftest import ROOT
+from tests.unit.test_tasks import NEEDS_MAKE, commands, make_dry_run, tasks_dry_run
+from tools import notebook
+
+BROKEN = "cannot run the notebooks' kernel (its Python or packages are missing or broken)"
+
+
+def test_jupyterlab_listens_locally_offline_without_a_browser() -> None:
+    command = notebook.lab_command(8899, ["--ServerApp.log_level=WARN"])
+    assert command[1:3] == ["-m", "jupyterlab"] and command[0] == sys.executable  # this .venv, so its kernel
+    assert {"--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=8899", "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={ROOT}", *notebook.OFFLINE} <= set(command)  # fmt: skip
+    assert command[-1] == "--ServerApp.log_level=WARN"
+    assert notebook.url(8899, "abc") == "http://127.0.0.1:8899/lab/tree/notebooks/01-lesson.ipynb?token=abc"
+
+
+def test_a_busy_port_gives_another() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        assert notebook.free_port(taken) != taken
+
+
+def test_jupyterlab_is_installed_from_its_lock_with_the_venvs_uv() -> None:
+    command = notebook.install_command()
+    assert command[-2:] == ["-r", str(ROOT / "requirements-notebook.txt")]
+    assert Path(command[0]).name in ("uv", "uv.exe", Path(sys.executable).name)
+
+
+def test_jupyterlab_is_never_installed_outside_a_virtual_environment() -> None:
+    assert notebook.install_refusal("/work/.venv", "/usr") is None
+    refusal = notebook.install_refusal("/usr", "/usr")
+    assert refusal is not None and "not a virtual environment" in refusal and "nothing was installed" in refusal
+
+
+def broken_venv(tmp_path: Path) -> Path:
+    """A .venv whose Python is gone (the system Python it linked to was upgraded away), stamped as installed."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(tmp_path / "python3.9-removed")
+    newest = max(
+        (ROOT / name).stat().st_mtime for name in ("requirements.txt", "pyproject.toml", "penguins/__init__.py")
+    )
+    (venv / ".installed").touch()
+    os.utime(venv / ".installed", (newest + 1, newest + 1))
+    return venv
+
+
+@NEEDS_MAKE
+def test_make_notebook_checks_the_kernel_in_one_line(tmp_path: Path) -> None:
+    """`make install` remakes a .venv whose python does not run (-o here: it is not what is tested); what it leaves
+    without the kernel's packages, `make notebook` refuses in one line before starting anything."""
+    venv = broken_venv(tmp_path)
+    command = ["make", "--no-print-directory", "-o", f"{venv}/.installed", "-o", ".dvc/plots_page.html", "notebook",
+               f"VENV={venv}"]  # fmt: skip
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines()[0] == f"make notebook: error: {venv} {BROKEN}; run: make clean-venv install"
+    assert len([line for line in proc.stderr.splitlines() if not line.startswith("make: ***")]) == 1, proc.stderr
+
+
+def test_tasks_notebook_checks_the_kernel_in_one_line(tmp_path: Path) -> None:
+    venv = broken_venv(tmp_path)
+    problem = tasks.kernel_problem(venv)
+    assert problem == f"{venv} {BROKEN}; delete {venv} and run `python tasks.py install`"
+    assert tasks.kernel_problem(Path(sys.prefix)) is None  # the .venv running these tests has the kernel
+
+
+@NEEDS_MAKE
+@pytest.mark.parametrize("target", ["notebook", "lock"])
+def test_tasks_runs_what_make_runs(target: str, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    bindir = venv / "bin"
+    from_make = commands(make_dry_run(target, venv), bindir)
+    from_tasks = commands(tasks_dry_run(target, venv, "uv") + tasks_dry_run(target, venv, "pip"), bindir)
+    assert from_make and from_tasks == from_make
+
+
+def pins(text: str) -> dict[tuple[str, str], str]:
+    return {(m[1].lower(), m[3].strip()): m[2] for m in re.finditer(r"^([\w.\-\[\]]+)==(\S+)(.*)$", text, flags=re.M)}
+
+
+def test_the_notebook_lock_keeps_every_pin_of_the_main_lock() -> None:
+    """`make notebook` adds JupyterLab to a .venv installed from requirements.txt: it must change no package there."""
+    main = pins((ROOT / "requirements.txt").read_text())
+    lab = pins((ROOT / "requirements-notebook.txt").read_text())
+    by_name = {name: version for (name, _), version in lab.items()}
+    assert {name: version for (name, _), version in main.items() if by_name.get(name) != version} == {}
+    assert "jupyterlab" in by_name and "jupyterlab" not in {name for name, _ in main}
+    assert {"ipykernel", "nbclient"} <= {name for name, _ in main}  # the kernel and the runner of the tests
+
+
+def test_vscode_recommends_jupyter_and_dvc_and_uses_the_venv() -> None:
+    import json
+
+    recommended = json.loads((ROOT / ".vscode/extensions.json").read_text())["recommendations"]
+    assert {"ms-python.python", "ms-toolsai.jupyter", "lakeFS.lakefs-dvc"} <= set(recommended)  # DVC's, renamed 2026-01
+    settings = json.loads((ROOT / ".vscode/settings.json").read_text())
+    assert settings["python.defaultInterpreterPath"] == "${workspaceFolder}/.venv/bin/python"
