@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dvc.utils.serialize import modify_yaml
@@ -42,10 +44,17 @@ def set_lock_md5(repo: Path, path: str, md5: str | None = None) -> None:
 
 
 @pytest.fixture
-def fresh_clone(tmp_path: Path) -> Path:
+def fresh_clone(pipeline: dict[str, Any], tmp_path: Path) -> Path:
+    """A fresh clone (no outputs) whose committed .dvc/config names a copy of the shared pipeline clone's DVC
+    cache: the tool's clean clone of HEAD then takes each stage from DVC's run-cache, as a CI runner with a
+    restored cache would, instead of training again (a whole pipeline, about 20 CPU s, per test). That a real
+    run reproduces every committed md5 is tested on the shared clone (test_pipeline.test_two_runs_are_byte_identical);
+    the second training run the tool makes when the model differs is still a real one (--force)."""
     repo = clone_worktree(tmp_path / "repo")
+    cache = shutil.copytree(pipeline["repo"] / ".dvc/cache", tmp_path / "cache", symlinks=True)
+    dvc("cache", "dir", str(cache), cwd=repo)
     (repo / "extra.txt").write_text("a second commit, so HEAD~1 exists for the diff section\n")
-    run(["git", "add", "extra.txt"], cwd=repo)
+    run(["git", "add", "extra.txt", ".dvc/config"], cwd=repo)
     commit(repo, "second")
     return repo
 
@@ -119,7 +128,6 @@ def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None
     assert proc.returncode == 0, proc.stdout
 
 
-# Last in this file: the only test here that needs the shared pipeline clone (conftest.LONGEST_FIRST).
 def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
     """As if committed from another CPU, with the model in the DVC cache: the metrics file edited by 0.001 (well
     within the tolerance) and its md5 written into dvc.lock. evaluate, re-run on the committed model, cannot
