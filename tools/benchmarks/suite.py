@@ -66,7 +66,13 @@ def run_suite(clone: Path, pytest_args: list[str], report: Path) -> tuple[int, f
     """`make test` in ``clone``: (exit status, CPU s, wall s, how the CPU was measured)."""
     env = {**os.environ, "BENCH_SUITE_REPORT": str(report)}
     env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p {PLUGIN}".strip()
-    env.pop("VIRTUAL_ENV", None)
+    for name in (
+        "VIRTUAL_ENV",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+    ):  # the clone's make: its own .venv, no flags of ours
+        env.pop(name, None)
     cmd = ["make", "test", *([f"PYTEST_ARGS={' '.join(pytest_args)}"] if pytest_args else [])]
     group = make_cgroup()
     procs = str(group / "cgroup.procs") if group else None
