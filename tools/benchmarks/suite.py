@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-suite-"))
     clone = tmp / "penguins"
+    commit = run(["git", "rev-parse", "--verify", f"{args.rev}^{{commit}}"], cwd=ROOT).stdout.strip()
     run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], cwd=tmp)
-    run(["git", "checkout", "--quiet", "--detach", args.rev], cwd=clone)
+    run(["git", "checkout", "--quiet", "--detach", commit], cwd=clone)
     rev = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
     report = tmp / "cpu"
     load_before = run_load()
