@@ -19,6 +19,19 @@ from typing import Any
 import pytest
 
 _files: dict[str, list[float]] = {}
+# Some tests run pytest themselves (tasks.py test), with this environment: only the outermost pytest and its own
+# xdist workers record, or an inner run's workers would overwrite PREFIX.gw1.json with their few tests.
+OWNER = "BENCH_SUITE_PYTEST"
+_state = {"record": False}
+
+
+def pytest_configure(config: Any) -> None:
+    owner = os.environ.get(OWNER)
+    if owner is None:  # the outermost pytest (xdist's controller, or the only process with -n 0)
+        os.environ[OWNER] = str(os.getpid())  # before xdist starts its workers: they inherit it
+        _state["record"] = True
+    else:
+        _state["record"] = owner == str(os.getppid())  # a worker of the outermost pytest
 
 
 def _cpu() -> float:
@@ -37,6 +50,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_sessionfinish(session: Any) -> None:
-    if prefix := os.environ.get("BENCH_SUITE_REPORT"):
+    if (prefix := os.environ.get("BENCH_SUITE_REPORT")) and _state["record"]:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         Path(f"{prefix}.{worker}.json").write_text(json.dumps(_files))
