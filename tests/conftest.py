@@ -102,7 +102,7 @@ def build_pipeline(dest: Path) -> dict[str, Any]:
     """A fresh clone in ``dest`` where the default pipeline ran once, with the README's `make run`; returns what
     the tests read about the run. (A second run, `dvc repro -f`, is not needed to show that training is
     deterministic: every output, the model included, must equal the committed dvc.lock's, which another run
-    made. It cost a whole pipeline, about 20 CPU s, that every test of the clone waited for.)"""
+    made. It cost a whole pipeline that every test of the clone waited for: docs/benchmarks.md.)"""
     repo = clone_worktree(dest)
     committed_lock = (repo / "dvc.lock").read_text()
     run([*MAKE, "run"], cwd=repo)
@@ -161,6 +161,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 # `make test` runs the files on the workers, a file per worker (pytest.ini: -n logical --dist loadfile
 # --no-loadscope-reorder), in this order: the longest first, so that no long file starts last and runs alone.
+# check_repro's first tests need no pipeline clone: that worker does not wait while another one builds it.
 LONGEST_FIRST = (
     "tests/e2e/test_remote.py",
     "tests/e2e/test_slurm.py",

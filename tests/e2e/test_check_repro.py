@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 from dvc.utils.serialize import modify_yaml
@@ -43,23 +41,11 @@ def set_lock_md5(repo: Path, path: str, md5: str | None = None) -> None:
                     out["size"] = (repo / path).stat().st_size
 
 
-def share_run_cache(source: Path, repo: Path, copy: Path) -> None:
-    """Name a copy of ``source``'s DVC cache (its run-cache too) in ``repo``'s .dvc/config, to be committed."""
-    shutil.copytree(source / ".dvc/cache", copy, symlinks=True)
-    dvc("cache", "dir", str(copy), cwd=repo)
-
-
 @pytest.fixture
-def fresh_clone(pipeline: dict[str, Any], tmp_path: Path) -> Path:
-    """A fresh clone (no outputs) whose committed .dvc/config names a copy of the shared pipeline clone's DVC
-    cache: the tool's clean clone of HEAD then takes each stage from DVC's run-cache, as a CI runner with a
-    restored cache would, instead of training again (a whole pipeline, about 20 CPU s, per test). That a real
-    run reproduces every committed md5 is tested on the shared clone (test_pipeline.test_two_runs_are_byte_identical);
-    the second training run the tool makes when the model differs is still a real one (--force)."""
+def fresh_clone(tmp_path: Path) -> Path:
     repo = clone_worktree(tmp_path / "repo")
-    share_run_cache(pipeline["repo"], repo, tmp_path / "cache")
     (repo / "extra.txt").write_text("a second commit, so HEAD~1 exists for the diff section\n")
-    run(["git", "add", "extra.txt", ".dvc/config"], cwd=repo)
+    run(["git", "add", "extra.txt"], cwd=repo)
     commit(repo, "second")
     return repo
 
@@ -133,15 +119,11 @@ def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None
     assert proc.returncode == 0, proc.stdout
 
 
+# Last in this file: the only test here that needs the shared pipeline clone (conftest.LONGEST_FIRST).
 def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
     """As if committed from another CPU, with the model in the DVC cache: the metrics file edited by 0.001 (well
     within the tolerance) and its md5 written into dvc.lock. evaluate, re-run on the committed model, cannot
-    make that file, so the check fails although every metric is within the tolerance.
-
-    The tool's clean clone takes the stages from a copy of the run-cache made before the edits (as fresh_clone);
-    this clone keeps its own cache (.dvc/config.local), where `dvc commit` puts the committed model."""
-    share_run_cache(pipeline_copy, pipeline_copy, pipeline_copy.parent / "cache")
-    dvc("cache", "dir", "--local", str(pipeline_copy / ".dvc/cache"), cwd=pipeline_copy)
+    make that file, so the check fails although every metric is within the tolerance."""
     rezip(pipeline_copy / "models/model.keras")
     shift_accuracy(pipeline_copy, 0.001)
     dvc("commit", "--force", "train", "evaluate", cwd=pipeline_copy)  # the md5s into dvc.lock, the model cached
