@@ -44,7 +44,7 @@ HELP_GROUPS := \
 	"Experiments and sweeps:sweep-plan sweep-worker sweep-collect" \
 	"Sharing (a DVC remote):push pull" \
 	"Checks:lint format check-repro" \
-	"Benchmarks:bench bench-experiment bench-predict bench-scale bench-sweep bench-remote bench-slurm" \
+	"Benchmarks:bench bench-experiment bench-predict bench-scale bench-sweep bench-remote bench-slurm bench-suite" \
 	"Maintenance:install lock browser clean-venv help"
 help: ## Show this help: the learner's targets first, then the rest by group
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -213,6 +213,10 @@ pull: install ## dvc pull --run-cache from the default DVC remote (ARGS="-r NAME
 
 bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto) remote, and a run-cache restore
 	python -m tools.benchmarks.remote
+
+.PHONY: bench-suite
+bench-suite: install ## make test in a fresh clone of HEAD: whole CPU (daemons included, in a cgroup as root), wall, CPU per file
+	python -m tools.benchmarks.suite $(ARGS)
 
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;

@@ -100,20 +100,21 @@ MAKE = ["make", "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}"]
 
 
 def build_pipeline(dest: Path) -> dict[str, Any]:
-    """A fresh clone in ``dest`` where the default pipeline ran twice: the README's `make run`, then
-    `dvc repro -f`; returns what the tests read about the runs."""
+    """A fresh clone in ``dest`` where the default pipeline ran once, with the README's `make run`; returns what
+    the tests read about the run. (A second run, `dvc repro -f`, is not needed to show that training is
+    deterministic: every output, the model included, must equal the committed dvc.lock's, which another run
+    made. It cost a whole pipeline that every test of the clone waited for: docs/benchmarks.md.)"""
     repo = clone_worktree(dest)
     committed_lock = (repo / "dvc.lock").read_text()
     run([*MAKE, "run"], cwd=repo)
     first_lock = (repo / "dvc.lock").read_text()
     status_after_first = dvc("status", cwd=repo).stdout
-    dvc("repro", "-f", cwd=repo)
     return {"committed_lock": committed_lock, "first_lock": first_lock, "status_after_first": status_after_first}
 
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One fresh clone where the default pipeline ran twice: the README's `make run`, then `dvc repro -f`.
+    """One fresh clone where the default pipeline ran once: the README's `make run`.
 
     `make run` uses the virtualenv running the tests (VENV=sys.prefix): it is installed and stamped
     newer than the clone's requirements.txt, so make goes straight to `dvc repro`.
@@ -135,7 +136,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "repo": repo,
         "committed_lock": loads_yaml(runs["committed_lock"]),
         "first_lock": loads_yaml(runs["first_lock"]),
-        "second_lock": read_yaml(repo / "dvc.lock"),
         "status_after_first": runs["status_after_first"],
     }
 

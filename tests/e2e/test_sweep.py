@@ -24,6 +24,7 @@ import pytest
 from penguins.yamlio import loads_yaml, read_yaml
 from tests.conftest import run
 from tests.helpers.remote import free_port, sh
+from tests.helpers.waits import limit_s
 from tools import sweep
 from tools.benchmarks.s3 import S3Server
 from tools.repo.run import BIN, ENV
@@ -76,7 +77,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + limit_s(10)  # a few seconds idle; a crash is seen at once (poll)
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -91,9 +91,16 @@ def test_nothing_outside_tests_imports_tests() -> None:
 
 def imported_after(code: str, names: set[str]) -> list[str]:
     """Which of ``names`` a fresh interpreter has imported after running ``code``."""
-    code += f"\nimport json, sys; print(json.dumps(sorted(set({sorted(names)!r}) & set(sys.modules))))"
+    return imported_after_each([code], names)[0]
+
+
+def imported_after_each(steps: list[str], names: set[str]) -> list[list[str]]:
+    """Which of ``names`` one fresh interpreter has imported after each step of ``steps``, run in turn (one
+    TensorFlow import for all of them: about 3 CPU s each)."""
+    show = f"\nimport json, sys; print(json.dumps(sorted(set({sorted(names)!r}) & set(sys.modules))))\n"
+    code = "".join(step + show for step in steps)
     proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return [json.loads(line) for line in proc.stdout.strip().splitlines()[-len(steps) :]]
 
 
 SCORE = "import numpy as np; score(['a', 'b'], np.array([[0.9, 0.1], [0.2, 0.8]], dtype='float32'), ['a', 'b'])"
@@ -127,9 +134,8 @@ def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_impo
     without scikit-learn, SciPy and matplotlib, seaborn (for statistics the pictures do not draw) without SciPy;
     each still imports as usual afterwards."""
     names = {"sklearn", "scipy", "matplotlib"}
-    assert imported_after("import penguins.modeling", names) == []
-    assert imported_after("import penguins.modeling, penguins.plotting", names) == ["matplotlib"]
-    assert imported_after("import penguins.modeling, penguins.plotting; import sklearn.metrics", names) == sorted(names)
+    steps = ["import penguins.modeling", "import penguins.plotting", "import sklearn.metrics"]
+    assert imported_after_each(steps, names) == [[], ["matplotlib"], sorted(names)]
 
 
 def test_without_blocks_a_module_inside_the_block_only() -> None:
