@@ -216,7 +216,7 @@ bench-remote: install ## Time dvc push/pull to a local-directory and an S3 (moto
 
 .PHONY: bench-suite
 bench-suite: install ## make test in a fresh clone of HEAD: whole CPU (daemons included, in a cgroup as root), wall, CPU per file
-	python -m tools.benchmarks.suite $(ARGS)
+	$(RUN) python -m tools.benchmarks.suite @ARGS
 
 # One lock for every platform and Python >= 3.11: environment markers where they differ (tensorflow-cpu on
 # Linux x86_64 and Windows, tensorflow elsewhere). uv keeps the existing pins that still satisfy pyproject.toml;
