@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from penguins.text_table import render
+from tools.benchmarks.measure import load as run_load
 from tools.repo.run import ROOT, run
-from tools.repo.run import load as run_load
 
 PLUGIN = "tools.benchmarks.suite_cpu"
 
