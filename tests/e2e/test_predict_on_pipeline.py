@@ -144,3 +144,12 @@ def test_the_pipeline_proves_the_light_model_of_a_non_default_network(pipeline_c
     proc = run([*command], cwd=repo, check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("error: models/model.safetensors: not the light model of models/model.keras")
+
+
+def test_the_card_records_each_features_range_in_the_fitted_rows(pipeline: dict[str, Any]) -> None:
+    """predict's checks come from these: the rows fitted on, not the validation rows."""
+    repo = pipeline["repo"]
+    card = json.loads((repo / "models/model.json").read_text())
+    fitted = pd.read_csv(repo / "data/split/train.csv").iloc[:219]  # 273 rows, the last 54 validate
+    assert card["ranges"] == {f: [fitted[f].min(), fitted[f].max()] for f in card["features"]}
+    assert card["ranges"]["body_mass_g"] == [2700.0, 6300.0]

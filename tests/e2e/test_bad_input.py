@@ -1,5 +1,5 @@
-"""Issue 20's pipeline items that need the real dvc, the real stages or the real Keras (the messages themselves
-are unit-tested in tests/unit/test_hardening_round3.py): each refused in one line, nothing lost."""
+"""End-to-end: bad input and params through the real dvc, the real stages and the real Keras (the messages
+themselves are unit-tested beside their modules): each refused in one line, nothing lost."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from penguins.yamlio import read_yaml
+from stages import fetch as fetch_stage
 from tests.conftest import BIN, MAKE, dvc, edit_params, run
 from tools.repo.run import ENV
 
@@ -197,3 +198,24 @@ def test_params_rewritten_while_dvc_repro_runs_are_refused(pipeline_copy: Path, 
     assert "params.yaml changed after validate_params checked it in this run (train.epochs: 100 then, 3 now); " in err
     assert "Traceback" not in out + err
     assert read_yaml(pipeline_copy / "dvc.lock")["stages"]["train"]["params"]["params.yaml"]["train.epochs"] == 100
+
+
+def test_fetch_help_tells_what_dvc_does_to_the_previous_raw_file(pipeline_copy: Path) -> None:
+    """A failed fetch under `dvc repro`: DVC has deleted the previous raw file (as --help now says, instead of
+    "left untouched"), `dvc checkout` brings it back, and a missing file:// path is not called a network problem."""
+    raw = pipeline_copy / "data/raw/penguins.csv"
+    before = raw.read_bytes()
+    missing = (pipeline_copy / "nowhere.csv").as_uri()
+    edit_params(pipeline_copy, fetch__source="url", fetch__url=missing, fetch__sha256="0" * 64)
+    proc = dvc("repro", "fetch", cwd=pipeline_copy, check=False)
+    assert proc.returncode != 0
+    assert (
+        f"error: could not read fetch.url '{missing}': No such file or directory; "
+        "check the path (a file:// URL is a local file)\n"
+    ) in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not raw.exists()
+    assert "left untouched" not in fetch_stage.__doc__
+    assert "`dvc checkout data/raw/penguins.csv` brings it back" in fetch_stage.__doc__  # --help shows it
+    dvc("checkout", "data/raw/penguins.csv", cwd=pipeline_copy)
+    assert raw.read_bytes() == before
