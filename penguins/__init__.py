@@ -32,5 +32,6 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     predict_input   its input: options from the card, reading a CSV (bounded), the checks of every value
     predict_output  its output: table, CSV, JSON
     pathkinds    what a path the user typed is when not a file (a directory, a FIFO), for messages
+    notebook     the notebooks' helpers: one-line errors in a cell, dvc from the kernel's .venv, experiments
     text_table   the one renderer (tabulate) of text and Markdown tables for people
 """

@@ -96,7 +96,8 @@ def rezip(path: Path) -> None:
     path.unlink()  # DVC may have linked it to its cache
     made.rename(path)
     card = path.with_suffix(".json")  # and its card, naming it, as train there writes it
-    signed = parse_card(json.loads(card.read_text()), str(card)).for_model(path).as_json()
+    light = path.with_suffix(".safetensors")  # unchanged: the same weights
+    signed = parse_card(json.loads(card.read_text()), str(card)).for_model(path, light).as_json()
     card.unlink()
     card.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n")
 
