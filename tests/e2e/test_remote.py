@@ -78,17 +78,19 @@ def test_b_pulls_instead_of_retraining_and_restores_a_s_experiment(
     from the shared run-cache: none runs."""
     assert "files pushed" in remotes.push_output[kind]
     repo = remotes.clone(tmp_path / "B")
-    sh([DVC, "remote", "default", "--local", kind], cwd=repo)  # what `--pull` uses
+    if kind != "local":  # `local` is already the default in A's committed .dvc/config
+        sh([DVC, "remote", "default", "--local", kind], cwd=repo)  # what `dvc pull` and `--pull` use
     pulled = sh([DVC, "pull"], cwd=repo, env=remotes.env)
     assert "files fetched" in pulled.stdout, pulled.stdout
     model = "models/model.keras"
     assert md5(repo / model) == md5(remotes.origin / model) == lock_md5(repo, model)
     assert sh([DVC, "status"], cwd=repo, env=remotes.env).stdout.strip() == "Data and pipelines are up to date."
-    repro = sh([DVC, "repro"], cwd=repo, env=remotes.env).stdout
-    assert "Running stage" not in repro, repro
-    assert "didn't change, skipping" in repro, repro
     assert sh(["git", "status", "--porcelain"], cwd=repo).stdout == ""
-    if kind == "local":  # once: the bytes are the same from either remote
+    if kind == "local":  # once: `dvc status` clean from either remote = the same files, dvc.lock's md5s
+        repro = sh([DVC, "repro"], cwd=repo, env=remotes.env).stdout
+        assert "Running stage" not in repro, repro
+        assert "didn't change, skipping" in repro, repro
+        assert sh(["git", "status", "--porcelain"], cwd=repo).stdout == ""
         assert '"predicted": "Adelie"' in sh([*PREDICT, *PENGUIN, "--json"], cwd=repo).stdout
 
     start = time.perf_counter()
@@ -164,6 +166,13 @@ def add_s3_remote(repo: Path, name: str, url: str, endpoint: str, *extra: tuple[
     sh([*REMOTE_TOOL, "add", name, url, "--endpoint", endpoint, "--local"], cwd=repo)
     for key, value in extra:
         sh([DVC, "remote", "modify", "--local", name, key, value], cwd=repo)
+
+
+def share_local_config(configured: Path, other: Path) -> None:
+    """Give another fresh clone of A the same .dvc/config.local (neither had one before): the file the same
+    dvc commands would write there, without a second DVC start-up per command."""
+    assert not (other / ".dvc/config.local").exists()
+    shutil.copy2(configured / ".dvc/config.local", other / ".dvc/config.local")
 
 
 def test_pull_without_any_remote_says_how_to_add_one(tmp_path: Path) -> None:
@@ -253,8 +262,8 @@ def test_an_endpoint_that_never_answers_fails_in_bounded_time(remotes: Remotes, 
 
 
 def test_a_bucket_that_does_not_exist(remotes: Remotes, pulled: Path, fresh: Path) -> None:
-    for repo in (pulled, fresh):
-        add_s3_remote(repo, "nobucket", "s3://no-such-bucket/penguins", remotes.s3.endpoint)
+    add_s3_remote(pulled, "nobucket", "s3://no-such-bucket/penguins", remotes.s3.endpoint)
+    share_local_config(pulled, fresh)
     before = snapshot(pulled), snapshot(fresh)
     for command, repo in (("push", pulled), ("pull", fresh)):
         own = sh([DVC, command, "-r", "nobucket"], cwd=repo, env=remotes.env, check=False)
@@ -317,10 +326,10 @@ def tamper(data: bytes) -> bytes:
     return data[:at] + b"Gentoo" + data[at + 6 :]
 
 
-@pytest.fixture
-def tampered_local(remotes: Remotes, tmp_path: Path) -> Path:
-    """A copy of the local-directory remote whose copy of the predictions file was altered."""
-    remote = tmp_path / "tampered-remote"
+@pytest.fixture(scope="module")
+def tampered_local(remotes: Remotes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the local-directory remote whose copy of the predictions file was altered (only read: shared)."""
+    remote = tmp_path_factory.mktemp("tampered") / "tampered-remote"
     shutil.copytree(remotes.local_dir, remote)
     digest = md5(remotes.origin / PREDICTIONS)
     target = remote / "files/md5" / digest[:2] / digest[2:]
@@ -329,20 +338,19 @@ def tampered_local(remotes: Remotes, tmp_path: Path) -> Path:
     return remote
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tampered_s3(remotes: Remotes) -> str:
-    """A prefix of the S3 bucket with the default pipeline's data, the predictions file altered."""
-    sh([DVC, "remote", "add", "--local", "tamper", remotes.s3.url("tampered")], cwd=remotes.origin)
-    sh([DVC, "remote", "modify", "--local", "tamper", "endpointurl", remotes.s3.endpoint], cwd=remotes.origin)
-    try:
-        sh([DVC, "push", "-r", "tamper"], cwd=remotes.origin, env=remotes.env)
-    finally:
-        sh([DVC, "remote", "remove", "--local", "tamper"], cwd=remotes.origin)
+    """A prefix of the S3 bucket with the default pipeline's data, the predictions file altered (only read: shared).
+    The objects are server-side copies of what A pushed to `s3` (DVC's layout, files/md5/xx/...): no dvc process
+    (a `dvc push` to a new prefix cost four, at every test that used it)."""
+    client, bucket = remotes.s3.client(), remotes.s3.bucket
+    for key in remotes.s3.keys("penguins/files/"):
+        copy = "tampered/" + key.removeprefix("penguins/")
+        client.copy_object(Bucket=bucket, Key=copy, CopySource={"Bucket": bucket, "Key": key})
     digest = md5(remotes.origin / PREDICTIONS)
     key = f"tampered/files/md5/{digest[:2]}/{digest[2:]}"
-    client = remotes.s3.client()
-    body = client.get_object(Bucket=remotes.s3.bucket, Key=key)["Body"].read()
-    client.put_object(Bucket=remotes.s3.bucket, Key=key, Body=tamper(body))
+    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=bucket, Key=key, Body=tamper(body))
     return remotes.s3.url("tampered")
 
 
@@ -383,9 +391,9 @@ def test_a_tampered_object_from_s3_without_verify_is_caught_after_pull(
     """Without `verify`, DVC's own pull takes the altered S3 object silently (exit 0, and `dvc status` says
     up to date). `make pull`'s check after the pull finds it, removes it from workspace and cache, says so."""
     silent, checked = remotes.clone(tmp_path / "silent"), remotes.clone(tmp_path / "checked")
-    for repo in (silent, checked):
-        sh([DVC, "remote", "add", "--local", "bad", tampered_s3], cwd=repo)
-        sh([DVC, "remote", "modify", "--local", "bad", "endpointurl", remotes.s3.endpoint], cwd=repo)
+    sh([DVC, "remote", "add", "--local", "bad", tampered_s3], cwd=silent)
+    sh([DVC, "remote", "modify", "--local", "bad", "endpointurl", remotes.s3.endpoint], cwd=silent)
+    share_local_config(silent, checked)
 
     sh([DVC, "pull", "-r", "bad"], cwd=silent, env=remotes.env)  # exit 0: the DVC behaviour this guards against
     assert md5(silent / PREDICTIONS) != md5(remotes.origin / PREDICTIONS)
