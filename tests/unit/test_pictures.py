@@ -226,7 +226,7 @@ def test_the_bounded_summary_keeps_the_target_and_features_wherever_they_are_in_
     from penguins.summary import SUMMARY_MAX_COLUMNS
 
     noise = pd.DataFrame(float("nan"), index=range(20), columns=[f"x{i}" for i in range(5000)])
-    wanted = pd.DataFrame({DATA.target: ["Adelie"] * 19 + [None], **{f: 1.0 for f in DATA.features}})
+    wanted = pd.DataFrame({DATA.target: ["Adelie"] * 19 + [None], **dict.fromkeys(DATA.features, 1.0)})
     raw = pd.concat([noise, wanted], axis=1)
     missing = data_summary(raw, complete_rows(raw, DATA), DATA)["missing"]
     assert len(missing) == SUMMARY_MAX_COLUMNS
