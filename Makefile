@@ -5,14 +5,15 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
+# VENV, PYTHON and INSTALLER are pasted into recipes inside quotes: refuse what such quotes do not hold,
+# before anything expands them (BIN below would run a `$(shell ...)` in VENV): $(value) reads without expanding.
+UNSAFE := \ " ' ` $$
+$(foreach v,VENV PYTHON INSTALLER,$(foreach c,$(UNSAFE),$(if $(findstring $c,$(value $v)),$(error \
+	$v=$(value $v) holds a $c, which make cannot pass on safely; use a path or name without \ " ' ` $$))))
 # The checkout's path may hold spaces ("My Projects"): make's path functions ($(abspath) ...) split words on
 # them, so BIN is joined by hand, and every recipe quotes "$(BIN)", "$(VENV)" and "$(PYTHON)".
 BIN    := $(if $(filter /%,$(firstword $(VENV))),$(VENV),$(CURDIR)/$(VENV))/bin
 SELF   := $(strip $(MAKEFILE_LIST))
-# VENV, PYTHON and INSTALLER are pasted into recipes inside quotes: refuse what such quotes do not hold.
-UNSAFE := \ " ' ` $$
-$(foreach v,VENV PYTHON INSTALLER,$(foreach c,$(UNSAFE),$(if $(findstring $c,$(value $v)),$(error \
-	$v=$(value $v) holds a $c, which make cannot pass on safely; use a path or name without \ " ' ` $$))))
 # dvc.yaml's commands say `python -m stages.X`: put the venv first so that is the venv's Python.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

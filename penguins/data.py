@@ -156,33 +156,6 @@ def too_few_rows_message(counts: dict[Label, int], n_rows: int, test_size: float
     return f"{source}: {named}, too few: {where} to have one in train and one in test; {fix}"
 
 
-# Test rows identical to a training row (features and class) are answered from memory: above this share of the
-# test rows split warns, above the second it refuses (the data set concatenated with itself scored 0.998).
-DUPLICATE_WARN_SHARE = 0.05
-DUPLICATE_REFUSE_SHARE = 0.5
-
-
-def rows_seen_in_training(train: pd.DataFrame, test: pd.DataFrame) -> int:
-    """How many test rows equal a training row in every column."""
-    seen = set(pd.util.hash_pandas_object(train, index=False).to_numpy())
-    return int(pd.util.hash_pandas_object(test, index=False).isin(seen).sum())
-
-
-def duplicate_note(n_seen: int, n_test: int, source: str) -> str | None:
-    """The warning for ``n_seen`` of ``n_test`` test rows found among the training rows (None below the warning
-    share); a PipelineError above the refusing share."""
-    share = n_seen / n_test if n_test else 0.0
-    if share <= DUPLICATE_WARN_SHARE:
-        return None
-    text = (
-        f"{source}: {n_seen} of the {n_test} test rows ({share:.1%}) equal a training row (duplicated rows in the "
-        "data), so the test scores measure memory, not new penguins; drop duplicate rows from the data"
-    )
-    if share > DUPLICATE_REFUSE_SHARE:
-        raise PipelineError(f"{text} (more than {DUPLICATE_REFUSE_SHARE:.0%}: refused)")
-    return text
-
-
 def split(
     encoded: pd.DataFrame,
     params: SplitParams,

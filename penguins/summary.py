@@ -68,9 +68,11 @@ def data_summary(raw: pd.DataFrame, complete: pd.DataFrame, data: DataParams) ->
         order = [name for name in order if name in known or name in frequent] + [rest]
     missing = raw.isna().sum().to_dict() | {data.target: int(given.isna().sum())}  # labels are read as text
     columns = list(raw.columns)
-    if len(columns) > SUMMARY_MAX_COLUMNS:
-        wanted = {data.target, *data.features}
-        columns = [c for c in columns if c in wanted or missing[c]][:SUMMARY_MAX_COLUMNS]
+    if len(columns) > SUMMARY_MAX_COLUMNS:  # the target and features first, whatever their place in the file
+        wanted = [data.target, *data.features]
+        rest = [c for c in columns if c not in set(wanted) and missing[c]]
+        kept = set(list(dict.fromkeys(wanted + rest))[:SUMMARY_MAX_COLUMNS])
+        columns = [c for c in columns if c in kept]
     return {
         "rows": len(raw),
         "columns": raw.shape[1],

@@ -96,3 +96,50 @@ def require_some_values(frame: pd.DataFrame, features: Sequence[str], source: st
                 f"{source}: column {column!r} of data.features is empty in every one of its {len(frame)} rows; "
                 f"remove {column!r} from data.features or fill it in"
             )
+
+
+# Rows the model sees identically to a fitted one (features and class, in float32) are answered from memory: above
+# this share of the test rows (split) or of the validation rows (train) a warning, above the second a refusal (the
+# data set concatenated with itself scored 0.998). Validation rows pick a sweep's best experiment (eval/accuracy).
+DUPLICATE_WARN_SHARE = 0.05
+DUPLICATE_REFUSE_SHARE = 0.5
+DUPLICATE_PARTS = {  # part -> (its rows, which they are, what they copy, what is measured)
+    "test": ("test rows", "", "a training row", "the test scores"),
+    "validation": (
+        "validation rows",
+        "; the last train.validation_split of the training rows",
+        "a fitted row",
+        "the validation scores (eval/, which pick a sweep's best experiment)",
+    ),
+}
+
+
+def rows_seen(known: np.ndarray, rows: np.ndarray) -> int:
+    """How many of ``rows`` equal a row of ``known`` in every column, compared in float32 as the model sees them
+    (values apart only beyond float32's precision are the same row to it; -0.0 is 0.0)."""
+
+    def hashes(values: np.ndarray) -> pd.Series:
+        return pd.util.hash_pandas_object(pd.DataFrame(np.asarray(values, "float32") + np.float32(0)), index=False)
+
+    return int(hashes(rows).isin(set(hashes(known).to_numpy())).sum())
+
+
+def rows_seen_in_training(train: pd.DataFrame, test: pd.DataFrame, columns: Sequence[str]) -> int:
+    """How many test rows equal a training row in ``columns`` (data.features and the one-hot class), in float32."""
+    return rows_seen(train[list(columns)].to_numpy("float64"), test[list(columns)].to_numpy("float64"))
+
+
+def duplicate_note(n_seen: int, n_rows: int, source: str, part: str = "test") -> str | None:
+    """The warning for ``n_seen`` of ``n_rows`` rows of ``part`` (DUPLICATE_PARTS) found among the rows fitted on
+    (None below the warning share); a PipelineError above the refusing share."""
+    share = n_seen / n_rows if n_rows else 0.0
+    if share <= DUPLICATE_WARN_SHARE:
+        return None
+    rows, which, copied, scores = DUPLICATE_PARTS[part]
+    text = (
+        f"{source}: {n_seen} of the {n_rows} {rows} ({share:.1%}{which}) equal {copied} (duplicated rows in the data), "
+        f"so {scores} measure memory, not new penguins; drop duplicate rows from the data"
+    )
+    if share > DUPLICATE_REFUSE_SHARE:
+        raise PipelineError(f"{text} (more than {DUPLICATE_REFUSE_SHARE:.0%}: refused)")
+    return text

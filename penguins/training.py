@@ -11,6 +11,7 @@ import numpy as np
 
 from penguins.errors import PipelineError
 from penguins.params import TrainParams
+from penguins.tables import duplicate_note, rows_seen
 
 
 def rows_to_fit(n_rows: int, params: TrainParams, source: str) -> int:
@@ -98,3 +99,10 @@ def divergence_hint(x_fit: np.ndarray, features: Sequence[str], params: TrainPar
         i = int(sizes.argmax())
         steps.append(f"check the values in {source} (the largest: {features[i]!r}, up to {sizes[i]:.3g})")
     return ", ".join(steps[:-1]) + (" or " if len(steps) > 1 else "") + steps[-1]
+
+
+def validation_duplicates(x: np.ndarray, y: np.ndarray, n_fit: int, source: str) -> str | None:
+    """The warning for validation rows (after the first ``n_fit``) equal to a fitted row, features and class, in
+    float32 (None below tables.DUPLICATE_WARN_SHARE); a PipelineError above DUPLICATE_REFUSE_SHARE."""
+    rows = np.hstack([x, y])
+    return duplicate_note(rows_seen(rows[:n_fit], rows[n_fit:]), len(rows) - n_fit, source, part="validation")

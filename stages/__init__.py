@@ -11,8 +11,13 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-# What the stages import from the lock (a Python with some of them, e.g. pandas alone, fails the same way).
-NEEDED = ("pydantic", "yaml", "numpy", "pandas", "matplotlib", "seaborn", "keras", "tensorflow", "dvclive")
+# Every package the stages import from the lock (a Python with some of them, e.g. pandas alone, fails the same
+# way), and the one fetch reads its CSV from: tests/unit/test_dvc_yaml_deps.py derives the list from the stages'
+# imports (tools.checks.stage_deps.third_party_imports) and fails when this one differs.
+NEEDED = (
+    "PIL", "dvclive", "keras", "matplotlib", "numpy", "palmerpenguins", "pandas", "psutil", "pydantic", "ruamel",
+    "scipy", "seaborn", "sklearn", "tensorflow",
+)  # fmt: skip
 
 
 def missing_module(names: tuple[str, ...] = NEEDED) -> str | None:

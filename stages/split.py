@@ -7,8 +7,9 @@ Params: data.features, split.test_size, split.random_state, split.shuffle, split
 
 Every class must get rows in both parts: a stratified split refuses a class with fewer rows than
 split.test_size makes necessary (5 for 0.2), and says which split.test_size works; an unstratified split is
-checked after splitting. Test rows equal to a training row (duplicated data) are counted: above 5% of the test
-rows a warning line, above 50% an error (the test scores would measure memory).
+checked after splitting. Test rows equal to a training row (features and class, in float32 as the model sees
+them: duplicated data) are counted: above 5% of the test rows a warning line, above 50% an error (the test scores
+would measure memory). train counts its validation rows equal to a fitted row the same way.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_stage, stage_parser
-from penguins.data import duplicate_note, rows_seen_in_training, split
+from penguins.data import split
 from penguins.errors import warn
 from penguins.io import read_csv, read_json, write_csv
 from penguins.params import load_params
 from penguins.paths import Paths
+from penguins.tables import duplicate_note, rows_seen_in_training
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,7 +32,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     columns = record["columns"]
     encoded = read_csv(Paths.ENCODED, required=[*params.data.features, *columns])
     train, test = split(encoded, params.split, columns, record["classes"])
-    if note := duplicate_note(rows_seen_in_training(train, test), len(test), str(Paths.TEST)):
+    seen = rows_seen_in_training(train, test, [*params.data.features, *columns])  # what the model sees, in float32
+    if note := duplicate_note(seen, len(test), str(Paths.TEST)):
         warn(note)
     write_csv(Paths.TRAIN, train)
     write_csv(Paths.TEST, test)

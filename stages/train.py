@@ -12,9 +12,10 @@ Output: models/model.keras  (loadable with keras.saving.load_model; byte-identic
 Params: data.features and every train.* key (see README, "Params")
 
 Refused before training, in one line naming the feature: a feature with one value in every fitted row, and
-(with train.normalize) values whose variance overflows float32. No model is saved when a loss or a weight went
-NaN or infinite (whatever the cause), nor when params.yaml changed while training ran (DVC would record the new
-values for the model made with the old).
+(with train.normalize) values whose variance overflows float32. Validation rows equal to a fitted row (in
+float32) are counted as split counts test rows: a warning line above 5% of them, refused above 50%. No model is
+saved when a loss or a weight went NaN or infinite (whatever the cause), nor when params.yaml changed while
+training ran (DVC would record the new values for the model made with the old).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from penguins import light
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_stage, stage_parser
-from penguins.errors import PipelineError
+from penguins.errors import PipelineError, warn
 from penguins.guards import require_unchanged
 from penguins.io import read_csv, read_json, write_bytes, write_json
 from penguins.params import load_params
@@ -37,6 +38,7 @@ from penguins.training import (
     check_variance_fits,
     divergence_hint,
     rows_to_fit,
+    validation_duplicates,
 )
 
 
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
     check_features_vary(x[:n_fit], features, str(Paths.TRAIN))
     check_variance_fits(x[:n_fit], features, params.train, str(Paths.TRAIN))
+    if note := validation_duplicates(x, y, n_fit, str(Paths.TRAIN)):  # they pick a sweep's best experiment
+        warn(note)
 
     from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
 

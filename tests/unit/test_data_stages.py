@@ -18,16 +18,14 @@ from penguins.data import (
     allowed_test_sizes,
     class_record,
     clean,
-    duplicate_note,
     encode,
     rows_per_class_for_stratified_split,
-    rows_seen_in_training,
     split,
 )
 from penguins.io import read_csv, write_csv
 from penguins.params import DataParams, Params, SplitParams, parse_params
 from penguins.summary import complete_rows, data_summary
-from penguins.tables import check_target, csv_line, to_numeric_features
+from penguins.tables import check_target, csv_line, duplicate_note, rows_seen_in_training, to_numeric_features
 from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tests.helpers.faults import message_of
@@ -298,15 +296,28 @@ def test_duplicated_rows_are_counted_warned_and_refused() -> None:
     rows = penguin_rows(PENGUIN_COUNTS)
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
     columns = class_record(DATA)["columns"]
+    seen_by_model = [*DATA.features, *columns]
     train, test = split(rows, params, columns, DATA.classes)
-    assert rows_seen_in_training(train, test) == 0 and duplicate_note(0, len(test), "t.csv") is None
+    assert rows_seen_in_training(train, test, seen_by_model) == 0 and duplicate_note(0, len(test), "t.csv") is None
     train, test = split(pd.concat([rows] * 100, ignore_index=True), params, columns, DATA.classes)
-    seen = rows_seen_in_training(train, test)
+    seen = rows_seen_in_training(train, test, seen_by_model)
     assert seen > 0.99 * len(test)
     message = message_of(duplicate_note, seen, len(test), "t.csv")
     assert message.startswith(f"t.csv: {seen} of the {len(test)} test rows (") and "duplicate" in message
     note = duplicate_note(10, 100, "t.csv")
     assert note is not None and "10 of the 100 test rows (10.0%)" in note
+
+
+def test_rows_the_model_sees_alike_are_duplicates_whatever_their_float64_digits() -> None:
+    """The model computes in float32: 39.1 and 39.1 + 1e-9 are one value to it, so one row; columns it does not
+    see (another column of the file) do not make a copy new."""
+    columns = ["bill_length_mm", "body_mass_g", "Adelie", "Gentoo"]
+    train = pd.DataFrame({"bill_length_mm": [39.1, 46.5], "body_mass_g": [3750.0, 4200.0], "Adelie": [1, 0],
+                          "Gentoo": [0, 1], "island": ["Dream", "Biscoe"]})  # fmt: skip
+    test = train.assign(bill_length_mm=train["bill_length_mm"] + 1e-9, island=["Torgersen", "Torgersen"])
+    assert (test["bill_length_mm"] != train["bill_length_mm"]).all()
+    assert rows_seen_in_training(train, test, columns) == 2
+    assert rows_seen_in_training(train, test.assign(Adelie=[0, 1], Gentoo=[1, 0]), columns) == 0  # another class
 
 
 def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:

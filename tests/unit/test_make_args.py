@@ -137,6 +137,20 @@ def test_a_path_make_pastes_into_recipes_is_refused_when_unsafe(name: str, value
     assert f"{name}=" in proc.stderr and "cannot pass on safely" in proc.stderr
 
 
+@pytest.mark.parametrize("name", ["VENV", "PYTHON", "INSTALLER"])
+@pytest.mark.parametrize("given", ["command line", "environment"])
+def test_an_unsafe_path_is_refused_before_make_expands_it(tmp_path: Path, name: str, given: str) -> None:
+    """Refused before anything (BIN := ...$(VENV)...) expands it: make's own $(shell ...) never runs."""
+    marker = tmp_path / "pwned"
+    value = f"$(shell touch {marker}).venv"
+    env = {**os.environ, name: value} if given == "environment" else None
+    cmd = ["make", "-n", "help", *([f"{name}={value}"] if given == "command line" else [])]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode != 0
+    assert f"{name}=" in proc.stderr and "cannot pass on safely" in proc.stderr
+    assert not marker.exists(), f"make ran the $(shell ...) in {name}"
+
+
 def test_every_user_variable_goes_through_make_args() -> None:
     """The class, not the examples: a recipe may use a variable with $(...) only if no user sets it."""
     raw = set(re.search(r"^RAW_VARS := (.*)$", MAKEFILE, flags=re.M).group(1).split())

@@ -27,6 +27,7 @@ from penguins.training import (
     check_variance_fits,
     divergence_hint,
     rows_to_fit,
+    validation_duplicates,
 )
 
 keras = modeling.keras
@@ -320,6 +321,28 @@ def test_values_whose_variance_overflows_normalization_are_named(default_params:
 def test_values_normalization_takes_pass(default_params: Params) -> None:
     x = np.array([[1e18, 1.0], [3e18, 2.0], [1.0001e20, 3.0]], dtype="float32")[:2]
     check_variance_fits(x, ["big", "small"], default_params.train, "train.csv")
+
+
+def test_validation_rows_copying_fitted_rows_are_counted_warned_and_refused() -> None:
+    """The validation rows (after n_fit) pick a sweep's best experiment: copies of fitted rows, also ones equal
+    only in float32, make that choice one of memory. Same shares as split's test rows."""
+    fitted = np.array([[39.1, 3750.0], [46.5, 4200.0], [50.0, 5000.0], [40.3, 3250.0]])
+    new = fitted + np.array([[0.5, 10.0]])
+    classes = np.array([[1, 0], [0, 1], [0, 1], [1, 0]], dtype="float32")
+
+    def check(*blocks: np.ndarray, y: np.ndarray | None = None) -> str | None:  # the first block is fitted
+        y = np.tile(classes, (len(blocks), 1)) if y is None else y
+        return validation_duplicates(np.vstack(blocks), y, len(fitted), "train.csv")
+
+    assert check(fitted, new, new + 1.0) is None
+    note = check(fitted, new, new + 1.0, fitted + 1e-9)  # equal in float32 only
+    assert note and note.startswith("train.csv: 4 of the 12 validation rows (33.3%; the last train.validation_split")
+    assert "equal a fitted row" in note and "eval/" in note
+    with pytest.raises(PipelineError, match=r"train.csv: 8 of the 12 validation rows \(66.7%;") as err:
+        check(fitted, fitted + 1e-9, fitted, new)
+    assert "refused" in str(err.value) and "\n" not in str(err.value)
+    other = np.vstack([classes, np.tile(classes[:, ::-1], (3, 1))])  # every validation row of the other class
+    assert check(fitted, fitted + 1e-9, fitted, new, y=other) is None
 
 
 def test_the_divergence_hint_names_the_largest_feature_and_fits_the_params(default_params: Params) -> None:

@@ -221,6 +221,19 @@ def test_the_data_summary_is_bounded_in_labels_and_columns() -> None:
     assert summary["columns"] == 5003 and len(json.dumps(summary)) < 20_000
 
 
+def test_the_bounded_summary_keeps_the_target_and_features_wherever_they_are_in_the_file() -> None:
+    """5,000 columns with missing values before the target and features: theirs are the counts kept first."""
+    from penguins.summary import SUMMARY_MAX_COLUMNS
+
+    noise = pd.DataFrame(float("nan"), index=range(20), columns=[f"x{i}" for i in range(5000)])
+    wanted = pd.DataFrame({DATA.target: ["Adelie"] * 19 + [None], **dict.fromkeys(DATA.features, 1.0)})
+    raw = pd.concat([noise, wanted], axis=1)
+    missing = data_summary(raw, complete_rows(raw, DATA), DATA)["missing"]
+    assert len(missing) == SUMMARY_MAX_COLUMNS
+    assert {DATA.target, *DATA.features} <= missing.keys() and missing[DATA.target] == 1
+    assert list(missing)[:3] == ["x0", "x1", "x2"]  # the others in file order, up to the bound
+
+
 def test_integer_labels_get_one_colour_per_class() -> None:
     """seaborn draws a numeric hue on a continuous colour scale: integer codes 1, 2, 3 must be drawn as the
     same three category colours as the labels '1', '2', '3'."""

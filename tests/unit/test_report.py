@@ -13,7 +13,18 @@ from penguins.errors import PipelineError
 from tests.conftest import network_references
 from tools.plots_page import page
 from tools.repo.pipeline import flatten
-from tools.report.page import CSP, EMPTY, Row, Table, format_value, headlines, report_html, values_table
+from tools.report.page import (
+    CSP,
+    EMPTY,
+    MAX_CLASSES,
+    Row,
+    Table,
+    class_bound_note,
+    format_value,
+    headlines,
+    report_html,
+    values_table,
+)
 from tools.report.pictures import (
     Picture,
     Plot,
@@ -112,6 +123,37 @@ def test_headlines_count_the_confusion_matrix_of_each_revision() -> None:
     assert '<p class="answer">55 of 56 test penguins correct</p>' in page
     assert "<li>Adelie: 30 of 31 recognised</li>" in page
     assert '<td class="hit">30</td><td class="miss">1</td>' in page
+
+
+def test_the_page_is_bounded_in_classes_and_says_so() -> None:
+    """1,000 classes made 19 MB of HTML (a 1000x1000 matrix, 4,000 per-class rows): at most MAX_CLASSES classes,
+    those with the most test rows (as the figures stage's heatmap), said in the captions and in one line."""
+    n, busy = 1000, {"c0007", "c0500", "c0999"}
+    names = [f"c{i:04d}" for i in range(n)]
+    rows = [
+        {"actual": c, "predicted": c, "count": "9" if c in busy else "1", "rev": rev}
+        for c in names
+        for rev in ("workspace", "exp-a")
+    ]
+    rows.append({"actual": "c0001", "predicted": "c0002", "count": "1", "rev": "workspace"})
+    shown = {"plots/confusion.csv": [{"type": "vega", "content": {"data": {"values": rows}}}]}
+    results = headlines(shown, ["workspace", "exp-a"])
+    work = results[0]
+    assert (work.correct, work.total, work.of_classes) == (n + 3 * 8, n + 3 * 8 + 1, n)
+    assert len(work.classes) == MAX_CLASSES and busy <= set(work.classes) and "c0001" in work.classes
+    assert {c: s for c, _, s in work.recall()}["c0001"] == 2  # its whole row, also outside the classes shown
+    per_class = {f"per_class.{c}.{m}": 9 if c in busy else 1 for c in names for m in ("f1", "recall", "support")}
+    metrics = {"metrics/metrics.json": {"workspace": {"accuracy": 0.9, **per_class}, "exp-a": per_class}}
+    page = report_html(["workspace", "exp-a"], [], metrics, {}, [], results)
+    assert len(page) < 200_000, f"{len(page)} characters"
+    assert page.count('<tr><th scope="row">c') == 2 * MAX_CLASSES  # two matrices
+    assert page.count('<th scope="row">per_class.') == 3 * MAX_CLASSES
+    assert '<th scope="row">per_class.c0500.f1</th>' in page and '<th scope="row">accuracy</th>' in page
+    assert f"predicted; {MAX_CLASSES} of the 1000 classes, those with the most test rows)</caption>" in page
+    assert f"(per_class: {MAX_CLASSES} of the 1000 classes, those with the most test rows;" in page
+    note = class_bound_note(results, metrics)
+    assert note and f"{MAX_CLASSES} of the 1000 classes" in note and "\n" not in note
+    assert class_bound_note(results[:0], {"m.json": {"workspace": {"per_class.a.f1": 1.0}}}) is None
 
 
 def test_readable_spec_names_series_and_counts_epochs_from_one() -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tools.checks.stage_deps import declared_code, imported_modules, local_imports, module_file, stage_modules
+from tools.checks.stage_deps import (
+    declared_code,
+    imported_modules,
+    local_imports,
+    module_file,
+    stage_modules,
+    third_party_imports,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +99,10 @@ def test_declared_code_is_the_python_deps() -> None:
         "stages/one.py",
         "penguins/a.py",
     }
+
+
+def test_third_party_imports_are_top_level_names_outside_the_stdlib_and_project(tmp_path: Path) -> None:
+    source = "import os.path\nimport numpy as np\nfrom sklearn.model_selection import x\nfrom penguins import io\n"
+    source += "def f():\n    import PIL.Image\n    from __future__ import annotations\n    from . import y\n"
+    (tmp_path / "m.py").write_text(source)
+    assert third_party_imports([tmp_path / "m.py"]) == {"numpy", "sklearn", "PIL"}

@@ -50,6 +50,20 @@ def test_the_same_values_get_the_same_name_whatever_the_spelling_or_order(raw_pa
     assert values == {"train.learning_rate": 0.01, "train.seed": 2}
 
 
+def test_an_experiments_keys_are_read_as_hydra_reads_them(raw_params: dict[str, Any]) -> None:
+    """One reader of an override's key (internals.override_key, Hydra's grammar), for the repeated-key check and
+    for the experiment's values alike: no second, string-based reader that could disagree with it."""
+    (exp,) = plan(raw_params, "++train.epochs=4")
+    assert exp.values == (("train.epochs", 4),)
+    readers = [
+        str(path.relative_to(ROOT))
+        for folder in ("tools", "penguins")
+        for path in (ROOT / folder).rglob("*.py")
+        if "def override_key(" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == ["tools/repo/internals.py"]
+
+
 @pytest.mark.parametrize(
     ("grid", "section", "key", "value"),
     [

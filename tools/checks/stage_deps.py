@@ -98,6 +98,13 @@ def stage_modules(pipeline: Mapping[str, Any], root: Path = ROOT) -> dict[str, s
     return found
 
 
+def third_party_imports(files: Iterable[Path]) -> set[str]:
+    """The top-level names of what ``files`` import from outside the project and the standard library (the
+    packages a Python must have to run them: stages/__init__.py's NEEDED is checked against these)."""
+    names = {name.split(".")[0] for path in files for name in imported_modules(path.read_text())}
+    return names - set(sys.stdlib_module_names) - set(PROJECT_PACKAGES) - {"__future__"}
+
+
 def declared_code(deps: Iterable[Any]) -> set[str]:
     return {str(dep) for dep in deps if str(dep).endswith(".py")}
 

@@ -32,7 +32,7 @@ from tools.repo import internals
 from tools.repo.output import last_error
 from tools.repo.pipeline import flatten
 from tools.repo.run import dvc
-from tools.report.page import Values, headlines, report_html
+from tools.report.page import Values, class_bound_note, headlines, report_html
 from tools.report.pictures import NOT_REPEATED, WORKSPACE, render_plots
 
 REPORT = Path("reports/index.html")
@@ -96,8 +96,9 @@ def collect_values(revs: Sequence[str]) -> tuple[Values, Values, list[str]]:
     return tables["metrics"], tables["params"], errors
 
 
-def build_report(revs: Sequence[str]) -> tuple[str, int, list[str]]:
-    """The report's HTML for the workspace and ``revs``, the number of plots and DVC's problems."""
+def build_report(revs: Sequence[str]) -> tuple[str, int, list[str], list[str]]:
+    """The report's HTML for the workspace and ``revs``, the number of plots, DVC's problems and the report's
+    own warnings (classes left out)."""
     with tempfile.TemporaryDirectory(prefix="report-images-") as image_dir:
         shown, problems = collect_plots(revs, Path(image_dir))
         plots = render_plots(shown, revisions(revs))
@@ -114,7 +115,7 @@ def build_report(revs: Sequence[str]) -> tuple[str, int, list[str]]:
     problems += value_problems
     not_repeated = {name: twin for name, twin in NOT_REPEATED.items() if name in shown}
     page = report_html(revisions(revs), plots, metrics, params, problems, results, not_repeated)
-    return page, len(plots), problems
+    return page, len(plots), problems, [note] if (note := class_bound_note(results, metrics)) else []
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -135,9 +136,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if problem := output_problem(output):  # before DVC's work: a parent that is a file, no permission, ...
         given = f"-o {args.output}" if args.output else str(output)
         raise PipelineError(f"{given}: cannot write the report: {problem}; nothing was written")
-    page, n_plots, problems = build_report(args.revs)
+    page, n_plots, problems, notes = build_report(args.revs)
     write_bytes(output, page.encode())
-    for problem in problems:
+    for problem in [*problems, *notes]:
         print(f"warning: {problem}", file=sys.stderr)
     shown = os.path.relpath(output) if output.is_relative_to(Path.cwd()) else str(output)
     print(

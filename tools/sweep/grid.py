@@ -105,11 +105,6 @@ def lookup(tree: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-def override_key(override: str) -> str:
-    """'train.seed=1' -> 'train.seed' (so are '+train.seed=1' and '~train.seed')."""
-    return override.partition("=")[0].lstrip("+~")
-
-
 def experiment_name(sweep: str, values: Iterable[tuple[str, Any]]) -> str:
     """NAME-<hash of the param values>: the same values give the same name whatever their spelling
     (1e-2 or 0.01) and whatever the order of the -S options."""
@@ -138,7 +133,7 @@ def plan_sweep(raw_params: Mapping[str, Any], grid: Sequence[str], sweep: str) -
             parse_params(applied, PARAMS_FILE.name)
         except PipelineError as exc:
             raise PipelineError(f"{exc}{where}") from None
-        keys = [override_key(o) for o in overrides]
+        keys = [internals.override_key(o) for o in overrides]  # as Hydra reads it, as the repeated-key check does
         values = tuple((key, lookup(applied, key)) for key in keys)
         exp = Experiment(experiment_name(sweep, values), tuple(overrides), values)
         if exp.name in experiments:
