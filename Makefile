@@ -132,7 +132,9 @@ lint: install ## Check formatting and lint with ruff (settings in pyproject.toml
 
 # Notebooks: jupytext --sync first (the newer of each notebook and its script wins, so an edit made in either is
 # kept), ruff on the scripts, sync again (script -> notebook), then nbstripout removes outputs and counts.
-override NOTEBOOKS := $(wildcard notebooks/*.ipynb)  # override: never a value from the command line
+# override: never a value from the command line. (No comment after the value: its spaces would be part of it,
+# and $(if) would see "  " as notebooks to format.)
+override NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 format: install ## Format the code and apply ruff's safe fixes; sync and strip the notebooks
 	$(if $(NOTEBOOKS),jupytext --quiet --sync $(NOTEBOOKS))
 	ruff format .
