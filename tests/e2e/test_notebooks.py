@@ -97,13 +97,25 @@ def lines_of(proc: subprocess.Popen) -> queue.Queue[str]:
     return lines
 
 
+def interruptible(command: list[str], cwd: Path) -> subprocess.Popen:
+    """``command`` in a session of its own, stopped by SIGINT as by Ctrl-C in a terminal: a test run started in the
+    background (`pytest ... &`) ignores SIGINT, which its children would inherit (the server outlived the SIGINT)."""
+    interrupt = signal.getsignal(signal.SIGINT)
+    if interrupt == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default in the child by exec
+    try:
+        return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
+
+
 def test_make_notebook_prints_the_url_of_jupyterlab_with_the_venv_as_kernel(tmp_path: Path) -> None:
     repo = clone_worktree(tmp_path)
     port = free_port(0)
     started = time.monotonic()
     command = [*MAKE, "-o", ".dvc/plots_page.html", "notebook", f"ARGS=--port {port}"]
-    proc = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # fmt: skip
+    proc = interruptible(command, repo)
     try:
         lines, seen, url, installed_at = lines_of(proc), [], None, None
         while url is None and time.monotonic() - started < 180:

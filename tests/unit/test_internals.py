@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tools.repo.run import ENV, ROOT
 
 
@@ -43,29 +41,37 @@ def test_exit_without_teardown_relies_on_atexit_run_exitfuncs() -> None:
     assert (3, 11) <= sys.version_info[:2] <= (3, 13), why + f"checked against CPython 3.11-3.13, not {sys.version}"
 
 
-@pytest.mark.parametrize("under", ["dvc repro", "dvc exp run"])
-def test_pipeline_live_under_dvc_opens_no_repository_and_writes_what_live_writes(under: str, tmp_path: Path) -> None:
+UNDER = {"dvc repro": {}, "dvc exp run": {"DVC_EXP_BASELINE_REV": "0" * 40}}
+
+
+def test_pipeline_live_under_dvc_opens_no_repository_and_writes_what_live_writes(tmp_path: Path) -> None:
     """Under DVC (DVC_ROOT; dvc exp run adds DVC_EXP_BASELINE_REV), the same files, byte for byte, as DVCLive's own
-    Live writes run by hand, without importing dvc.repo (docs/benchmarks.md: most of Live's start under DVC)."""
-    env = {"DVC_ROOT": str(tmp_path), **({"DVC_EXP_BASELINE_REV": "0" * 40} if under == "dvc exp run" else {})}
+    Live writes run by hand, without importing dvc.repo (docs/benchmarks.md: most of Live's start under DVC).
+    Both ways of running under DVC in one interpreter, before the run by hand (which imports dvc.repo): one
+    TensorFlow import for the three (about 3 CPU s each)."""
     code = (
         "import os, sys\n"
         "from pathlib import Path\n"
         "from tests.unit.test_model_stages import train, two_epochs\n"
         "from penguins.params import load_params\n"
         "params = two_epochs(load_params())\n"
-        f"train(params, Path({str(tmp_path / 'dvc')!r}))\n"
-        "print('dvc.repo' in sys.modules)\n"
+        f"os.environ['DVC_ROOT'] = {str(tmp_path)!r}\n"
+        f"for under, env in {UNDER!r}.items():\n"
+        "    os.environ.pop('DVC_EXP_BASELINE_REV', None)\n"
+        "    os.environ.update(env)\n"
+        f"    train(params, Path({str(tmp_path)!r}) / under.replace(' ', '_'))\n"
+        "    print('dvc.repo' in sys.modules)\n"
         "for name in ('DVC_ROOT', 'DVC_EXP_BASELINE_REV'):\n"
         "    os.environ.pop(name, None)\n"
         f"train(params, Path({str(tmp_path / 'by_hand')!r}))  # DVCLive's own Live: opens the repository\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env={**ENV, **env}, cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "False"
-    by_hand, under_dvc = tmp_path / "by_hand", tmp_path / "dvc"
+    assert proc.stdout.strip().splitlines()[-len(UNDER) :] == ["False"] * len(UNDER)
+    by_hand = tmp_path / "by_hand"
     files = sorted(p.relative_to(by_hand) for p in by_hand.rglob("*") if p.is_file())
-    assert files and files == sorted(p.relative_to(under_dvc) for p in under_dvc.rglob("*") if p.is_file())
-    assert all((by_hand / f).read_bytes() == (under_dvc / f).read_bytes() for f in files)
+    assert files
+    for under in UNDER:
+        under_dvc = tmp_path / under.replace(" ", "_")
+        assert files == sorted(p.relative_to(under_dvc) for p in under_dvc.rglob("*") if p.is_file()), under
+        assert all((by_hand / f).read_bytes() == (under_dvc / f).read_bytes() for f in files), under

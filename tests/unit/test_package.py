@@ -119,23 +119,42 @@ SCORE = "import numpy as np; score(['a', 'b'], np.array([[0.9, 0.1], [0.2, 0.8]]
         ),
         # scikit-learn is split's alone (imported inside penguins.data.split)
         ("import stages.clean, stages.encode", {"sklearn", "scipy", "matplotlib", "tensorflow"}),
-        # evaluate scores with NumPy (penguins.evaluation.score)
-        (f"import stages.evaluate, penguins.modeling\nfrom penguins.evaluation import score\n{SCORE}", {"sklearn"}),
     ],
-    ids=["validate_params and fetch", "clean and encode", "evaluate"],
+    ids=["validate_params and fetch", "clean and encode"],
 )
 def test_what_a_stage_does_not_import(code: str, not_imported: set[str]) -> None:
     """Each costs a stage a large share of its start-up (docs/benchmarks.md)."""
     assert imported_after(code, not_imported) == []
 
 
-def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_import_after() -> None:
+SCIENCE = {"sklearn", "scipy", "matplotlib"}
+
+
+@pytest.fixture(scope="module")
+def after_keras() -> list[list[str]]:
+    """Which of SCIENCE one fresh interpreter has imported after each of: Keras, the pictures, the evaluate stage
+    scoring, scikit-learn's metrics (the tests below share its one TensorFlow import)."""
+    steps = [
+        "import penguins.modeling",
+        "import penguins.plotting",
+        f"import stages.evaluate\nfrom penguins.evaluation import score\n{SCORE}",
+        "import sklearn.metrics",
+    ]
+    return imported_after_each(steps, SCIENCE)
+
+
+def test_evaluate_scores_without_scikit_learn(after_keras: list[list[str]]) -> None:
+    """evaluate scores with NumPy (penguins.evaluation.score): scikit-learn would cost its start-up a large share."""
+    assert "sklearn" not in after_keras[2]
+
+
+def test_keras_and_seaborn_start_without_scikit_learn_and_scipy_which_still_import_after(
+    after_keras: list[list[str]],
+) -> None:
     """penguins.optional.without: Keras (for its unused scikit-learn wrappers and keras.visualization) is imported
     without scikit-learn, SciPy and matplotlib, seaborn (for statistics the pictures do not draw) without SciPy;
     each still imports as usual afterwards."""
-    names = {"sklearn", "scipy", "matplotlib"}
-    steps = ["import penguins.modeling", "import penguins.plotting", "import sklearn.metrics"]
-    assert imported_after_each(steps, names) == [[], ["matplotlib"], sorted(names)]
+    assert [after_keras[0], after_keras[1], after_keras[3]] == [[], ["matplotlib"], sorted(SCIENCE)]
 
 
 def test_without_blocks_a_module_inside_the_block_only() -> None:

@@ -217,15 +217,12 @@ def test_tasks_test_runs_pytest_in_the_venv(tmp_path: Path) -> None:
     empty selection fails like `make test` does."""
     assert not tasks.needs_install(VENV, ROOT), "the test venv is older than requirements.txt: run make install"
     repo = clone_worktree(tmp_path)
-    base = [sys.executable, "tasks.py", "--venv", str(VENV), "test"]
-    passed = run(
-        [*base, "tests/unit/test_tasks.py", "-k", "layouts or uv_pin", "-q", "-p", "no:cacheprovider"], cwd=repo
-    )
+    # -n 0: no pytest-xdist workers (pytest.ini's -n logical would start three, each importing what the run imports)
+    base = [sys.executable, "tasks.py", "--venv", str(VENV), "test", "-n", "0", "-p", "no:cacheprovider"]
+    passed = run([*base, "tests/unit/test_tasks.py", "-k", "layouts or uv_pin", "-q"], cwd=repo)
     assert re.search(r"^2 passed", passed.stdout, flags=re.M), passed.stdout
     assert f"{tasks.program(VENV, 'python')} -m pytest" in passed.stdout
-    empty = run(
-        [*base, "tests/unit/test_tasks.py", "-k", "no_such_test", "-p", "no:cacheprovider"], cwd=repo, check=False
-    )
+    empty = run([*base, "tests/unit/test_tasks.py", "-k", "no_such_test"], cwd=repo, check=False)
     assert empty.returncode == 5
     assert "pytest collected no tests (exit 5): treated as a failure" in empty.stderr
 
@@ -251,9 +248,12 @@ def test_has_default_remote_asks_the_real_dvc(tmp_path: Path, monkeypatch: pytes
     run(["git", "init", "-q"], cwd=tmp_path)
     run([dvc, "init", "-q"], cwd=tmp_path)
     assert not tasks.has_default_remote(dvc, tmp_path)
-    run([dvc, "remote", "add", "--local", "storage", str(tmp_path / "store")], cwd=tmp_path)
+    # What `dvc remote add --local storage PATH`, then `dvc remote default --local storage`, write (two dvc
+    # processes less: only the question is DVC's).
+    remote = f"['remote \"storage\"']\n    url = {tmp_path / 'store'}\n"
+    (tmp_path / ".dvc/config.local").write_text(remote)
     assert not tasks.has_default_remote(dvc, tmp_path)  # a remote, but no default: `dvc push` still fails
-    run([dvc, "remote", "default", "--local", "storage"], cwd=tmp_path)
+    (tmp_path / ".dvc/config.local").write_text("[core]\n    remote = storage\n" + remote)
     assert tasks.has_default_remote(dvc, tmp_path)
     assert not tasks.has_default_remote(str(tmp_path / "no-such-dvc"), tmp_path)
 
