@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from penguins.columns import target_columns
-from penguins.errors import PipelineError
+from penguins.errors import PipelineError, warn
 from penguins.io import require_columns
 from penguins.params import DataParams, SplitParams
 from penguins.paths import Paths
@@ -224,4 +224,19 @@ def split(
                     f"(from {needed} rows per class it puts each class in both), "
                     "or change split.random_state or split.test_size"
                 )
+    return train, test
+
+
+def split_checked(
+    encoded: pd.DataFrame,
+    params: SplitParams,
+    onehot_columns: Sequence[str],
+    classes: Sequence[Label],
+    test_source: str = str(Paths.TEST),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """split, then the duplicate check the split stage makes: a warning line when more than DUPLICATE_WARN_SHARE of
+    the test rows (``test_source``) equal a training row, a PipelineError above DUPLICATE_REFUSE_SHARE."""
+    train, test = split(encoded, params, onehot_columns, classes)
+    if note := duplicate_note(rows_seen_in_training(train, test), len(test), test_source):
+        warn(note)
     return train, test

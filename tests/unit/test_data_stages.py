@@ -23,6 +23,7 @@ from penguins.data import (
     rows_per_class_for_stratified_split,
     rows_seen_in_training,
     split,
+    split_checked,
 )
 from penguins.io import read_csv, write_csv
 from penguins.params import DataParams, Params, SplitParams, parse_params
@@ -307,6 +308,16 @@ def test_duplicated_rows_are_counted_warned_and_refused() -> None:
     assert message.startswith(f"t.csv: {seen} of the {len(test)} test rows (") and "duplicate" in message
     note = duplicate_note(10, 100, "t.csv")
     assert note is not None and "10 of the 100 test rows (10.0%)" in note
+
+
+def test_split_checked_warns_of_duplicated_rows_as_the_stage_does(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = penguin_rows(PENGUIN_COUNTS)
+    params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
+    columns = class_record(DATA)["columns"]
+    twice = pd.concat([rows, rows.iloc[:60]], ignore_index=True)  # some rows twice: warned, not refused
+    train, test = split_checked(twice, params, columns, DATA.classes, "t.csv")
+    assert len(train) + len(test) == len(twice) and capsys.readouterr().err.startswith("warning: t.csv: ")
+    assert "refused" in message_of(split_checked, pd.concat([rows] * 100), params, columns, DATA.classes, "t.csv")
 
 
 def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:
