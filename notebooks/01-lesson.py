@@ -56,16 +56,15 @@ penguins.head()
 # ## 2. Look at it: the pairplot
 #
 # The lesson: `sns.pairplot(penguins, hue="species")`. Stage **`explore`** (`stages/explore.py`) draws it into
-# `plots/pairplot.png`, with the rows that have every measurement.
+# `plots/pairplot.png`, with the rows that have every measurement (at most `explore.max_points` of them).
 
 # %%
-from penguins.plotting import pairplot, theme
-from penguins.summary import class_order, complete_rows
+from penguins.plotting import explore_pairplot, theme
+from penguins.summary import complete_rows
 
 complete = complete_rows(penguins, params.data)
-hue_order = class_order(complete[params.data.target], params.data.classes)
 with theme():
-    figure = pairplot(complete, params.data.features, params.data.target, hue_order)
+    figure = explore_pairplot(complete, params.data, params.explore, "pairplot")
 figure
 
 # %% [markdown]
@@ -95,13 +94,16 @@ encoded.head()
 # ## 5. Split into training and test sets
 #
 # The lesson: `train_test_split(features, target, test_size=0.2, random_state=0, shuffle=True, stratify=target)`.
-# Stage **`split`** (`stages/split.py`, `penguins.data.split`): 273 training rows, 69 test rows.
+# Stage **`split`** (`stages/split.py`, `penguins.data.split_checked`): 273 training rows, 69 test rows, and a
+# warning if test rows repeat training rows.
 # The stages pass the split through CSV files; written and read back here too, the model gets the same numbers.
 
 # %%
 from penguins.io import write_csv
 
-train, test = data.split(encoded, params.split, record["columns"], record["classes"])
+train, test = data.split_checked(
+    encoded, params.split, params.data.features, record["columns"], record["classes"], "test.csv"
+)
 write_csv(scratch / "train.csv", train)
 write_csv(scratch / "test.csv", test)
 train = read_csv(scratch / "train.csv")
@@ -109,44 +111,28 @@ test = read_csv(scratch / "test.csv")
 len(train), len(test)
 
 # %% [markdown]
-# ## 6. Build and compile the model
+# ## 6. Build, compile and train the model
 #
 # The lesson: `keras.Input(shape=(4,))`, `Dense(10, activation="relu")`, `Dense(3, activation="softmax")`,
-# `model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())`. Stage **`train`**
-# (`stages/train.py`, `penguins.modeling.build_model`), with this project's one change: a `Normalization` layer
-# first (`train.normalize`), adapted on the rows it is fitted on. Seeds first, as the stage does.
+# `model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())`, then
+# `history = model.fit(X_train, y_train, epochs=100)`. Stage **`train`** (`stages/train.py`) does all of it in one
+# call, `penguins.training.train_model`, called here too: the stage's checks of the rows first (every class on
+# both sides, each feature finite and varying), then seeds, the model (`penguins.modeling.build_model`, with this
+# project's one change: a `Normalization` layer first, `train.normalize`, adapted on the rows it is fitted on), the
+# fit, and the check that no loss or weight went NaN. DVCLive logs every epoch's loss and accuracy, here into
+# `notebooks/scratch/dvclive/` (the pipeline's `dvclive/` is left alone).
 
 # %%
-import math
-
-from penguins import modeling
-from penguins.training import rows_to_fit
+from penguins.training import train_model
 
 features, targets = list(params.data.features), record["columns"]
-x = train[features].to_numpy("float32")
-y = train[targets].to_numpy("float32")
-n_fit = rows_to_fit(len(train), params.train, "train.csv")  # the rest validates (train.validation_split)
-
-modeling.configure_determinism(params.train.seed, params.train.op_determinism)
-model = modeling.build_model(
-    x.shape[1], y.shape[1], params.train, x[:n_fit], math.ceil(n_fit / params.train.batch_size)
-)
+trained = train_model(train, targets, record["classes"], params, "train.csv", scratch / "dvclive")
+model, history = trained.model, trained.history
 model.summary()
-
-# %% [markdown]
-# ## 7. Train it
-#
-# The lesson: `history = model.fit(X_train, y_train, epochs=100)`. Stage **`train`** again
-# (`penguins.modeling.fit`): DVCLive logs every epoch's loss and accuracy, here into `notebooks/scratch/dvclive/`
-# (the pipeline's `dvclive/` is left alone).
-
-# %%
-with modeling.open_live(scratch / "dvclive") as live:
-    history = modeling.fit(model, x, y, n_fit, params.train, live)
 f"{len(history['loss'])} epochs, last validation accuracy {history['val_accuracy'][-1]:.3f}"
 
 # %% [markdown]
-# ## 8. The training curves
+# ## 7. The training curves
 #
 # The lesson: `sns.lineplot(x=history.epoch, y=history.history["loss"])`. Stage **`figures`**
 # (`stages/figures.py`) draws `plots/training_curves.png` from DVCLive's log, as here.
@@ -160,18 +146,20 @@ with theme():
 figure
 
 # %% [markdown]
-# ## 9. Save the model and load it again
+# ## 8. Save the model and load it again
 #
 # The lesson: `model.save("my_first_model.keras")`, `keras.saving.load_model(...)`. Stage **`train`** saves
 # with `penguins.modeling.save_model` (the same bytes for the same weights), stage **`evaluate`** loads with
 # `penguins.modeling.load_model` (Keras' safe mode).
 
 # %%
+from penguins import modeling
+
 modeling.save_model(model, scratch / "model.keras")
 model = modeling.load_model(scratch / "model.keras")
 
 # %% [markdown]
-# ## 10. Predict the test set and score it
+# ## 9. Predict the test set and score it
 #
 # The lesson: `y_pred = model.predict(X_test)`, `prediction = pd.DataFrame(y_pred, columns=target.columns)`.
 # Stage **`evaluate`** (`stages/evaluate.py`, `penguins.evaluation`): the prediction table of
@@ -188,7 +176,7 @@ scores = score(actual, probabilities, record["classes"])
 predictions.head()
 
 # %% [markdown]
-# ## 11. The confusion matrix
+# ## 10. The confusion matrix
 #
 # The lesson: `confusion_matrix(true_species, predicted_species)` and `sns.heatmap(confusion_df, annot=True)`.
 # Stages **`evaluate`** (`plots/confusion.csv`) and **`figures`** (`plots/confusion_heatmap.png`).
@@ -198,11 +186,13 @@ from penguins.plotting import confusion_heatmap, confusion_table
 
 pairs = confusion_counts(actual, predictions["predicted"], record["classes"])
 with theme():
-    figure = confusion_heatmap(confusion_table(pairs, params.data.classes, "confusion"), params.data.target)
+    figure = confusion_heatmap(
+        confusion_table(pairs, params.data.classes, "confusion"), params.data.target
+    )  # at most 30 classes
 figure
 
 # %% [markdown]
-# ## 12. The same result as the pipeline
+# ## 11. The same result as the pipeline
 #
 # The model saved above has the md5 that `dvc.lock` records for `models/model.keras` (what `dvc repro` made with
 # the same `params.yaml`), and its scores are the committed `metrics/metrics.json`. With other params (edit

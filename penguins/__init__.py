@@ -18,7 +18,8 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     card         the model card (models/model.json): features and classes of a model, the md5s of its files
     light        the light model (models/model.safetensors): a model's weights and their NumPy forward pass
     environment  the knobs pinned for TensorFlow and a record of this machine (no TensorFlow import)
-    training     what train checks before importing TensorFlow (fitting vs validation rows)
+    training     what train checks before importing TensorFlow (fitting vs validation rows), and train_model:
+                 the whole training that the train stage and the lesson notebook both call
     optional     imports for less: without dependencies not used here, without the garbage collector
     modeling     the lesson's Keras: determinism, the network, fit, predict, save and load (the only TensorFlow
                  importer)
@@ -33,5 +34,7 @@ Each module holds one concern, so that a stage depends (in dvc.yaml) on exactly 
     predict_output  its output: table, CSV, JSON
     pathkinds    what a path the user typed is when not a file (a directory, a FIFO), for messages
     notebook     the notebooks' helpers: one-line errors in a cell, dvc from the kernel's .venv, experiments
+    dvclock      dvc.lock's outputs, the one view (the tools and the notebooks; tools import penguins, not back)
+    dvc_output   the one error line of a git or DVC command's output (the tools and the notebooks' dvc)
     text_table   the one renderer (tabulate) of text and Markdown tables for people
 """

@@ -15,11 +15,18 @@ import numpy as np
 import pandas as pd
 
 from penguins.columns import target_columns
-from penguins.errors import PipelineError
+from penguins.errors import PipelineError, warn
 from penguins.io import require_columns
 from penguins.params import DataParams, SplitParams
 from penguins.paths import Paths
-from penguins.tables import Label, as_classes, require_some_values, to_numeric_features
+from penguins.tables import (
+    Label,
+    as_classes,
+    duplicate_note,
+    require_some_values,
+    rows_seen_in_training,
+    to_numeric_features,
+)
 
 
 def clean(raw: pd.DataFrame, data: DataParams, source: str = str(Paths.RAW)) -> pd.DataFrame:
@@ -197,4 +204,22 @@ def split(
                     f"(from {needed} rows per class it puts each class in both), "
                     "or change split.random_state or split.test_size"
                 )
+    return train, test
+
+
+def split_checked(
+    encoded: pd.DataFrame,
+    params: SplitParams,
+    features: Sequence[str],
+    onehot_columns: Sequence[str],
+    classes: Sequence[Label],
+    test_source: str = str(Paths.TEST),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """split, then the duplicate check the split stage makes: a warning line when more than DUPLICATE_WARN_SHARE of
+    the test rows (``test_source``) equal a training row in what the model sees (``features`` and the class, in
+    float32), a PipelineError above DUPLICATE_REFUSE_SHARE."""
+    train, test = split(encoded, params, onehot_columns, classes)
+    seen = rows_seen_in_training(train, test, [*features, *onehot_columns])
+    if note := duplicate_note(seen, len(test), test_source):
+        warn(note)
     return train, test

@@ -43,7 +43,7 @@ def read_series(live_dir: Path, name: str) -> pd.Series:
     if bad.any():
         row = int(bad.to_numpy().argmax())
         raise PipelineError(
-            f"{path}: line {csv_line(row)}: step {frame.at[row, 'step']!r} is missing, not a whole number or "
+            f"{path}: line {csv_line(row)}: step {float(frame.at[row, 'step']):g} is missing, not a whole number or "
             f"repeated; {RERUN_HINT}"
         )
     return frame.set_index(steps.astype(int))[path.stem]

@@ -8,17 +8,21 @@ penguins.modeling, ...); this module only connects them to Jupyter and to DVC (d
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from penguins.dvc_output import last_error
+from penguins.dvclock import Locked, lock_outputs, read_lock
 from penguins.errors import PipelineError
+from penguins.history import SERIES, metric_file, read_history
+from penguins.io import write_bytes
 from penguins.paths import ROOT
 
 # Where the lesson notebook writes what it makes (git-ignored): never the pipeline's outputs, which dvc.lock
@@ -83,9 +87,8 @@ def dvc(*args: str, cwd: Path = ROOT) -> str:
         for line in proc.stdout:
             lines.append(line)
             print(line, end="", flush=True)
-    if proc.returncode != 0:
-        errors = [line.strip() for line in lines if line.lower().startswith(("error", "fatal"))]
-        why = errors[-1] if errors else (lines[-1].strip() if lines else "no output")
+    if proc.returncode != 0:  # the line the tools quote too (penguins.dvc_output)
+        why = last_error("".join(lines), bare=True, repo=cwd)
         raise PipelineError(f"`dvc {' '.join(args)}` failed (exit status {proc.returncode}): {why}")
     return "".join(lines)
 
@@ -108,30 +111,36 @@ def experiments_table(rows: Sequence[dict[str, Any]], names: Sequence[str] = ())
 
 def live_history(rev: str, split: str = "eval", repo: Path = ROOT) -> pd.DataFrame:
     """An experiment's per-epoch loss and accuracy as DVCLive logged them (``split``: eval for the validation rows,
-    train for the training rows), read from its git commit: epoch (1-based), loss, accuracy."""
+    train for the training rows), read from its git commit: epoch (1-based), loss, accuracy. Read with
+    penguins.history, as the figures stage reads them (the same checks of steps and gaps)."""
     import dvc.api
 
-    columns = {}
-    for name in ("loss", "accuracy"):
-        path = f"dvclive/plots/metrics/{split}/{name}.tsv"
+    with tempfile.TemporaryDirectory() as tmp:
+        live_dir = Path(tmp) / "dvclive"
+        for name, _ in SERIES:
+            path = f"dvclive/plots/metrics/{name}.tsv"
+            try:
+                text = dvc.api.read(path, repo=str(repo), rev=rev)
+            except Exception as exc:  # dvc.api raises several types for "not in that commit"
+                if name.startswith(split):
+                    raise PipelineError(
+                        f"{rev}: no {path} in that experiment ({type(exc).__name__}); did train run?"
+                    ) from None
+                continue
+            write_bytes(metric_file(live_dir, name), text.encode())
         try:
-            text = dvc.api.read(path, repo=str(repo), rev=rev)
-        except Exception as exc:  # dvc.api raises several types for "not in that commit"
-            raise PipelineError(f"{rev}: no {path} in that experiment ({type(exc).__name__}); did train run?") from None
-        series = pd.read_csv(io.StringIO(text), sep="\t")
-        columns[name] = series.set_index("step")[name]
-    history = pd.DataFrame(columns)
-    history.index = pd.Index(history.index + 1, name="epoch")
-    return history.reset_index()
+            history = read_history(live_dir)
+        except PipelineError as exc:  # name the experiment's files, not this temporary copy of them
+            raise PipelineError(str(exc).replace(str(live_dir), f"{rev}: dvclive")) from None
+    prefix = "val_" if split == "eval" else ""  # read_history's names: val_loss for DVCLive's eval/loss
+    columns = {"epoch": "epoch", f"{prefix}loss": "loss", f"{prefix}accuracy": "accuracy"}
+    return history[list(columns)].rename(columns=columns)
 
 
-def locked_md5(path: str, lock: Path = ROOT / "dvc.lock") -> str:
-    """The md5 dvc.lock records for the output ``path`` (as written in dvc.yaml, e.g. models/model.keras)."""
-    from ruamel.yaml import YAML
-
-    stages = (YAML(typ="safe").load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
-    for stage in stages.values():
-        for out in stage.get("outs") or []:
-            if out.get("path") == path:
-                return str(out["md5"])
-    raise PipelineError(f"{lock.name}: no output {path}; run `dvc repro` and commit dvc.lock")
+def locked_md5(path: str, repo: Path = ROOT) -> str:
+    """The md5 dvc.lock records for the output ``path`` (as written in dvc.yaml, e.g. models/model.keras), read with
+    the tools' own view of dvc.lock (penguins.dvclock)."""
+    md5 = lock_outputs(read_lock(repo)).get(path, Locked("", "", 0)).md5
+    if not md5:
+        raise PipelineError(f"dvc.lock: no output {path}; run `dvc repro` and commit dvc.lock")
+    return md5

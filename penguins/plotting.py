@@ -16,9 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from penguins.columns import split_unit
-from penguins.errors import PipelineError
+from penguins.errors import PipelineError, warn
 from penguins.io import atomic_path
 from penguins.optional import no_garbage_collection, without
+from penguins.params import DataParams, ExploreParams
+from penguins.summary import class_order, plot_sample
 from penguins.tables import Label, label_key
 
 # Without the garbage collector (~0.07 s), and seaborn without SciPy: for statistics these pictures do not draw
@@ -117,6 +119,17 @@ def pairplot(
     return grid.figure
 
 
+def explore_pairplot(complete: pd.DataFrame, data: DataParams, explore: ExploreParams, source: str) -> Figure:
+    """explore's pairplot of ``complete`` (the rows with every measurement): at most explore.max_points of them
+    (plot_sample), coloured in data.classes' order; a warning line naming ``source`` when features or classes are
+    left out (pairplot_note)."""
+    drawn = plot_sample(complete, data.target, explore.max_points, explore.seed)
+    hue_order = class_order(complete[data.target], data.classes)
+    if note := pairplot_note(len(data.features), len(hue_order)):
+        warn(f"{source}: {note}")
+    return pairplot(drawn, data.features, data.target, hue_order, of_rows=len(complete))
+
+
 def training_curves(history: pd.DataFrame) -> Figure:
     """Loss and accuracy per epoch side by side; training solid, validation dashed."""
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
@@ -202,8 +215,11 @@ def heatmap_note(n_classes: int, max_classes: int = HEATMAP_MAX_CLASSES) -> str 
 def confusion_heatmap(table: pd.DataFrame, target: str, of_classes: int | None = None) -> Figure:
     """The lesson's ``sns.heatmap(confusion_df, annot=True)``, with titled axes and class names.
 
-    ``of_classes``: when ``table`` is a part of a larger one (heatmap_classes), its number of classes, said in the
-    title. The picture grows with the classes drawn, and its numbers shrink, up to HEATMAP_MAX_CLASSES."""
+    Above HEATMAP_MAX_CLASSES classes it draws those with the most test rows (heatmap_classes) and says so in the
+    title; ``of_classes``: when ``table`` is already a part of a larger one, that one's number of classes. The
+    picture grows with the classes drawn, and its numbers shrink, up to HEATMAP_MAX_CLASSES."""
+    of_classes = max(of_classes or 0, len(table))
+    table = heatmap_classes(table)
     n_classes = len(table)
     size = (max(5.6, 0.4 * n_classes + 1.6), max(4.6, 0.4 * n_classes + 0.6))
     figure, ax = plt.subplots(figsize=size, layout="constrained")

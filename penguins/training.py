@@ -1,17 +1,22 @@
 """What train checks before it imports TensorFlow: how the training rows divide into fitting and validation,
 whether every class has rows on each side, and whether each feature can be learnt from (it varies over the
-fitted rows, and Normalization can compute its variance in float32)."""
+fitted rows, and Normalization can compute its variance in float32); and train_model, the stage's whole
+training (checks, seeds, build, fit, divergence) that the stage and the lesson notebook both call."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from penguins.errors import PipelineError
-from penguins.params import TrainParams
-from penguins.tables import duplicate_note, rows_seen
+from penguins.errors import PipelineError, warn
+from penguins.params import Params, TrainParams
+from penguins.tables import check_finite, duplicate_note, rows_seen
 
 
 def rows_to_fit(n_rows: int, params: TrainParams, source: str) -> int:
@@ -106,3 +111,44 @@ def validation_duplicates(x: np.ndarray, y: np.ndarray, n_fit: int, source: str)
     float32 (None below tables.DUPLICATE_WARN_SHARE); a PipelineError above DUPLICATE_REFUSE_SHARE."""
     rows = np.hstack([x, y])
     return duplicate_note(rows_seen(rows[:n_fit], rows[n_fit:]), len(rows) - n_fit, source, part="validation")
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What train_model made: the Keras model, how many leading rows it was fitted on, and its per-epoch history."""
+
+    model: Any  # keras.Model (TensorFlow is imported only after the checks)
+    n_fit: int
+    history: dict[str, list[float]]
+
+
+def train_model(
+    frame: pd.DataFrame, targets: Sequence[str], classes: Sequence[str], params: Params, source: str, live_dir: Path
+) -> Trained:
+    """Check ``frame`` (the training split), then seed, build and fit the lesson's network on it, DVCLive logging
+    every epoch into ``live_dir``; a PipelineError when an input check fails or training diverges (no model)."""
+    features = list(params.data.features)
+    n_fit = rows_to_fit(len(frame), params.train, source)
+    for feature in features:  # float32, as the model computes: a 1e308 there is inf
+        check_finite(frame[feature], source, hint="re-run clean (dvc repro)")
+    x = frame[features].to_numpy("float32")
+    y = frame[list(targets)].to_numpy("float32")
+    check_rows_of_every_class(y, n_fit, classes, params.train, source)
+    check_features_vary(x[:n_fit], features, source)
+    check_variance_fits(x[:n_fit], features, params.train, source)
+    if note := validation_duplicates(x, y, n_fit, source):  # they pick a sweep's best experiment
+        warn(note)
+
+    from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
+
+    modeling.configure_determinism(params.train.seed, params.train.op_determinism)
+    steps_per_epoch = math.ceil(n_fit / params.train.batch_size)  # one graph call per epoch
+    model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
+    with modeling.open_live(live_dir) as live:
+        live.log_metric("trainable_params", modeling.trainable_parameter_count(model), plot=False)
+        history = modeling.fit(model, x, y, n_fit, params.train, live)
+    diverged = modeling.divergence(history, model)
+    if diverged:  # whatever the cause, a NaN model would predict one class for everything
+        hint = divergence_hint(x[:n_fit], features, params.train, source)
+        raise PipelineError(f"training diverged ({diverged}), no model saved; {hint}")
+    return Trained(model, n_fit, history)

@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_stage, stage_parser
-from penguins.errors import warn
 from penguins.io import read_csv, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.plotting import pairplot, pairplot_note, save_png, theme
-from penguins.summary import class_order, complete_rows, data_summary, plot_sample
+from penguins.plotting import explore_pairplot, save_png, theme
+from penguins.summary import complete_rows, data_summary
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -32,12 +31,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = params.data
     raw = read_csv(Paths.RAW, labels=[data.target])  # every column: the summary counts missing values in each
     complete = complete_rows(raw, data)
-    drawn = plot_sample(complete, data.target, params.explore.max_points, params.explore.seed)
-    hue_order = class_order(complete[data.target], data.classes)
-    if note := pairplot_note(len(data.features), len(hue_order)):
-        warn(f"{Paths.PAIRPLOT}: {note}")
     with theme():
-        figure = pairplot(drawn, data.features, data.target, hue_order, of_rows=len(complete))
+        figure = explore_pairplot(complete, data, params.explore, str(Paths.PAIRPLOT))
         save_png(figure, Paths.PAIRPLOT)
     write_json(Paths.DATA_SUMMARY, data_summary(raw, complete, data))
 

@@ -23,7 +23,6 @@ from penguins.plotting import (
     CONFUSION_COLUMNS,
     confusion_heatmap,
     confusion_table,
-    heatmap_classes,
     heatmap_note,
     save_png,
     theme,
@@ -41,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         save_png(training_curves(history), Paths.TRAINING_CURVES)
         if note := heatmap_note(len(table)):
             warn(f"{Paths.CONFUSION_HEATMAP}: {note}")
-        drawn = heatmap_classes(table)
-        save_png(confusion_heatmap(drawn, data.target, of_classes=len(table)), Paths.CONFUSION_HEATMAP)
+        save_png(confusion_heatmap(table, data.target), Paths.CONFUSION_HEATMAP)  # at most HEATMAP_MAX_CLASSES
 
 
 if __name__ == "__main__":

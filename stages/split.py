@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from penguins.cli import run_stage, stage_parser
-from penguins.data import split
-from penguins.errors import warn
+from penguins.data import split_checked
 from penguins.io import read_csv, read_json, write_csv
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.tables import duplicate_note, rows_seen_in_training
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -31,10 +29,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     record = read_json(Paths.CLASSES)
     columns = record["columns"]
     encoded = read_csv(Paths.ENCODED, required=[*params.data.features, *columns])
-    train, test = split(encoded, params.split, columns, record["classes"])
-    seen = rows_seen_in_training(train, test, [*params.data.features, *columns])  # what the model sees, in float32
-    if note := duplicate_note(seen, len(test), str(Paths.TEST)):
-        warn(note)
+    train, test = split_checked(
+        encoded, params.split, params.data.features, columns, record["classes"], str(Paths.TEST)
+    )
     write_csv(Paths.TRAIN, train)
     write_csv(Paths.TEST, test)
 

@@ -20,26 +20,16 @@ training ran (DVC would record the new values for the model made with the old).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from penguins import light
 from penguins.card import ModelCard, feature_ranges
 from penguins.cli import run_stage, stage_parser
-from penguins.errors import PipelineError, warn
 from penguins.guards import require_unchanged
 from penguins.io import read_csv, read_json, write_bytes, write_json
 from penguins.params import load_params
 from penguins.paths import Paths
-from penguins.tables import check_finite
-from penguins.training import (
-    check_features_vary,
-    check_rows_of_every_class,
-    check_variance_fits,
-    divergence_hint,
-    rows_to_fit,
-    validation_duplicates,
-)
+from penguins.training import train_model
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -48,29 +38,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     record = read_json(Paths.CLASSES)
     features, targets = list(params.data.features), record["columns"]
     frame = read_csv(Paths.TRAIN, required=[*features, *targets])
-    n_fit = rows_to_fit(len(frame), params.train, str(Paths.TRAIN))
-    for feature in features:  # float32, as the model computes: a 1e308 there is inf
-        check_finite(frame[feature], str(Paths.TRAIN), hint="re-run clean (dvc repro)")
-    x = frame[features].to_numpy("float32")
-    y = frame[targets].to_numpy("float32")
-    check_rows_of_every_class(y, n_fit, record["classes"], params.train, str(Paths.TRAIN))
-    check_features_vary(x[:n_fit], features, str(Paths.TRAIN))
-    check_variance_fits(x[:n_fit], features, params.train, str(Paths.TRAIN))
-    if note := validation_duplicates(x, y, n_fit, str(Paths.TRAIN)):  # they pick a sweep's best experiment
-        warn(note)
+    trained = train_model(frame, targets, record["classes"], params, str(Paths.TRAIN), Paths.LIVE)
+    model, n_fit = trained.model, trained.n_fit
+    from penguins import modeling  # TensorFlow, which train_model imported once the inputs were known to be good
 
-    from penguins import modeling  # TensorFlow: imported only once the inputs are known to be good
-
-    modeling.configure_determinism(params.train.seed, params.train.op_determinism)
-    steps_per_epoch = math.ceil(n_fit / params.train.batch_size)  # one graph call per epoch
-    model = modeling.build_model(x.shape[1], y.shape[1], params.train, x[:n_fit], steps_per_epoch)
-    with modeling.open_live(Paths.LIVE) as live:
-        live.log_metric("trainable_params", modeling.trainable_parameter_count(model), plot=False)
-        history = modeling.fit(model, x, y, n_fit, params.train, live)
-    diverged = modeling.divergence(history, model)
-    if diverged:  # whatever the cause, a NaN model would predict one class for everything
-        hint = divergence_hint(x[:n_fit], features, params.train, str(Paths.TRAIN))
-        raise PipelineError(f"training diverged ({diverged}), no model saved; {hint}")
     require_unchanged(params)  # DVC records params.yaml as it is now: it must still say what was trained
     modeling.save_model(model, Paths.MODEL)
     write_bytes(Paths.LIGHT_MODEL, light.to_bytes(light.layers_of(model)))  # predict's light path (penguins.light)

@@ -5,12 +5,15 @@
 JupyterLab is not in requirements.txt (`make run` does not need it): on first use it is installed into this .venv
 from requirements-notebook.txt, the lock of pyproject.toml's `notebook` extra (the same pins for every shared
 package). It listens on 127.0.0.1 only, opens no browser, fetches no news, checks for no updates and lists no
-extensions from the package index; once it answers, the URL to open is printed (with its token). Ctrl-C stops it.
+extensions from the package index; once it answers, the URL to open is printed (with its token). Ctrl-C stops it
+(exit status 130); JupyterLab failing is a non-zero exit with one error line.
 The kernel is this .venv's Python (ipykernel, in the lock), so a notebook imports this checkout's `penguins`.
+Notebooks are saved stripped of outputs and execution counts (strip_on_save), so `git status` stays clean.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import secrets
@@ -22,6 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
@@ -34,6 +38,8 @@ STARTUP_S = 60  # a cold first start compiles nothing, but a loaded machine is s
 # Nothing leaves the machine: no news feed, no update check, no extension listing from the package index.
 OFFLINE = ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            "--LabApp.extension_manager=readonly")  # fmt: skip
+# Saved notebooks are stripped (git status stays clean after a run); jupytext's manager runs it for the .ipynb.
+STRIP = "--ContentsManager.pre_save_hook=tools.notebook.strip_on_save"
 
 
 def lab_installed() -> bool:
@@ -69,11 +75,21 @@ def free_port(preferred: int = DEFAULT_PORT) -> int:
     raise PipelineError("no free TCP port on 127.0.0.1 for JupyterLab")
 
 
+def strip_on_save(model: dict[str, Any], **_: Any) -> None:
+    """JupyterLab's pre-save hook (ContentsManager.pre_save_hook, jupytext's manager included): a notebook is saved
+    without outputs, execution counts or per-run metadata (tools.checks.notebooks' rule), so saving after a run
+    leaves `git status` clean; the outputs stay on screen until the notebook is closed."""
+    if model.get("type") == "notebook" and model.get("content") is not None:
+        from tools.checks.notebooks import stripped
+
+        model["content"] = stripped(model["content"])
+
+
 def lab_command(port: int, extra: Sequence[str] = (), python: str = sys.executable) -> list[str]:
     """JupyterLab serving the repository on 127.0.0.1:``port``, offline, without a browser."""
     root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI: it refuses
     return [python, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={ROOT}", *OFFLINE, *root, *extra]  # fmt: skip
+            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={ROOT}", *OFFLINE, STRIP, *root, *extra]  # fmt: skip
 
 
 def url(port: int, token: str, path: str = FIRST) -> str:
@@ -95,9 +111,20 @@ def wait_until_up(proc: subprocess.Popen, port: int, token: str, timeout_s: floa
     raise PipelineError(f"JupyterLab did not answer on 127.0.0.1:{port} within {timeout_s:.0f} s")
 
 
+def port_number(text: str) -> int:
+    """argparse's type for --port: a TCP port, 1 to 65535 (checked before anything is installed or started)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
+    return port
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = stage_parser(__doc__, prog="python -m tools.notebook")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port tried (default 8888)")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help="first port tried (default 8888)")
     args, extra = parser.parse_known_args(argv)
     if not lab_installed():
         if refusal := install_refusal():
@@ -110,12 +137,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     port, token = free_port(args.port), secrets.token_hex(24)
     # The token in the environment, not on the command line, where other users of the machine could read it.
     proc = subprocess.Popen(lab_command(port, extra), cwd=ROOT, env={**os.environ, "JUPYTER_TOKEN": token})
+    interrupted = False
     try:
         wait_until_up(proc, port, token)
         print(f"\nJupyterLab is running; open {url(port, token)}\n(Ctrl-C stops it)\n", flush=True)
         proc.wait()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl-C: JupyterLab is stopped below; the shell's convention for it, 130
+        interrupted = True
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -124,8 +152,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    if proc.returncode not in (0, -15, 1) and proc.returncode is not None:
-        raise PipelineError(f"JupyterLab exited with status {proc.returncode}")
+    if interrupted:
+        raise SystemExit(130)
+    if proc.returncode != 0:  # its own error is in its output above
+        raise PipelineError(f"JupyterLab exited with status {proc.returncode} (its output is above)")
 
 
 if __name__ == "__main__":

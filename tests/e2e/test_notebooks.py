@@ -110,7 +110,24 @@ def interruptible(command: list[str], cwd: Path) -> subprocess.Popen:
         signal.signal(signal.SIGINT, interrupt)
 
 
+def git_status_after_saving_a_run(api: str, token: str, repo: Path) -> str:
+    """Save the lesson notebook with an output and a count through JupyterLab's contents API, as autosave does."""
+    ran = json.loads((repo / "notebooks" / "01-lesson.ipynb").read_text())
+    for cell in ran["cells"]:  # sources as JupyterLab sends them: one string each, not the file's lines
+        cell["source"] = "".join(cell["source"])
+    ran["cells"][1].update(execution_count=1, outputs=[{"output_type": "stream", "name": "stdout", "text": "x"}])
+    body = json.dumps({"type": "notebook", "content": ran}).encode()
+    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    put = urllib.request.Request(f"{api}/contents/notebooks/01-lesson.ipynb", data=body, method="PUT", headers=headers)  # noqa: S310
+    urllib.request.urlopen(put, timeout=30).close()  # noqa: S310 (http://127.0.0.1)
+    status = ["git", "status", "--porcelain", "notebooks"]
+    return subprocess.run(status, cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.index
 def test_make_notebook_prints_the_url_of_jupyterlab_with_the_venv_as_kernel(tmp_path: Path) -> None:
+    """On first use `make notebook` downloads JupyterLab from the package index (requirements-notebook.txt) into the
+    suite's .venv, hence the index mark; then the URL, the .venv's kernel, and a notebook saved stripped."""
     repo = clone_worktree(tmp_path)
     port = free_port(0)
     started = time.monotonic()
@@ -148,6 +165,7 @@ def test_make_notebook_prints_the_url_of_jupyterlab_with_the_venv_as_kernel(tmp_
         assert server.cmdline()[0] == str(Path(sys.prefix) / "bin" / "python")  # the .venv
         listed = {item["name"] for item in get("contents/notebooks")["content"]}
         assert {"01-lesson.ipynb", "02-experiments.ipynb"} <= listed  # served from the repository
+        assert git_status_after_saving_a_run(api, token, repo) == ""  # the pre-save hook stripped it
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
         try:

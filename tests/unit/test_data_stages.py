@@ -21,6 +21,7 @@ from penguins.data import (
     encode,
     rows_per_class_for_stratified_split,
     split,
+    split_checked,
 )
 from penguins.io import read_csv, write_csv
 from penguins.params import DataParams, Params, SplitParams, parse_params
@@ -318,6 +319,18 @@ def test_rows_the_model_sees_alike_are_duplicates_whatever_their_float64_digits(
     assert (test["bill_length_mm"] != train["bill_length_mm"]).all()
     assert rows_seen_in_training(train, test, columns) == 2
     assert rows_seen_in_training(train, test.assign(Adelie=[0, 1], Gentoo=[1, 0]), columns) == 0  # another class
+
+
+def test_split_checked_warns_of_duplicated_rows_as_the_stage_does(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = penguin_rows(PENGUIN_COUNTS)
+    params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
+    columns = class_record(DATA)["columns"]
+    twice = pd.concat([rows, rows.iloc[:60]], ignore_index=True)  # some rows twice: warned, not refused
+    train, test = split_checked(twice, params, DATA.features, columns, DATA.classes, "t.csv")
+    assert len(train) + len(test) == len(twice) and capsys.readouterr().err.startswith("warning: t.csv: ")
+    assert "refused" in message_of(
+        split_checked, pd.concat([rows] * 100), params, DATA.features, columns, DATA.classes, "t.csv"
+    )
 
 
 def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from penguins import modeling
@@ -27,6 +28,7 @@ from penguins.training import (
     check_variance_fits,
     divergence_hint,
     rows_to_fit,
+    train_model,
     validation_duplicates,
 )
 
@@ -305,6 +307,27 @@ def test_a_feature_constant_over_the_fitted_rows_is_refused_by_name(constant: fl
         check_features_vary(x, ["bill_length_mm", "const"], "train.csv")
     assert str(err.value).startswith(f"train.csv: feature 'const' is {float(np.float32(constant)):g} in every one")
     check_features_vary(x[:, :1], ["bill_length_mm"], "train.csv")  # one that varies passes
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.assign(f1=5.0), "feature 'f1' is 5 in every one"),
+        (lambda f: f.assign(f2=np.where(f.index == 3, np.inf, f["f2"])), "f2"),
+        (lambda f: f.assign(a=0.0, b=f["a"] + f["b"]), "class 'A' has no rows"),
+    ],
+)
+def test_train_model_makes_the_stages_checks_before_training(
+    default_params: Params, tmp_path: Path, change: Any, expected: str
+) -> None:
+    """What the train stage and the lesson notebook both call refuses bad rows before any training or logging."""
+    features = ["f0", "f1", "f2", "f3"]
+    params = default_params.model_copy(update={"data": default_params.data.model_copy(update={"features": features})})
+    frame = pd.DataFrame(X, columns=features).assign(a=Y[:, 0], b=Y[:, 1], c=Y[:, 2])
+    with pytest.raises(PipelineError, match=expected) as err:
+        train_model(change(frame), ["a", "b", "c"], ["A", "B", "C"], params, "train.csv", tmp_path / "live")
+    assert str(err.value).startswith("train.csv")
+    assert not (tmp_path / "live").exists()  # nothing trained, nothing logged
 
 
 @pytest.mark.parametrize("values", [[1e29, 2e29, 3e29], [-1e19, 1e19, 3e19], [1e37] * 3 + [2e37] * 97])

@@ -74,3 +74,16 @@ def test_a_failing_cell_is_named_with_its_error(tmp_path: Path) -> None:
     assert str(failed.value) == (
         "t.ipynb: cell 3 ('# load') failed: ValueError: invalid literal for int() with base 10: 'forty'"
     )
+
+
+def test_a_notebook_that_is_not_json_is_one_line_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A merge left conflict markers in the .ipynb: one problem line, no traceback."""
+    path = copy_pair(tmp_path)
+    text = path.read_text()
+    path.write_text(f"<<<<<<< HEAD\n{text}=======\n{text}>>>>>>> other\n")
+    with pytest.raises(SystemExit) as ended:
+        check.run_cli(check.main, [str(path)])
+    assert ended.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{path}: not a readable notebook (")
+    assert lines[0].endswith(f"resolve the merge or `git checkout {path}`")

@@ -3,12 +3,14 @@ what dvc.lock records."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from penguins import notebook
+from penguins.dvclock import lock_outputs, read_lock
 from penguins.errors import PipelineError
 from tests.conftest import ROOT
 
@@ -98,3 +100,61 @@ def test_locked_md5_reads_dvc_lock() -> None:
     assert len(md5) == 32 and md5 in (ROOT / "dvc.lock").read_text()
     with pytest.raises(PipelineError, match=r"no output models/other\.keras"):
         notebook.locked_md5("models/other.keras")
+
+
+def test_dvc_failure_says_what_the_tools_say(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notebooks' dvc quotes DVC's error as every tool does (penguins.dvc_output.last_error): a lock held by a
+    command that has ended is said as such, not as DVC's advice to delete the lock."""
+    fake = tmp_path / "dvc"
+    fake.write_text(
+        "#!/bin/sh\necho \"ERROR: 'dvc.yaml' is busy, it is being blocked by:\"\n"
+        "echo '  (PID 999999999): dvc exp run'\n"
+        "echo \"If there are no processes with such PIDs, you can manually remove '.dvc/tmp/rwlock'\"\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(notebook, "dvc_program", lambda: str(fake))
+    with pytest.raises(PipelineError) as failed:
+        notebook.dvc("exp", "run", cwd=tmp_path)
+    assert str(failed.value) == (
+        "`dvc exp run` failed (exit status 1): another DVC command held the workspace (pid 999999999: dvc exp run) "
+        "and has ended since: run this again"
+    )
+
+
+def committed_live_dir(repo: Path, eval_loss: str) -> str:
+    """A DVC repository whose one commit holds DVCLive's log of 2 epochs, eval/loss.tsv as given; its rev."""
+    for args in (["git", "init", "-q"], [notebook.dvc_program(), "init", "-q"]):
+        subprocess.run(args, cwd=repo, check=True)
+    logs = {"train/loss": "step\tloss\n0\t1.0\n1\t0.5\n", "train/accuracy": "step\taccuracy\n0\t0.4\n1\t0.8\n",
+            "eval/loss": eval_loss, "eval/accuracy": "step\taccuracy\n0\t0.3\n1\t0.7\n"}  # fmt: skip
+    for name, text in logs.items():
+        (repo / "dvclive/plots/metrics" / f"{name}.tsv").parent.mkdir(parents=True, exist_ok=True)
+        (repo / "dvclive/plots/metrics" / f"{name}.tsv").write_text(text)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "run"], cwd=repo, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_live_history_reads_an_experiments_log_with_the_figures_stages_checks(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    history = notebook.live_history(committed_live_dir(good, "step\tloss\n0\t0.9\n1\t0.6\n"), repo=good)
+    assert history.to_dict("list") == {"epoch": [1, 2], "loss": [0.9, 0.6], "accuracy": [0.3, 0.7]}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    rev = committed_live_dir(bad, "step\tloss\n0\t0.9\n0\t0.6\n")  # a step twice: two runs' logs mixed
+    with pytest.raises(
+        PipelineError,
+        match=rf"^{rev}: dvclive/plots/metrics/eval/loss\.tsv: line 3: step 0 is missing, not a whole number",
+    ):
+        notebook.live_history(rev, repo=bad)
+
+
+def test_locked_md5_is_the_tools_view_of_dvc_lock(tmp_path: Path) -> None:
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs:\n    - path: out\n")
+    with pytest.raises(PipelineError, match=r"^dvc\.lock: no output out; run `dvc repro`"):
+        notebook.locked_md5("out", tmp_path)  # an output without an md5 (not a KeyError)
+    assert notebook.locked_md5("models/model.keras") == lock_outputs(read_lock(ROOT))["models/model.keras"].md5

@@ -3,19 +3,23 @@ one line, the same commands from make and tasks.py, and JupyterLab's lock in ste
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import tasks
 from tests.conftest import ROOT
 from tests.unit.test_tasks import NEEDS_MAKE, commands, make_dry_run, tasks_dry_run
 from tools import notebook
+from tools.checks import notebooks as check
 
 BROKEN = "cannot run the notebooks' kernel (its Python or packages are missing or broken)"
 
@@ -116,3 +120,77 @@ def test_vscode_recommends_jupyter_and_dvc_and_uses_the_venv() -> None:
     assert {"ms-python.python", "ms-toolsai.jupyter", "lakeFS.lakefs-dvc"} <= set(recommended)  # DVC's, renamed 2026-01
     settings = json.loads((ROOT / ".vscode/settings.json").read_text())
     assert settings["python.defaultInterpreterPath"] == "${workspaceFolder}/.venv/bin/python"
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1", "eighty"])
+def test_a_bad_port_is_refused_before_anything_is_installed(
+    port: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("installed or started for a port that cannot be")
+
+    monkeypatch.setattr(notebook, "lab_installed", lambda: False)
+    monkeypatch.setattr(notebook.subprocess, "run", never)
+    monkeypatch.setattr(notebook.subprocess, "Popen", never)
+    with pytest.raises(SystemExit) as ended:
+        notebook.run_cli(notebook.main, ["--port", port])
+    assert ended.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: argument --port: {port!r} is not a TCP port (1 to 65535) (see --help)"
+    ]
+
+
+@pytest.mark.parametrize(("status", "exit_code"), [(0, None), (1, 1), (2, 1)])
+def test_jupyterlabs_exit_status_is_passed_on(
+    status: int, exit_code: int | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JupyterLab ending on its own: 0 is success, anything else one error line and exit status 1."""
+    monkeypatch.setattr(notebook, "lab_installed", lambda: True)
+    monkeypatch.setattr(notebook, "wait_until_up", lambda *args: None)
+    monkeypatch.setattr(notebook, "lab_command", lambda *args: [sys.executable, "-c", f"raise SystemExit({status})"])
+    if exit_code is None:
+        notebook.run_cli(notebook.main, ["--port", "8899"], teardown=True)
+        return
+    with pytest.raises(SystemExit) as ended:
+        notebook.run_cli(notebook.main, ["--port", "8899"])
+    assert ended.value.code == exit_code
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: JupyterLab exited with status {status} (its output is above)"
+    )
+
+
+def test_saved_notebooks_are_stripped_of_outputs_and_counts() -> None:
+    """The pre-save hook JupyterLab gets (the check's own rule), on a notebook model as the contents API sends it."""
+    assert "--ContentsManager.pre_save_hook=tools.notebook.strip_on_save" in notebook.lab_command(8899)
+    cell = nbformat.v4.new_code_cell(
+        "1 + 1",
+        execution_count=3,
+        outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)],
+    )
+    model = {"type": "notebook", "content": nbformat.v4.new_notebook(cells=[cell])}
+    notebook.strip_on_save(model=model, path="notebooks/x.ipynb", contents_manager=None)
+    assert model["content"]["cells"][0]["outputs"] == [] and model["content"]["cells"][0]["execution_count"] is None
+    text = {"type": "file", "format": "text", "content": "# %%\n1 + 1\n"}
+    notebook.strip_on_save(model=dict(text), path="notebooks/x.py", contents_manager=None)  # the paired script
+
+
+def test_jupytexts_contents_manager_saves_notebooks_stripped(tmp_path: Path) -> None:
+    """In-process, the contents manager `make notebook` runs (jupytext's, pairing the .py) with the hook: a notebook
+    saved after a run is written without outputs, and its script as jupytext writes it. Needs JupyterLab's server
+    (installed by `make notebook`, not by make install)."""
+    pytest.importorskip("jupyter_server")
+    from jupytext import AsyncTextFileContentsManager  # what jupytext's server extension makes JupyterLab use
+
+    manager = AsyncTextFileContentsManager(root_dir=str(tmp_path), pre_save_hook="tools.notebook.strip_on_save")
+
+    for suffix in (".ipynb", ".py"):
+        shutil.copy2(ROOT / "notebooks" / f"01-lesson{suffix}", tmp_path / f"01-lesson{suffix}")
+    script = (tmp_path / "01-lesson.py").read_text()
+    ran = nbformat.read(tmp_path / "01-lesson.ipynb", as_version=4)
+    ran.cells[1].execution_count = 1
+    ran.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="344 rows\n")]
+    asyncio.run(manager.save({"type": "notebook", "content": ran}, "01-lesson.ipynb"))
+    saved = nbformat.read(tmp_path / "01-lesson.ipynb", as_version=4)
+    assert saved.cells[1].outputs == [] and saved.cells[1].execution_count is None
+    assert (tmp_path / "01-lesson.py").read_text() == script
+    assert check.problems([tmp_path / "01-lesson.ipynb"]) == []

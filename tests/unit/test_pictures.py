@@ -13,11 +13,13 @@ import pandas as pd
 import pytest
 
 from penguins.errors import PipelineError
-from penguins.params import DataParams
+from penguins.params import DataParams, ExploreParams
 from penguins.plotting import (
+    HEATMAP_MAX_CLASSES,
     axis_label,
     confusion_heatmap,
     confusion_table,
+    explore_pairplot,
     pairplot,
     save_png,
     theme,
@@ -171,6 +173,34 @@ def test_heatmap_shows_classes_in_order_on_both_axes() -> None:
         == list(DATA.classes)
     )
     assert ax.get_title() == "Confusion matrix (test set, 2 samples)"
+    plt.close(figure)
+
+
+def test_heatmap_draws_at_most_its_bound_of_classes_whoever_calls_it() -> None:
+    classes = tuple(f"c{i}" for i in range(HEATMAP_MAX_CLASSES + 5))
+    pairs = pd.DataFrame({"actual": classes, "predicted": classes})
+    with theme():
+        figure = confusion_heatmap(confusion_table(pairs, classes, "c.csv"), "species")  # the whole table
+    ax = figure.axes[0]
+    assert len(ax.get_xticklabels()) == len(ax.get_yticklabels()) == HEATMAP_MAX_CLASSES
+    assert f"{HEATMAP_MAX_CLASSES} of {len(classes)} classes" in ax.get_title()
+    plt.close(figure)
+
+
+def test_explores_pairplot_draws_at_most_max_points_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = pd.DataFrame(
+        {
+            "species": [c for c in DATA.classes for _ in range(100)],
+            "bill_length_mm": np.arange(300.0),
+            "body_mass_g": np.arange(300.0) * 2,
+        }
+    )
+    with theme():
+        figure = explore_pairplot(rows, DATA, ExploreParams(max_points=100, seed=0), "pairplot.png")
+    drawn = sum(len(c.get_offsets()) for c in figure.axes[1].collections)  # an off-diagonal scatter panel
+    assert drawn == 100
+    assert "a random sample of 100 of the 300 rows" in figure._suptitle.get_text()
+    assert capsys.readouterr().err == ""  # two features, three classes: nothing left out to warn about
     plt.close(figure)
 
 

@@ -17,6 +17,7 @@ import copy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from penguins.cli import run_cli, stage_parser
 from penguins.errors import PipelineError
@@ -27,15 +28,22 @@ SCRIPT_FORMAT = "py:percent"
 FIX = "run `make format` (jupytext --sync, then nbstripout)"
 
 
+def stripped(notebook: dict) -> Any:
+    """``notebook`` (nbformat's dict, left as it is) as nbstripout leaves it: no outputs, counts or per-run metadata,
+    cell ids numbered. The rule of this check, of `make format`, and of saving in `make notebook`'s JupyterLab."""
+    import nbformat
+    from nbstripout import strip_output
+
+    return strip_output(nbformat.from_dict(copy.deepcopy(notebook)), keep_output=False, keep_count=False, keep_id=False)
+
+
 def output_problem(notebook: dict, name: str) -> str | None:
     """Why ``notebook`` (nbformat's dict) is not as nbstripout leaves it, or None: the first cell with outputs or an
     execution count, else "metadata"."""
-    from nbstripout import strip_output
-
-    stripped = strip_output(copy.deepcopy(notebook), keep_output=False, keep_count=False, keep_id=False)
-    if stripped == notebook:
+    expected = stripped(notebook)
+    if expected == notebook:
         return None
-    for number, (cell, clean) in enumerate(zip(notebook["cells"], stripped["cells"], strict=True), start=1):
+    for number, (cell, clean) in enumerate(zip(notebook["cells"], expected["cells"], strict=True), start=1):
         if cell != clean:
             what = (
                 "outputs"
@@ -67,7 +75,12 @@ def problems(paths: Sequence[Path]) -> list[str]:
     found = []
     for path in paths:
         name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        try:
+            notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        except (nbformat.reader.NotJSONError, ValueError, UnicodeDecodeError) as exc:  # e.g. merge-conflict markers
+            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            found.append(f"{name}: not a readable notebook ({why}); resolve the merge or `git checkout {name}`")
+            continue
         found += filter(
             None, [output_problem(notebook, name), pairing_problem(notebook, path.with_suffix(".py"), name)]
         )

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import networkx as nx
 
+# dvc.lock's outputs view, re-exported for the tools: its home is penguins.dvclock (penguins.notebook reads it too;
+# penguins never imports tools)
+from penguins.dvclock import Locked, lock_outputs, read_lock  # noqa: F401
 from penguins.errors import PipelineError
 from penguins.io import file_md5
 from penguins.yamlio import read_yaml
@@ -26,12 +29,6 @@ def read_pipeline(repo: Path) -> dict[str, Any]:
         return read_yaml(repo / "dvc.yaml") or {}
     except FileNotFoundError:
         raise PipelineError(f"dvc.yaml not found in {repo}; run from a clone of the project") from None
-
-
-def read_lock(repo: Path) -> dict[str, Any]:
-    """``repo``'s dvc.lock, parsed; {} when there is none."""
-    lock = repo / "dvc.lock"
-    return (read_yaml(lock) or {}) if lock.is_file() else {}
 
 
 def out_path(entry: str | Mapping[str, Any]) -> str:
@@ -113,23 +110,6 @@ def outputs_reading(pipeline: Pipeline, path: str) -> list[str]:
         if path in deps(pipeline, stage)
         for out in spec.get("outs", [])
     ]
-
-
-class Locked(NamedTuple):
-    """One output as dvc.lock records it."""
-
-    stage: str
-    md5: str  # "" when dvc.lock gives none
-    size: int  # bytes (0 when dvc.lock gives none)
-
-
-def lock_outputs(lock: Mapping[str, Any]) -> dict[str, Locked]:
-    """{output path: Locked(stage, md5, size)}: the one view of a parsed dvc.lock's outputs."""
-    return {
-        out["path"]: Locked(stage, out.get("md5", ""), out.get("size", 0))
-        for stage, entry in (lock.get("stages") or {}).items()
-        for out in entry.get("outs", [])
-    }
 
 
 def lock_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
