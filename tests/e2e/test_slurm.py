@@ -217,7 +217,7 @@ class Jobs:
     dead_endpoint: str
     timed_out: str  # --time=1, frozen while it trains
     frozen: Future[None]
-    array: str  # the docs' 3-task array...
+    array: str  # the docs' array, of 2 tasks (a third added a job and no check)...
     collect: str  # ...and its collect job
     missing: str  # a collect job after the array, of a grid with one point more
     cancelled: str  # 2 tasks with one shared cache; task 1 is cancelled while it trains...
@@ -229,7 +229,7 @@ class Jobs:
 
     def all(self) -> list[str]:
         return [
-            f"{self.timed_out}_0", *(f"{self.array}_{task}" for task in range(3)),
+            f"{self.timed_out}_0", *(f"{self.array}_{task}" for task in range(2)),
             self.collect, self.missing, f"{self.cancelled}_0", f"{self.cancelled}_1",
             f"{self.cancelled_again.result(TIMEOUT_S)}_1", *(f"{job}_0" for job in self.twice),
             f"{self.s3_job}_0", f"{self.unreachable_job}_0",
@@ -250,9 +250,9 @@ def jobs(origin: Origin) -> Jobs:
     again = [f"--dependency=afterany:{timed_out}", "--array=0", "--time=30", sweep_sh, *grid("20")]
     twice = tuple(origin.sbatch(submit, "twice", *again, env=venv) for _ in range(2))
     # The docs' two lines: the array, and its collect job taking the array's id from --parsable.
-    array = origin.sbatch(submit, "sweep", "--array=0-2", sweep_sh, *grid("0", "1", "2"))
+    array = origin.sbatch(submit, "sweep", "--array=0-1", sweep_sh, *grid("0", "1"))
     collect = origin.sbatch(
-        submit, "collect", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1", "2")
+        submit, "collect", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1")
     )
     # The SWEEP_CACHE case from a clone with the remote and its credentials in .dvc/config.local, as the sbatch
     # header says; SWEEP_CACHE relative to the submit directory (made absolute before the task cds).
@@ -286,7 +286,7 @@ def jobs(origin: Origin) -> Jobs:
         unreachable, "unreachable", "--array=0", "--time=10", sweep_sh, *grid("40"), env=keys
     )
     missing = origin.sbatch(
-        submit, "missing", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1", "2", "3"),
+        submit, "missing", f"--dependency=afterany:{array}", "slurm/collect.sbatch", *grid("0", "1", "2"),
         env={"SWEEP_REPORT": "missing.md"},  # relative: in the submit directory, not in the job's clone
     )  # fmt: skip
     return Jobs(
@@ -341,18 +341,18 @@ def test_up_and_down_stop_exactly_the_daemons_they_started(cluster: Path, tmp_pa
 
 def test_array_sweep_then_collect_job_compares_every_experiment_once(origin: Origin, jobs: Jobs) -> None:
     job, submit = jobs.array, jobs.submit
-    assert origin.states(f"{job}_0", f"{job}_1", f"{job}_2", jobs.collect) == dict.fromkeys(
-        [f"{job}_0", f"{job}_1", f"{job}_2", jobs.collect], "COMPLETED"
+    assert origin.states(f"{job}_0", f"{job}_1", jobs.collect) == dict.fromkeys(
+        [f"{job}_0", f"{job}_1", jobs.collect], "COMPLETED"
     )
-    for task in range(3):
+    for task in range(2):
         out = (submit / f"slurm-sweep-{job}_{task}.out").read_text()
-        assert f"worker {task}/3 of sweep '{NAME}'" in out
+        assert f"worker {task}/2 of sweep '{NAME}'" in out
         assert "done: 1 ran, 0 pushed, 0 skipped, 0 failed" in out, out
-    assert seeds_on(origin, (0, 1, 2)) == [0, 1, 2]
-    swept = seed_commits(origin, 0, 1, 2)
+    assert seeds_on(origin, (0, 1)) == [0, 1]
+    swept = seed_commits(origin, 0, 1)
     assert all(origin.model_in_store(commit) for commit in swept.values())
     report = (submit / f"sweep-{NAME}.md").read_text()
-    assert report.startswith(f"## Sweep '{NAME}' on {origin.baseline[:7]}: 3 of 3 experiments from origin")
+    assert report.startswith(f"## Sweep '{NAME}' on {origin.baseline[:7]}: 2 of 2 experiments from origin")
     rows = [line for line in report.splitlines() if line.startswith(f"| {NAME}-")]
     assert sorted(row.split("|")[1].strip() for row in rows) == sorted(swept)  # each exactly once
     assert all("| - |" not in row for row in rows), report  # every one with its metrics
@@ -365,19 +365,19 @@ def test_collect_job_exits_1_and_reports_what_is_missing(origin: Origin, jobs: J
     job = jobs.missing
     assert origin.states(job) == {job: "FAILED"}
     text = (jobs.submit / "missing.md").read_text()  # SWEEP_REPORT=missing.md, relative to the submit directory
-    assert "3 of 4 experiments from origin" in text
-    assert "Missing (1)" in text and "train.seed=3" in text
+    assert "2 of 3 experiments from origin" in text
+    assert "Missing (1)" in text and "train.seed=2" in text
     err = (jobs.submit / f"slurm-collect-{job}.out").read_text()
-    assert "error: 1 of 4 experiments are not on origin: run their shards' workers" in err
+    assert "error: 1 of 3 experiments are not on origin: run their shards' workers" in err
     assert scratch_left(origin, "missing") == []
 
 
 def test_plain_dvc_on_the_results_in_a_fresh_clone(origin: Origin, jobs: Jobs) -> None:
     """What a user does without tools.sweep: dvc exp pull, exp show, exp apply, pull; and the model is the one
     `dvc exp run -S` makes for the same point."""
-    origin.states(*(f"{jobs.array}_{task}" for task in range(3)))
+    origin.states(*(f"{jobs.array}_{task}" for task in range(2)))
     repo = origin.clone("plain")
-    swept = seed_commits(origin, 0, 1, 2)
+    swept = seed_commits(origin, 0, 1)
     names = sorted(swept)
     run([str(BIN / "dvc"), "exp", "pull", "origin", *names], cwd=repo)
     shown = json.loads(run([str(BIN / "dvc"), "exp", "show", "--json"], cwd=repo).stdout)
@@ -485,7 +485,7 @@ def test_every_experiment_once_on_origin_after_all_the_jobs(origin: Origin, jobs
     with its model in its DVC remote (the S3 one's in the bucket), and nothing running on the cluster."""
     states = origin.states(*jobs.all())
     assert "(not in jobcomp)" not in states.values(), states
-    assert seeds_on(origin) == [0, 1, 2, 10, 11, 20, 50]
+    assert seeds_on(origin) == [0, 1, 10, 11, 20, 50]
     for commit in origin.experiments().values():
         assert origin.model_in_bucket(commit) if seed_of(origin, commit) == 50 else origin.model_in_store(commit)
     queue = subprocess.run(
