@@ -62,9 +62,8 @@ def test_queued_pair_runs_in_parallel(pipeline_copy: Path) -> None:
     # up to train, as the sweeps: the queue's plumbing is under test, evaluate and figures would add two
     # TensorFlow and matplotlib start-ups per experiment in the queue's workers
     dvc("exp", "run", "--queue", "train", "-S", "train.epochs=2", "-S", "train.seed=1,2", cwd=pipeline_copy)
-    # about 40 s on an idle machine; the polls compete with the two runs (each `dvc queue status` starts DVC
-    # anew): every 10 s rather than 5 halves them, for 5 s more wall on average
-    status, _ = run_queue(pipeline_copy, jobs=2, timeout_s=limit_s(60), poll_s=10)
+    # about 40 s on an idle machine; the polls compete with the two runs
+    status, _ = run_queue(pipeline_copy, jobs=2, timeout_s=limit_s(60), poll_s=5)
     assert status.count("Success") == 2, status
     seeds = sorted(exp["params"]["seed"] for exp in experiments(pipeline_copy).values())
     assert seeds == [1, 2]
