@@ -29,10 +29,12 @@ from tools.repo.internals import modify_yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], cwd: Path, check: bool = True, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """tools.repo.run.run, but an unexpected exit status fails the test (with both streams shown)."""
     try:
-        return workspace.run(cmd, cwd=cwd, check=check, stdin=stdin)
+        return workspace.run(cmd, cwd=cwd, check=check, stdin=stdin, env=env)
     except RuntimeError as exc:
         pytest.fail(str(exc))
 

@@ -68,15 +68,6 @@ def test_params_edited_without_rerun_fails_naming_the_stage(fresh_clone: Path) -
     assert "nothing was re-run" in proc.stdout and "### 2." not in proc.stdout
 
 
-def test_tampered_md5_fails_naming_the_output(fresh_clone: Path) -> None:
-    set_lock_md5(fresh_clone, "data/split/test.csv", "0" * 32)
-    commit(fresh_clone, "tamper")
-    proc = check(fresh_clone)
-    assert proc.returncode == 1
-    assert f"output data/split/test.csv (stage split): committed md5 {'0' * 32}, reproduced " in proc.stdout
-    assert "(must match exactly: all it is derived from reproduced byte-identically)" in proc.stdout
-
-
 def shift_accuracy(repo: Path, shift: float) -> None:
     metrics_file = repo / "metrics/metrics.json"
     metrics = json.loads(metrics_file.read_text())
@@ -121,17 +112,23 @@ def test_other_platform_is_judged_by_metric_tolerance(fresh_clone: Path) -> None
 
 
 # Last in this file: the only test here that needs the shared pipeline clone (conftest.LONGEST_FIRST).
-def test_edited_metrics_fail_on_another_platform_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
-    """As if committed from another CPU, with the model in the DVC cache: the metrics file edited by 0.001 (well
-    within the tolerance) and its md5 written into dvc.lock. evaluate, re-run on the committed model, cannot
-    make that file, so the check fails although every metric is within the tolerance."""
+def test_tampered_md5_and_edited_metrics_fail_when_the_committed_model_is_cached(pipeline_copy: Path) -> None:
+    """One commit with two faults, each named by one clean-clone re-run (a second would cost a whole pipeline):
+    - a data output's md5 tampered with in dvc.lock: it must match exactly, all it derives from being identical;
+    - as if committed from another CPU, with the model in the DVC cache: the metrics file edited by 0.001 (well
+      within the tolerance) and its md5 written into dvc.lock. evaluate, re-run on the committed model, cannot
+      make that file, so the check fails although every metric is within the tolerance."""
     rezip(pipeline_copy / "models/model.keras")
     shift_accuracy(pipeline_copy, 0.001)
     dvc("commit", "--force", "train", "evaluate", cwd=pipeline_copy)  # the md5s into dvc.lock, the model cached
-    commit(pipeline_copy, "as committed on another platform, metrics edited by hand")
+    set_lock_md5(pipeline_copy, "data/split/test.csv", "0" * 32)
+    (pipeline_copy / "data/split/test.csv").unlink()  # absent, as in a fresh clone: `dvc status` does not object
+    commit(pipeline_copy, "as committed on another platform, metrics edited by hand, an md5 tampered with")
 
     proc = check(pipeline_copy)
     assert proc.returncode == 1, proc.stdout
+    assert f"output data/split/test.csv (stage split): committed md5 {'0' * 32}, reproduced " in proc.stdout
+    assert "(must match exactly: all it is derived from reproduced byte-identically)" in proc.stdout
     assert "a second training run here gave the same bytes again" in proc.stdout
     assert "Re-derived from the committed model (from this repository's DVC cache: evaluate, figures" in proc.stdout
     assert "- output metrics/metrics.json (stage evaluate): committed md5 " in proc.stdout

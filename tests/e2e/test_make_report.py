@@ -52,9 +52,11 @@ def make_report(repo: Path, output: Path, *revs: str, check: bool = True) -> sub
 
 @pytest.fixture(scope="module")
 def report(pipeline: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    output = tmp_path_factory.mktemp("report") / "index.html"
-    proc = make_report(pipeline["repo"], output)
-    return {"path": output, "page": output.read_text(), "stdout": proc.stdout, "stderr": proc.stderr}
+    """`-o DIR`, an existing directory: the page is DIR/index.html (one report for every test that reads it)."""
+    directory = tmp_path_factory.mktemp("report")
+    proc = make_report(pipeline["repo"], directory)
+    output = directory / "index.html"
+    return {"dir": directory, "path": output, "page": output.read_text(), "stdout": proc.stdout, "stderr": proc.stderr}
 
 
 @pytest.fixture(scope="session")
@@ -203,9 +205,11 @@ WIDTH_PROBE = """<script>addEventListener("load", () => {
 });</script>"""
 
 
-def test_report_into_an_existing_directory_writes_its_index(pipeline: dict[str, Any], tmp_path: Path) -> None:
-    proc = make_report(pipeline["repo"], tmp_path)
-    assert (tmp_path / "index.html").is_file() and f"wrote {tmp_path / 'index.html'}" in proc.stdout
+def test_report_into_an_existing_directory_writes_its_index(
+    pipeline: dict[str, Any], report: dict[str, Any], tmp_path: Path
+) -> None:
+    """The module's report was written with `-o DIR` (an existing directory): DIR/index.html."""
+    assert report["path"].is_file() and f"wrote {report['dir'] / 'index.html'}" in report["stdout"]
     new = tmp_path / "new"  # `-o new/`: a directory to make, not a file named new
     run([str(BIN / "python"), "-m", "tools.report", "-o", f"{new}/"], cwd=pipeline["repo"])
     assert (new / "index.html").is_file()

@@ -2,7 +2,9 @@
 
 Works in a copy of the shared pipeline clone, so only the `evaluate` stage is re-run (forced) with the fresh
 venv: TensorFlow loads the model and predicts, and dvc.lock must not change. The install uses uv's cache
-(filled by `make install`), so it takes seconds; the package index is asked only for what the cache lacks.
+(filled by `make install`), so it takes seconds; the package index is asked only for what the cache lacks. That
+cache is a copy holding the bytecode this test's venv already has, but for COMPILED (tests/helpers/uv_cache.py):
+uv compiles only the rest, not all of TensorFlow again (30 CPU s), and COMPILED still shows it did.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from packaging.requirements import Requirement
 
 import tasks
 from tests.conftest import run
+from tests.helpers.uv_cache import cache_with_bytecode
 
 pytestmark = [pytest.mark.e2e, pytest.mark.index]
 
@@ -32,12 +35,18 @@ def locked_here(lock_text: str) -> dict[str, str]:
     return found
 
 
-def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
+# A module nothing imports: only the install's bytecode compilation can write its .pyc.
+COMPILED = "site-packages/pandas/io/excel/__pycache__/_openpyxl.*.pyc"
+
+
+def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path, tmp_path: Path) -> None:
     repo, venv = pipeline_copy, pipeline_copy / ".venv"
     assert not venv.exists()
     tasks_py = [sys.executable, "tasks.py"]
+    cache = cache_with_bytecode(tmp_path / "uv-cache", leave_out="*/pandas/io/excel/_openpyxl.py")
+    env = {"UV_CACHE_DIR": str(cache)} if cache else {}
     try:
-        first = run([*tasks_py, "run", "--force", "--single-item", "evaluate"], cwd=repo)
+        first = run([*tasks_py, "run", "--force", "--single-item", "evaluate"], cwd=repo, env=env)
         assert "uv pip install" in first.stdout, first.stdout  # installed with uv, not the pip fallback
         assert f"{tasks.program(venv, 'dvc')} repro" in first.stdout
         # no remote here: the run ends with what to look at next, not with DVC's `dvc push` hint alone
@@ -45,8 +54,7 @@ def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
         assert (venv / tasks.STAMP).exists()
         # bytecode written at install (uv --compile-bytecode), also for a module nothing imported: where
         # PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise compile TensorFlow on every stage start
-        compiled = "site-packages/pandas/io/excel/__pycache__/_openpyxl.*.pyc"
-        assert [*venv.glob(f"lib/*/{compiled}"), *venv.glob(f"Lib/{compiled}")], "no .pyc files in the fresh venv"
+        assert [*venv.glob(f"lib/*/{COMPILED}"), *venv.glob(f"Lib/{COMPILED}")], "no .pyc files in the fresh venv"
         # exactly the lock's versions, plus pip (from the venv) and the project itself, editable
         freeze = run([tasks.program(venv, "uv"), "pip", "freeze", "--python", tasks.program(venv, "python")], cwd=repo)
         installed = {
@@ -60,7 +68,7 @@ def test_tasks_run_with_a_fresh_venv(pipeline_copy: Path) -> None:
         assert "Running stage 'evaluate'" in first.stdout
         assert run(["git", "status", "--porcelain", "dvc.lock"], cwd=repo).stdout == ""
         # the stamp is newer than its inputs: the second run installs nothing and finds the pipeline up to date
-        second = run([*tasks_py, "run"], cwd=repo)
+        second = run([*tasks_py, "run"], cwd=repo, env=env)
         assert "pip install" not in second.stdout
         assert "Data and pipelines are up to date" in second.stdout
     finally:
