@@ -102,7 +102,12 @@ encoded.head()
 from penguins.io import write_csv
 
 train, test = data.split_checked(
-    encoded, params.split, params.data.features, record["columns"], record["classes"], "test.csv"
+    encoded,
+    params.split,
+    features=params.data.features,
+    onehot_columns=record["columns"],
+    classes=record["classes"],
+    test_source="test.csv",
 )
 write_csv(scratch / "train.csv", train)
 write_csv(scratch / "test.csv", test)
@@ -117,7 +122,8 @@ len(train), len(test)
 # `model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())`, then
 # `history = model.fit(X_train, y_train, epochs=100)`. Stage **`train`** (`stages/train.py`) does all of it in one
 # call, `penguins.training.train_model`, called here too: the stage's checks of the rows first (every class on
-# both sides, each feature finite and varying), then seeds, the model (`penguins.modeling.build_model`, with this
+# both sides, each feature finite and varying, variances that fit float32, validation rows that copy fitted
+# rows), then seeds, the model (`penguins.modeling.build_model`, with this
 # project's one change: a `Normalization` layer first, `train.normalize`, adapted on the rows it is fitted on), the
 # fit, and the check that no loss or weight went NaN. DVCLive logs every epoch's loss and accuracy, here into
 # `notebooks/scratch/dvclive/` (the pipeline's `dvclive/` is left alone).

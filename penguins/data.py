@@ -210,6 +210,7 @@ def split(
 def split_checked(
     encoded: pd.DataFrame,
     params: SplitParams,
+    *,
     features: Sequence[str],
     onehot_columns: Sequence[str],
     classes: Sequence[Label],

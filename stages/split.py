@@ -30,7 +30,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     columns = record["columns"]
     encoded = read_csv(Paths.ENCODED, required=[*params.data.features, *columns])
     train, test = split_checked(
-        encoded, params.split, params.data.features, columns, record["classes"], str(Paths.TEST)
+        encoded,
+        params.split,
+        features=params.data.features,
+        onehot_columns=columns,
+        classes=record["classes"],
+        test_source=str(Paths.TEST),
     )
     write_csv(Paths.TRAIN, train)
     write_csv(Paths.TEST, test)

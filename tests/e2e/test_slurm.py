@@ -423,8 +423,9 @@ def test_scancel_mid_training_then_the_task_alone_with_a_shared_cache(origin: Or
 
 def test_an_array_task_pushes_its_experiment_to_an_s3_remote(origin: Origin, jobs: Jobs) -> None:
     """The submitting clone's config.local names the S3 remote (copied into the task's clone), the keys come
-    from the environment sbatch passed on (moto refuses a request without them). The bucket holds train's inputs;
-    the model goes there, not to the committed local-directory remote, and the ref to origin, once."""
+    from the environment sbatch passed on (moto refuses a request without them). The bucket holds every output
+    and the run-cache; the model goes there, not to the committed local-directory remote, and the ref to origin,
+    once."""
     job = f"{jobs.s3_job}_0"
     assert origin.states(job) == {job: "COMPLETED"}
     out = (jobs.to_s3 / f"slurm-sweep-{job}.out").read_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,8 +22,8 @@ from pathlib import Path
 from tools.repo.run import BIN
 
 
-def venv_bytecode() -> dict[int, Path]:
-    """{inode of a source file: its .pyc} in the site-packages of the virtualenv running the tests."""
+def venv_bytecode() -> dict[tuple[int, int], Path]:
+    """{(device, inode) of a source file: its .pyc} in the site-packages of the virtualenv running the tests."""
     found = {}
     tag = sys.implementation.cache_tag
     for site in dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]):
@@ -30,7 +31,7 @@ def venv_bytecode() -> dict[int, Path]:
             for pyc in pycache.glob(f"*.{tag}.pyc"):
                 source = pycache.parent / f"{pyc.name.removesuffix(f'.{tag}.pyc')}.py"
                 if source.is_file():
-                    found[source.stat().st_ino] = pyc
+                    found[(stat := source.stat()).st_dev, stat.st_ino] = pyc
     return found
 
 
@@ -42,14 +43,30 @@ def link(source: Path, target: Path) -> None:
 
 def cache_with_bytecode(dest: Path, leave_out: str) -> Path | None:
     """Hard-link uv's cache into ``dest`` and the test venv's .pyc files beside the cached sources they were compiled
-    from, but not for sources whose path matches the glob ``leave_out``. None when uv names no cache."""
-    proc = subprocess.run([str(BIN / "uv"), "cache", "dir"], capture_output=True, text=True, check=False)
+    from, but not for sources whose path matches the glob ``leave_out``. None (the test then uses uv's own cache,
+    and uv compiles everything) when uv names no cache or the copy cannot be made: no hard links across file
+    systems or for another user's files, or an entry another uv removed meanwhile. Relies on uv 0.13's cache
+    layout (uv is pinned in requirements.txt): unpacked wheels as directories, symlinks pointing at them, .lock
+    files (made anew here, so that this copy's uv never shares a lock with another uv)."""
+    uv = BIN / "uv"
+    if not uv.is_file():
+        return None
+    proc = subprocess.run([str(uv), "cache", "dir"], capture_output=True, text=True, check=False)
     source = Path(proc.stdout.strip())
     if proc.returncode != 0 or not source.is_dir():
         return None
-    compiled = venv_bytecode()
+    try:
+        copy_cache(source, dest, venv_bytecode(), leave_out)
+    except OSError:
+        shutil.rmtree(dest, ignore_errors=True)
+        return None
+    return dest
+
+
+def copy_cache(source: Path, dest: Path, compiled: dict[tuple[int, int], Path], leave_out: str) -> None:
     for root, dirs, files in os.walk(source):
         here = Path(root)
+        dirs[:] = [name for name in dirs if not name.startswith(".tmp")]  # another uv's work in progress
         target = dest / here.relative_to(source)
         target.mkdir(parents=True, exist_ok=True)
         # a wheel's .data directories are installed by their RECORD, which lists no .pyc: left as they are
@@ -58,10 +75,12 @@ def cache_with_bytecode(dest: Path, leave_out: str) -> Path | None:
             path = here / name
             if path.is_symlink():  # uv's pointers to unpacked wheels (relative): as they are
                 (target / name).symlink_to(path.readlink())
+            elif name.endswith(".lock") and name in files:
+                (target / name).touch()
             elif name in files:
                 link(path, target / name)
-                pyc = compiled.get(path.stat().st_ino) if name.endswith(".py") and not in_data else None
+                stat = path.stat()
+                pyc = compiled.get((stat.st_dev, stat.st_ino)) if name.endswith(".py") and not in_data else None
                 if pyc is not None and not fnmatch.fnmatch(str(path), leave_out):
                     (target / "__pycache__").mkdir(exist_ok=True)
                     link(pyc, target / "__pycache__" / pyc.name)
-    return dest

@@ -325,12 +325,11 @@ def test_split_checked_warns_of_duplicated_rows_as_the_stage_does(capsys: pytest
     rows = penguin_rows(PENGUIN_COUNTS)
     params = SplitParams(test_size=0.2, random_state=0, shuffle=True, stratify=True)
     columns = class_record(DATA)["columns"]
+    keywords = {"features": DATA.features, "onehot_columns": columns, "classes": DATA.classes, "test_source": "t.csv"}
     twice = pd.concat([rows, rows.iloc[:60]], ignore_index=True)  # some rows twice: warned, not refused
-    train, test = split_checked(twice, params, DATA.features, columns, DATA.classes, "t.csv")
+    train, test = split_checked(twice, params, **keywords)
     assert len(train) + len(test) == len(twice) and capsys.readouterr().err.startswith("warning: t.csv: ")
-    assert "refused" in message_of(
-        split_checked, pd.concat([rows] * 100), params, DATA.features, columns, DATA.classes, "t.csv"
-    )
+    assert "refused" in message_of(split_checked, pd.concat([rows] * 100), params, **keywords)
 
 
 def test_clean_names_a_feature_empty_in_every_row_of_a_class() -> None:

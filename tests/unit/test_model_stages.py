@@ -315,6 +315,7 @@ def test_a_feature_constant_over_the_fitted_rows_is_refused_by_name(constant: fl
         (lambda f: f.assign(f1=5.0), "feature 'f1' is 5 in every one"),
         (lambda f: f.assign(f2=np.where(f.index == 3, np.inf, f["f2"])), "f2"),
         (lambda f: f.assign(a=0.0, b=f["a"] + f["b"]), "class 'A' has no rows"),
+        (lambda f: pd.concat([f] * 5, ignore_index=True), r"validation rows .* equal .*refused"),  # copies of fitted
     ],
 )
 def test_train_model_makes_the_stages_checks_before_training(

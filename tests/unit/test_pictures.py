@@ -199,7 +199,7 @@ def test_explores_pairplot_draws_at_most_max_points_rows(capsys: pytest.CaptureF
         figure = explore_pairplot(rows, DATA, ExploreParams(max_points=100, seed=0), "pairplot.png")
     drawn = sum(len(c.get_offsets()) for c in figure.axes[1].collections)  # an off-diagonal scatter panel
     assert drawn == 100
-    assert "a random sample of 100 of the 300 rows" in figure._suptitle.get_text()
+    assert "a random sample of 100 of the 300 rows" in figure.get_suptitle()
     assert capsys.readouterr().err == ""  # two features, three classes: nothing left out to warn about
     plt.close(figure)
 

@@ -278,7 +278,7 @@ def test_a_pairplot_of_forty_features_draws_the_first_eight_and_says_so() -> Non
     with theme():
         figure = pairplot(frame, features, "species", ["Adelie", "Gentoo"])
         assert len({ax.get_xlabel() for ax in figure.axes} - {""}) == PAIRPLOT_MAX_FEATURES
-        assert f"the first {PAIRPLOT_MAX_FEATURES} of 40 features" in figure._suptitle.get_text()
+        assert f"the first {PAIRPLOT_MAX_FEATURES} of 40 features" in figure.get_suptitle()
         plt.close(figure)
     assert "first 8 of the 40" in pairplot_note(40) and pairplot_note(4, 3) is None
 
@@ -298,7 +298,7 @@ def test_a_pairplot_of_a_thousand_classes_colours_ten() -> None:
     start = time.process_time()
     with theme():
         figure = pairplot(frame, ["a_mm", "b_mm"], "species", MANY)
-        assert "9 of 1000 classes coloured" in figure._suptitle.get_text()
+        assert "9 of 1000 classes coloured" in figure.get_suptitle()
         figure.savefig(io.BytesIO(), format="png")
         plt.close(figure)
     assert time.process_time() - start < 30
