@@ -73,7 +73,7 @@ def _refused_import(module: str, name: str | None) -> str | None:
         return f"import of {full}: Hydra is private here (fence: tools/repo/internals.py)"
     if (module == "dvc" or module.startswith("dvc.")) and not (full == "dvc.api" or full.startswith("dvc.api.")):
         return f"import of {full}: only dvc.api is DVC's public Python API (fence: tools/repo/internals.py)"
-    root, *inner = full.split(".")  # a private name or module below the top: atexit._run_exitfuncs, dvclive._utils
+    root, *inner = full.split(".")  # a private name or module below the top: atexit's _run_exitfuncs, dvclive's _utils
     if _watched_module(module) and any(map(_private, inner)) and (root, name) not in PUBLIC_UNDERSCORE:
         return f"import of private {full} (fences: {', '.join(FENCES)})"
     return None
