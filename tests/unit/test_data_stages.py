@@ -30,18 +30,12 @@ from penguins.tables import check_target, csv_line, duplicate_note, rows_seen_in
 from penguins.yamlio import read_yaml
 from tests.conftest import ROOT
 from tests.helpers.faults import message_of
+from tests.helpers.samples import RAW
 
 DATA = DataParams(
     features=("bill_length_mm", "body_mass_g"), target="species", classes=("Adelie", "Chinstrap", "Gentoo")
 )
 HEADER = "species,bill_length_mm,body_mass_g\n"
-RAW = """species,island,bill_length_mm,body_mass_g
-Adelie,Torgersen,39.1,3750
-Adelie,Torgersen,NA,NA
-Chinstrap,Dream,46.5,3500
-Gentoo,Biscoe,46.1,4500
-Gentoo,Biscoe,50.0,
-"""
 
 
 def frame(text: str) -> pd.DataFrame:

@@ -20,15 +20,7 @@ from penguins import sources
 from penguins.params import FetchParams
 from tests.helpers.faults import leftovers, message_of
 from tests.helpers.http import serving
-
-RAW = """species,island,bill_length_mm,body_mass_g
-Adelie,Torgersen,39.1,3750
-Adelie,Torgersen,NA,NA
-Chinstrap,Dream,46.5,3500
-Gentoo,Biscoe,46.1,4500
-Gentoo,Biscoe,50.0,
-"""
-
+from tests.helpers.samples import RAW
 
 # ---- sources: where the raw CSV comes from -------------------------------------------------------
 
