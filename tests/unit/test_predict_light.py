@@ -297,7 +297,12 @@ def trained(modeling: Any, palmer: Any, tmp_path_factory: pytest.TempPathFactory
     x, y = palmer
     model = network(modeling, x)
     model.fit(x, y, epochs=5, verbose=0)
-    path = tmp_path_factory.mktemp("model") / "model.keras"
+    return save_as_train(modeling, model, x, tmp_path_factory.mktemp("model") / "model.keras")
+
+
+def save_as_train(modeling: Any, model: Any, x: np.ndarray, path: Path) -> Path:
+    """``model`` saved at ``path`` as the train stage saves it: the Keras model, its light model and their card
+    (ranges from ``x``); returns ``path``."""
     modeling.save_model(model, path)
     light_path = light.light_path_for(path)
     light_path.write_bytes(light.to_bytes(light.layers_of(model)))
@@ -532,13 +537,8 @@ def test_non_finite_probabilities_are_refused_on_both_paths(
     hidden = next(layer for layer in model.layers if type(layer).__name__ == "Dense")
     kernel, bias = hidden.get_weights()
     hidden.set_weights([kernel * 1e3, bias])  # exp(thousands): inf, then inf - inf in the softmax
-    path = tmp_path / "model.keras"
-    modeling.save_model(model, path)
+    path = save_as_train(modeling, model, x, tmp_path / "model.keras")
     light_path = light.light_path_for(path)
-    light_path.write_bytes(light.to_bytes(light.layers_of(model)))
-    ranges = {f: (float(x[:, i].min()), float(x[:, i].max())) for i, f in enumerate(FEATURES)}
-    card = ModelCard(features=FEATURES, target="species", classes=CLASSES, ranges=ranges)
-    write_json(path.with_suffix(".json"), card.for_model(path, light_path).as_json())
     text = ",".join(FEATURES) + "\n39.1,18.7,181,3750\n50,15.2,218,5700\n"
     for extra, shown in (([], light_path), (["--keras"], path)):
         status, out, err = cli(["--model", str(path), "--csv", "-", "--json", *extra], capsys, monkeypatch, text)
